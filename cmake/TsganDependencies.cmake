@@ -1,0 +1,45 @@
+# Finds what tsgan needs and defines tsgan_link_dependencies(target), used for the build tree
+# and (through tsganConfig.cmake) by projects that install tsgan.
+include(GNUInstallDirs)
+
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(fmt REQUIRED)
+find_package(OpenMP COMPONENTS CXX)
+
+# CUDA: nvcc compiles the kernels; cuDNN and cuBLAS do the heavy ops.
+set(TSGAN_HAS_CUDA OFF)
+if(NOT TSGAN_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    find_package(CUDAToolkit)
+    find_package(CUDNN)
+    if(CUDAToolkit_FOUND AND CUDNN_FOUND)
+      set(TSGAN_HAS_CUDA ON)
+    endif()
+  endif()
+  if(TSGAN_CUDA STREQUAL "ON" AND NOT TSGAN_HAS_CUDA)
+    message(FATAL_ERROR "tsgan: TSGAN_CUDA=ON but nvcc, the CUDA toolkit or cuDNN was not found "
+                        "(set CMAKE_CUDA_COMPILER, CUDAToolkit_ROOT or CUDNN_ROOT)")
+  endif()
+endif()
+message(STATUS "tsgan: CUDA backend ${TSGAN_HAS_CUDA}")
+
+function(tsgan_link_dependencies target)
+  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt)
+  if(OpenMP_CXX_FOUND)
+    target_link_libraries(${target} INTERFACE OpenMP::OpenMP_CXX)
+    # nvcc forwards OpenMP to the host compiler.
+    target_compile_options(${target} INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-fopenmp>)
+  endif()
+  if(TSGAN_HAS_CUDA)
+    target_link_libraries(${target} INTERFACE CUDA::cudart CUDA::cublas CUDA::cublasLt CUDNN::cudnn)
+    target_compile_definitions(${target} INTERFACE TSGAN_WITH_CUDA=1)
+    # Flags that Eigen and fmt need under nvcc, on CUDA sources only.
+    target_compile_options(${target} INTERFACE
+      $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda
+        -DFMT_CONSTEVAL= -DFMT_USE_CONSTEXPR=1
+        -diag-suppress=20012,20013,20014,20015>)
+  endif()
+endfunction()

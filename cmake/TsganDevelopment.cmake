@@ -1,0 +1,23 @@
+# Settings for tsgan's own tests, examples and benchmarks (not exported to users).
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM} CACHE STRING "")
+  set(CMAKE_CUDA_COMPILER_LAUNCHER ${CCACHE_PROGRAM} CACHE STRING "")
+endif()
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
+endif()
+
+add_library(tsgan_dev INTERFACE)
+target_link_libraries(tsgan_dev INTERFACE tsgan::tsgan)
+# GCC 12 warns about _mm512_undefined_ps() inside its own AVX-512 intrinsics once they are inlined
+# into Eigen's packet code (GCC bug 105593); those two warnings are off for GCC 12 only.
+target_compile_options(tsgan_dev INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unknown-pragmas>
+  $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-uninitialized -Wno-maybe-uninitialized>)
+if(TSGAN_NATIVE_ARCH)
+  target_compile_options(tsgan_dev INTERFACE
+    $<$<COMPILE_LANGUAGE:CXX>:-march=native>
+    $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-march=native>)
+endif()

@@ -1,0 +1,73 @@
+// Host threading. tsgan's CPU loops split work with OpenMP when the target links it (the tsgan
+// CMake target does) and run serially otherwise. The thread count is one process-wide setting
+// that also drives Eigen's matrix products and the BLAS library, so `set_num_threads(1)` really
+// means one core.
+#pragma once
+
+#include <algorithm>
+#include <thread>
+
+#include "tsgan/core/config.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace tsgan {
+
+namespace detail {
+inline int& thread_setting() {
+  static int n = [] {
+#if defined(_OPENMP)
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+  }();
+  return n;
+}
+
+// Set by the BLAS binding (kernels/cpu/gemm.hpp) so that set_num_threads reaches it too.
+inline void (*&blas_thread_hook())(int) {
+  static void (*hook)(int) = nullptr;
+  return hook;
+}
+}  // namespace detail
+
+inline int num_threads() { return detail::thread_setting(); }
+
+inline void set_num_threads(int n) {
+  n = std::max(1, n);
+  detail::thread_setting() = n;
+#if defined(_OPENMP)
+  omp_set_num_threads(n);
+#endif
+  if (auto hook = detail::blas_thread_hook()) hook(n);
+}
+
+// Calls body(begin, end) on disjoint chunks of [0, n) on up to num_threads() threads. Chunk
+// boundaries depend only on n, `grain` and the thread count, never on timing.
+template <class Body>
+void parallel_for(index_t n, index_t grain, Body&& body) {
+  if (n <= 0) return;
+  const index_t max_chunks = std::max<index_t>(1, n / std::max<index_t>(1, grain));
+  const int threads = static_cast<int>(std::min<index_t>(num_threads(), max_chunks));
+  if (threads <= 1) {
+    body(index_t{0}, n);
+    return;
+  }
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+  {
+    const index_t t = omp_get_thread_num();
+    const index_t nt = omp_get_num_threads();
+    const index_t begin = n * t / nt;
+    const index_t end = n * (t + 1) / nt;
+    if (begin < end) body(begin, end);
+  }
+#else
+  body(index_t{0}, n);
+#endif
+}
+
+}  // namespace tsgan

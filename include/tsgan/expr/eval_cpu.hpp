@@ -1,0 +1,164 @@
+// CPU evaluation of expressions: rows of SIMD packets, split across threads.
+//
+// For an output shape Out the evaluator picks the split axis K (the largest min_split of the
+// leaves and the destination), so that inside a row every leaf is contiguous or constant. Rows are
+// cut into segments whose length is a multiple of the packet width and depends only on the shape,
+// so each element is computed by the same instructions whatever the thread count.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <type_traits>
+
+#include "tsgan/core/parallel.hpp"
+#include "tsgan/expr/expr.hpp"
+#include "tsgan/expr/vec_cpu.hpp"
+
+namespace tsgan {
+namespace expr {
+
+template <class T, class Layout>
+struct DestEval {
+  static constexpr std::size_t min_split = Layout::min_split;
+  T* data;
+  T* row = nullptr;
+  template <std::size_t K>
+  TSGAN_HD void begin_row(const index_t* outer) {
+    row = data + Layout::template row_offset<K>(outer);
+  }
+  template <class V, std::size_t K>
+  void store(const RowPos<K>& p, V v) const {
+    store_value<V>(row + p.i, v, p.n);
+  }
+  template <class V, std::size_t K>
+  void stream(const RowPos<K>& p, V v) const {
+    T* dst = row + p.i;
+    if (p.n == V::width && reinterpret_cast<std::uintptr_t>(dst) % sizeof(typename V::Packet) == 0) v.stream(dst);
+    else store_value<V>(dst, v, p.n);
+  }
+  template <class V, std::size_t R>
+  TSGAN_HD_TEMPLATE void store(const ElementPos<R>& p, V v) const {
+    data[Layout::element_offset(p.linear, p.idx)] = v;
+  }
+};
+
+template <class Dst>
+auto dest_evaluator(const Dst& dst) {
+  using D = std::remove_cvref_t<Dst>;
+  using S = typename D::shape;
+  using T = typename D::value_type;
+  return DestEval<T, LeafLayout<S, typename D::strides, S>>{const_cast<T*>(dst.data())};
+}
+
+// How an output of shape Out is cut into rows at axis K.
+template <ShapeType Out, std::size_t K>
+struct RowSplit {
+  static constexpr index_t inner = [] {
+    index_t n = 1;
+    for (std::size_t j = K; j < Out::rank; ++j) n *= Out::dims[j];
+    return n;
+  }();
+  static constexpr index_t rows = Out::size / inner;
+  // Outer multi-index (axes [0, K)) of row r.
+  static void outer_index(index_t r, index_t* idx) {
+    for (std::size_t j = K; j-- > 0;) {
+      idx[j] = r % Out::dims[j];
+      r /= Out::dims[j];
+    }
+  }
+};
+
+// Segment length: whole rows when they are short, else a fixed multiple of the packet width.
+template <class T, index_t Inner>
+constexpr index_t segment_length() {
+  constexpr index_t width = math::Vec<T>::width;
+  constexpr index_t target = 32768;
+  return Inner <= 2 * target ? Inner : target / width * width;
+}
+
+// Calls body(outer_idx, row, begin, end) for every segment of every row, in parallel.
+template <class T, ShapeType Out, std::size_t K, class Body>
+void for_each_segment(Body&& body) {
+  using Split = RowSplit<Out, K>;
+  constexpr index_t seg = segment_length<T, Split::inner>();
+  constexpr index_t segs_per_row = (Split::inner + seg - 1) / seg;
+  constexpr index_t tasks = Split::rows * segs_per_row;
+  constexpr index_t grain = std::max<index_t>(1, 32768 / std::max<index_t>(1, seg));
+  parallel_for(tasks, grain, [&](index_t t0, index_t t1) {
+    std::array<index_t, Out::rank + 1> outer{};
+    index_t current_row = -1;
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t r = t / segs_per_row;
+      const index_t s = t % segs_per_row;
+      if (r != current_row) {
+        Split::outer_index(r, outer.data());
+        current_row = r;
+      }
+      body(outer.data(), r, s * seg, std::min(Split::inner, (s + 1) * seg));
+    }
+  });
+}
+
+// Runs f(pos) over [begin, end) of the current row with packets (or scalars for tiny rows).
+template <class T, std::size_t K, index_t Inner, class F>
+TSGAN_INLINE void for_each_packet(index_t begin, index_t end, F&& f) {
+  using Vec = math::Vec<T>;
+  constexpr int W = Vec::width;
+  if constexpr (Inner < W) {
+    for (index_t i = begin; i < end; ++i) f.template operator()<T>(RowPos<K>{i, 1});
+  } else {
+    index_t i = begin;
+    for (; i + W <= end; i += W) f.template operator()<Vec>(RowPos<K>{i, W});
+    if (i < end) f.template operator()<Vec>(RowPos<K>{i, static_cast<int>(end - i)});
+  }
+}
+
+template <class T>
+concept Computable = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+template <class Expected, class Given>
+struct CheckAssignable {
+  static constexpr bool value = broadcasts_to_v<Given, Expected>;
+  static_assert(value, "tsgan: cannot assign an expression of this shape to this destination "
+                       "(first: destination shape, second: expression shape; the expression must "
+                       "equal or broadcast to the destination)");
+};
+
+}  // namespace expr
+
+// Evaluates `e` into `dst` (a host tensor or view) in one pass.
+template <class Dst, Expression E>
+  requires std::is_same_v<typename std::remove_cvref_t<Dst>::device, cpu>
+void assign(Dst& dst, const E& e) {
+  using DstT = std::remove_cvref_t<Dst>;
+  using Out = typename DstT::shape;
+  using T = typename DstT::value_type;
+  static_assert(expr::Computable<T>, "tsgan: expressions compute in float or double");
+  static_assert(CheckSameValueType<T, typename std::remove_cvref_t<E>::value_type>::value);
+  static_assert(CheckSameDevice<cpu, typename std::remove_cvref_t<E>::device>::value);
+  static_assert(expr::CheckAssignable<Out, typename std::remove_cvref_t<E>::shape>::value);
+
+  const auto node = expr::as_node(e);
+  const auto ev0 = node.template evaluator<Out>();
+  const auto dst0 = expr::dest_evaluator(dst);
+  constexpr std::size_t K = std::max(decltype(ev0)::min_split, decltype(dst0)::min_split);
+  constexpr index_t inner = expr::RowSplit<Out, K>::inner;
+
+  // Outputs larger than a typical share of last-level cache are written with streaming stores:
+  // they would be evicted before anyone reads them, and skipping the read-for-ownership saves a
+  // sixth of the traffic of a four-input expression.
+  constexpr bool streaming = Out::size * sizeof(T) >= (std::size_t{16} << 20) && inner >= math::Vec<T>::width;
+  expr::for_each_segment<T, Out, K>([&](const index_t* outer, index_t, index_t begin, index_t end) {
+    auto ev = ev0;
+    auto out = dst0;
+    ev.template begin_row<K>(outer);
+    out.template begin_row<K>(outer);
+    expr::for_each_packet<T, K, inner>(begin, end, [&]<class V>(const expr::RowPos<K>& p) {
+      if constexpr (streaming && !std::is_arithmetic_v<V>) out.stream(p, ev.template eval<V>(p));
+      else out.store(p, ev.template eval<V>(p));
+    });
+    if constexpr (streaming) math::stream_fence();
+  });
+}
+
+}  // namespace tsgan

@@ -1,0 +1,69 @@
+#include <doctest/doctest.h>
+
+#include <cstdint>
+
+#include "support.hpp"
+
+using namespace tsgan;
+
+TEST_SUITE("core.allocator") {
+  TEST_CASE("size classes: at least the request, at most 25% slack above 256 bytes") {
+    CHECK(size_class(1) == 256);
+    CHECK(size_class(256) == 256);
+    for (std::size_t b = 257; b < (1u << 22); b = b * 5 / 4 + 3) {
+      const std::size_t c = size_class(b);
+      REQUIRE(c >= b);
+      REQUIRE(c <= b + b / 4 + 64);
+      REQUIRE(size_class(c) == c);  // a class is its own class
+    }
+  }
+
+  TEST_CASE("freed blocks are reused; statistics count bytes and system calls") {
+    CachingAllocator<HostMemory> a;
+    void* p = a.allocate(1000);
+    CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
+    auto s = a.stats();
+    CHECK(s.system_allocations == 1);
+    CHECK(s.bytes_in_use == size_class(1000));
+    a.deallocate(p, 1000);
+    CHECK(a.stats().bytes_in_use == 0);
+    CHECK(a.stats().bytes_cached == size_class(1000));
+
+    void* q = a.allocate(990);  // same size class: the cached block comes back
+    CHECK(q == p);
+    CHECK(a.stats().system_allocations == 1);
+    void* r = a.allocate(5000);  // another class: a new system allocation
+    CHECK(a.stats().system_allocations == 2);
+    CHECK(a.stats().peak_bytes_in_use == size_class(990) + size_class(5000));
+    a.deallocate(q, 990);
+    a.deallocate(r, 5000);
+    a.release_cached();
+    CHECK(a.stats().bytes_cached == 0);
+    CHECK(a.stats().system_frees == 2);
+  }
+
+  TEST_CASE("tensors take their memory from the device allocator and give it back") {
+    auto& a = allocator<cpu>();
+    const auto before = a.stats();
+    {
+      Tensor<float, Shape<1000>> t;
+      CHECK(a.stats().bytes_in_use == before.bytes_in_use + size_class(4000));
+    }
+    CHECK(a.stats().bytes_in_use == before.bytes_in_use);
+    const auto sys = a.stats().system_allocations;
+    Tensor<float, Shape<1000>> again;  // reuses the block just freed
+    CHECK(a.stats().system_allocations == sys);
+  }
+
+  TEST_CASE("a fused expression allocates nothing but its result") {
+    auto a = test::random_tensor<float, Shape<64, 1000>>(1);
+    auto b = test::random_tensor<float, Shape<1000>>(2);
+    auto c = test::random_tensor<float, Shape<64, 1>>(3);
+    auto& alloc = allocator<cpu>();
+    const auto before = alloc.stats().requests;
+    Tensor<float, Shape<64, 1000>> y = tanh(a * b + 2.f * c) - sigmoid(a) / (abs(b) + 1.f);
+    CHECK(alloc.stats().requests == before + 1);  // the tensor y itself
+    y = exp(-square(y)) * a + where(a > 0.f, b, c);  // into an existing tensor: nothing at all
+    CHECK(alloc.stats().requests == before + 1);
+  }
+}

@@ -1,0 +1,102 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "support.hpp"
+
+using namespace tsgan;
+
+TEST_SUITE("core.random") {
+  TEST_CASE("Philox4x32-10 matches the published known-answer vectors (Random123 kat_vectors)") {
+    struct Kat {
+      random::Block ctr;
+      random::Key key;
+      random::Block want;
+    };
+    const Kat kats[] = {
+        {{{0, 0, 0, 0}}, {{0, 0}}, {{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}}},
+        {{{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}}, {{0xffffffff, 0xffffffff}},
+         {{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}}},
+        {{{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}}, {{0xa4093822, 0x299f31d0}},
+         {{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}}},
+    };
+    for (const auto& k : kats) {
+      const auto got = random::philox4x32_10(k.ctr, k.key);
+      for (int i = 0; i < 4; ++i) CHECK(got.v[i] == k.want.v[i]);
+    }
+    // Word i of a stream is lane i % 4 of block i / 4.
+    CHECK(random::word(0, 2) == 0xbc57ac4c);
+  }
+
+  TEST_CASE("uniform, normal and bernoulli have the right moments") {
+    constexpr index_t n = 200000;
+    random::Generator gen(7);
+    Tensor<double, Shape<n>> u = random::uniform<Shape<n>, double>(gen, -2.0, 6.0);
+    Tensor<float, Shape<n>> z = random::normal<Shape<n>>(gen, 1.f, 3.f);
+    Tensor<float, Shape<n>> b = random::bernoulli<Shape<n>>(gen, 0.3f);
+    double su = 0, sz = 0, szz = 0, sb = 0, umin = 1e9, umax = -1e9;
+    for (index_t i = 0; i < n; ++i) {
+      su += u[i];
+      umin = std::min(umin, u[i]);
+      umax = std::max(umax, u[i]);
+      sz += z[i];
+      szz += double(z[i]) * z[i];
+      sb += b[i];
+      REQUIRE((b[i] == 0.f || b[i] == 1.f));
+    }
+    // Tolerances are about five standard errors of each estimate.
+    CHECK(umin > -2.0);
+    CHECK(umax < 6.0);
+    CHECK(std::abs(su / n - 2.0) < 5 * (8.0 / std::sqrt(12.0)) / std::sqrt(double(n)));
+    const double mz = sz / n;
+    CHECK(std::abs(mz - 1.0) < 5 * 3.0 / std::sqrt(double(n)));
+    CHECK(std::abs(szz / n - mz * mz - 9.0) < 5 * 9.0 * std::sqrt(2.0 / n));
+    CHECK(std::abs(sb / n - 0.3) < 5 * std::sqrt(0.21 / n));
+  }
+
+  TEST_CASE("the same (seed, offset) gives the same numbers; draws do not overlap") {
+    random::Generator g1(123), g2(123);
+    Tensor<float, Shape<5, 7>> a = random::normal<Shape<5, 7>>(g1);
+    Tensor<float, Shape<35>> b = random::normal<Shape<35>>(g2);  // element i is the same whatever the shape
+    for (index_t i = 0; i < 35; ++i) CHECK(a[i] == b[i]);
+    Tensor<float, Shape<35>> c = random::normal<Shape<35>>(g1);  // the next draw differs
+    int same = 0;
+    for (index_t i = 0; i < 35; ++i) same += c[i] == a[i];
+    CHECK(same == 0);
+    random::Generator resumed(123, g1.offset());  // saving (seed, offset) resumes the stream
+    Tensor<float, Shape<9>> d = random::uniform<Shape<9>>(resumed);
+    Tensor<float, Shape<9>> e = random::uniform<Shape<9>>(g1);
+    for (index_t i = 0; i < 9; ++i) CHECK(d[i] == e[i]);
+  }
+
+  TEST_CASE("numbers do not depend on the thread count or on the evaluation path") {
+    constexpr index_t n = 1 << 18;
+    const int threads = num_threads();
+    random::Generator g(99);
+    const auto node = random::normal<Shape<n>>(g, 0.f, 2.f);
+    set_num_threads(1);
+    Tensor<float, Shape<n>> one = node;
+    set_num_threads(2);
+    Tensor<float, Shape<n>> two = node;
+    set_num_threads(threads);
+    CHECK(std::memcmp(one.data(), two.data(), sizeof(float) * n) == 0);
+    // The element-at-a-time path (the one GPU kernels take) gives the same values.
+    const auto ev = node.evaluator<Shape<n>>();
+    for (index_t i : {index_t{0}, index_t{1}, index_t{4097}, n - 1}) {
+      const index_t idx[1] = {i};
+      CHECK(ev.eval<float>(expr::ElementPos<1>{i, idx}) == one[i]);
+    }
+  }
+
+  TEST_CASE("scalar draws on the host: uniform_int covers its inclusive range") {
+    random::Generator g(5);
+    int seen[4] = {};
+    for (int i = 0; i < 4000; ++i) {
+      const auto k = g.uniform_int(3, 6);
+      REQUIRE(k >= 3);
+      REQUIRE(k <= 6);
+      ++seen[k - 3];
+    }
+    for (int s : seen) CHECK(s > 800);
+  }
+}
