@@ -12,3 +12,7 @@
 #include "tsgan/expr/expr.hpp"
 #include "tsgan/expr/reduce.hpp"
 #include "tsgan/expr/random_expr.hpp"
+#include "tsgan/autograd/graph.hpp"
+#include "tsgan/autograd/var.hpp"
+#include "tsgan/autograd/reduce.hpp"
+#include "tsgan/autograd/gradcheck.hpp"

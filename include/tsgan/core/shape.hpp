@@ -141,6 +141,34 @@ inline constexpr bool broadcasts_to_v =
     broadcastable_v<From, To> &&
     std::is_same_v<detail::shape_from_t<detail::BroadcastGen<From, To>>, To>;
 
+// The axes of To along which a tensor of shape From is broadcast (it lacks them or has size 1
+// where To does not): the axes its gradient is summed over.
+namespace detail {
+template <ShapeType From, ShapeType To>
+struct BroadcastAxesGen {
+  static constexpr std::size_t count = [] {
+    std::size_t c = 0;
+    for (std::size_t j = 0; j < To::rank; ++j)
+      if (j + From::rank < To::rank || (From::dims[j + From::rank - To::rank] == 1 && To::dims[j] > 1)) ++c;
+    return c;
+  }();
+  static constexpr std::array<int, count> axes = [] {
+    std::array<int, count> a{};
+    std::size_t c = 0;
+    for (std::size_t j = 0; j < To::rank; ++j)
+      if (j + From::rank < To::rank || (From::dims[j + From::rank - To::rank] == 1 && To::dims[j] > 1))
+        a[c++] = static_cast<int>(j);
+    return a;
+  }();
+};
+template <class G, std::size_t... I>
+auto axes_from(std::index_sequence<I...>) -> Axes<G::axes[I]...>;
+}  // namespace detail
+
+template <ShapeType From, ShapeType To>
+using broadcast_axes_t = decltype(detail::axes_from<detail::BroadcastAxesGen<From, To>>(
+    std::make_index_sequence<detail::BroadcastAxesGen<From, To>::count>{}));
+
 // ---------------------------------------------------------------------------------------------
 // Axis checks and reductions.
 template <ShapeType S, int Axis>

@@ -124,6 +124,48 @@ struct CheckAssignable {
                        "equal or broadcast to the destination)");
 };
 
+// The adjoint of each element in a backward pass: f(y, a, b, c) where y is the element's forward
+// value and a, b, c are read from tensors laid out against the same output (the output gradient,
+// a reduced value broadcast back, ...). Unused slots hold scalar leaves.
+template <class F, class A, class B = ScalarLeafEval<float>, class C = ScalarLeafEval<float>>
+struct AdjointEval {
+  static constexpr std::size_t min_split = std::max({A::min_split, B::min_split, C::min_split});
+  F f;
+  A a;
+  B b = {0};
+  C c = {0};
+  template <std::size_t K>
+  TSGAN_HD void begin_row(const index_t* outer) {
+    a.template begin_row<K>(outer);
+    b.template begin_row<K>(outer);
+    c.template begin_row<K>(outer);
+  }
+  template <class V, class P>
+  TSGAN_HD_TEMPLATE V adjoint(const P& p, V y) const {
+    return f(y, a.template eval<V>(p), b.template eval<V>(p), c.template eval<V>(p));
+  }
+};
+
+// The backward pass of a fused expression on the CPU, in one sweep over the output shape Out:
+// each element's trace is recomputed from the leaves, its adjoint taken from `adj`, and pushed to
+// the leaves' gradients; then leaves that broadcast fold their gradient (finish()).
+template <class T, ShapeType Out, class Ev, class Adj>
+void backward_cpu(Ev& ev0, const Adj& adj0) {
+  constexpr std::size_t K = std::max(Ev::min_split, Adj::min_split);
+  constexpr index_t inner = RowSplit<Out, K>::inner;
+  for_each_segment<T, Out, K>([&](const index_t* outer, index_t, index_t begin, index_t end) {
+    auto ev = ev0;
+    auto adj = adj0;
+    ev.template begin_row<K>(outer);
+    adj.template begin_row<K>(outer);
+    for_each_packet<T, K, inner>(begin, end, [&]<class V>(const RowPos<K>& p) {
+      const auto tr = ev.template trace<V>(p);
+      ev.backward(tr, adj.template adjoint<V>(p, tr.y), p);
+    });
+  });
+  ev0.finish();
+}
+
 }  // namespace expr
 
 // Evaluates `e` into `dst` (a host tensor or view) in one pass.

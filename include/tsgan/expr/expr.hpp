@@ -210,6 +210,10 @@ struct UnaryEval {
   TSGAN_HD_TEMPLATE void backward(const Tr& t, V adj, const P& p) const {
     if constexpr (C::has_grad) c.backward(t.c, adj * op.dx(t.c.y, t.y), p);
   }
+  // After the backward loop: leaves that broadcast fold their gradient (see autograd/var.hpp).
+  void finish() {
+    if constexpr (C::has_grad) c.finish();
+  }
 };
 
 template <class Op, class A, class B>
@@ -236,6 +240,10 @@ struct BinaryEval {
   TSGAN_HD_TEMPLATE void backward(const Tr& t, V adj, const P& p) const {
     if constexpr (A::has_grad) a.backward(t.a, adj * op.da(t.a.y, t.b.y, t.y), p);
     if constexpr (B::has_grad) b.backward(t.b, adj * op.db(t.a.y, t.b.y, t.y), p);
+  }
+  void finish() {
+    if constexpr (A::has_grad) a.finish();
+    if constexpr (B::has_grad) b.finish();
   }
 };
 
@@ -269,6 +277,10 @@ struct TernaryEval {
     if constexpr (A::has_grad) a.backward(t.a, adj * op.da(t.c.y, t.a.y, t.b.y, t.y), p);
     if constexpr (B::has_grad) b.backward(t.b, adj * op.db(t.c.y, t.a.y, t.b.y, t.y), p);
   }
+  void finish() {
+    if constexpr (A::has_grad) a.finish();
+    if constexpr (B::has_grad) b.finish();
+  }
 };
 
 // ---- expression nodes -------------------------------------------------------------------------
@@ -278,7 +290,17 @@ struct ExprTraits {
   using shape = S;
   using device = D;
   static constexpr bool is_expression = true;
+  static constexpr bool has_var = false;      // reads a Var (autograd/var.hpp): differentiable
+  static constexpr std::size_t var_leaves = 0;
 };
+
+// The evaluator the backward pass uses: leaves that read a Var also write its gradient. Nodes
+// without a Var use their plain evaluator.
+template <ShapeType Out, class N, class Ctx>
+auto grad_evaluator(const N& n, Ctx& ctx) {
+  if constexpr (N::has_var) return n.template grad_evaluator<Out>(ctx);
+  else return n.template evaluator<Out>();
+}
 
 // Reads a tensor or a view by pointer; the tensor must outlive the expression.
 template <class T, ShapeType S, class D, class St>
@@ -311,6 +333,8 @@ struct ScalarLeaf : ExprTraits<T, Shape<>, D> {
 
 template <class Op, class C>
 struct UnaryExpr : ExprTraits<typename C::value_type, typename C::shape, typename C::device> {
+  static constexpr bool has_var = C::has_var;
+  static constexpr std::size_t var_leaves = C::var_leaves;
   Op op;
   C c;
   template <ShapeType Out>
@@ -318,11 +342,18 @@ struct UnaryExpr : ExprTraits<typename C::value_type, typename C::shape, typenam
     using CE = decltype(c.template evaluator<Out>());
     return UnaryEval<Op, CE>{op, c.template evaluator<Out>()};
   }
+  template <ShapeType Out, class Ctx>
+  auto grad_evaluator(Ctx& ctx) const {
+    auto ce = expr::grad_evaluator<Out>(c, ctx);
+    return UnaryEval<Op, decltype(ce)>{op, ce};
+  }
 };
 
 template <class Op, class A, class B>
 struct BinaryExpr : ExprTraits<typename A::value_type, broadcast_t<typename A::shape, typename B::shape>,
                                typename A::device> {
+  static constexpr bool has_var = A::has_var || B::has_var;
+  static constexpr std::size_t var_leaves = A::var_leaves + B::var_leaves;
   Op op;
   A a;
   B b;
@@ -332,6 +363,12 @@ struct BinaryExpr : ExprTraits<typename A::value_type, broadcast_t<typename A::s
     using BE = decltype(b.template evaluator<Out>());
     return BinaryEval<Op, AE, BE>{op, a.template evaluator<Out>(), b.template evaluator<Out>()};
   }
+  template <ShapeType Out, class Ctx>
+  auto grad_evaluator(Ctx& ctx) const {
+    auto ae = expr::grad_evaluator<Out>(a, ctx);  // left to right: the order backward visits leaves
+    auto be = expr::grad_evaluator<Out>(b, ctx);
+    return BinaryEval<Op, decltype(ae), decltype(be)>{op, ae, be};
+  }
 };
 
 template <class Op, class C, class A, class B>
@@ -339,10 +376,19 @@ struct TernaryExpr
     : ExprTraits<typename A::value_type,
                  broadcast_t<typename C::shape, broadcast_t<typename A::shape, typename B::shape>>,
                  typename A::device> {
+  static constexpr bool has_var = C::has_var || A::has_var || B::has_var;
+  static constexpr std::size_t var_leaves = C::var_leaves + A::var_leaves + B::var_leaves;
   Op op;
   C c;
   A a;
   B b;
+  template <ShapeType Out, class Ctx>
+  auto grad_evaluator(Ctx& ctx) const {
+    auto ce = expr::grad_evaluator<Out>(c, ctx);
+    auto ae = expr::grad_evaluator<Out>(a, ctx);
+    auto be = expr::grad_evaluator<Out>(b, ctx);
+    return TernaryEval<Op, decltype(ce), decltype(ae), decltype(be)>{op, ce, ae, be};
+  }
   template <ShapeType Out>
   auto evaluator() const {
     using CE = decltype(c.template evaluator<Out>());

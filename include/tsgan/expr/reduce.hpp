@@ -75,9 +75,10 @@ struct Plan {
   }
 };
 
-// Reduces the expression node `node` over the axes Ax into `dst` (laid out as the kept shape).
+// Reduces the expression node `node` over the axes Ax into `dst` (laid out as the kept shape),
+// or adds the result to what `dst` holds when `accumulate` is set.
 template <class R, class Ax, class E>
-void reduce_into(typename E::value_type* dst, const E& node) {
+void reduce_into(typename E::value_type* dst, const E& node, bool accumulate = false) {
   using In = typename E::shape;
   using T = typename E::value_type;
   const auto ev0 = node.template evaluator<In>();
@@ -133,7 +134,10 @@ void reduce_into(typename E::value_type* dst, const E& node) {
       for (index_t s = 0; s < segs; ++s)
         acc[static_cast<std::size_t>(o)] = R::combine(acc[static_cast<std::size_t>(o)], static_cast<Acc>(part[r * segs + s]));
     }
-    for (index_t o = 0; o < outputs; ++o) dst[o] = static_cast<T>(acc[static_cast<std::size_t>(o)]);
+    for (index_t o = 0; o < outputs; ++o) {
+      const T r = static_cast<T>(acc[static_cast<std::size_t>(o)]);
+      dst[o] = accumulate ? dst[o] + r : r;
+    }
   } else {
     // Each row adds elementwise into its output row. Rows are grouped into a fixed number of
     // chunks per output row; each chunk accumulates into its own partial row.
@@ -177,55 +181,68 @@ void reduce_into(typename E::value_type* dst, const E& node) {
       for (index_t i = 0; i < inner; ++i) {
         Acc a = R::template identity<Acc>();
         for (index_t c = 0; c < chunks; ++c) a = R::combine(a, static_cast<Acc>(part[(g * chunks + c) * inner + i]));
-        dst[g * inner + i] = static_cast<T>(a);
+        const T r = static_cast<T>(a);
+        dst[g * inner + i] = accumulate ? dst[g * inner + i] + r : r;
       }
   }
+}
+
+// Reduces on the device the expression lives on (the GPU version is in expr/eval_cuda.cuh).
+template <class D, class R, class Ax, class N>
+void reduce_on(typename N::value_type* dst, const N& node, bool accumulate = false) {
+  if constexpr (std::is_same_v<D, cpu>) reduce_into<R, Ax>(dst, node, accumulate);
+  else reduce_device<R, Ax>(dst, node, accumulate);
 }
 
 template <class R, class Ax, bool KeepDims, Expression E>
 auto reduce(const E& e) {
   using N = expr::node_t<const E&>;
   using T = typename N::value_type;
+  using D = typename N::device;
   using In = typename N::shape;
-  static_assert(std::is_same_v<typename N::device, cpu>, "tsgan: device reductions are in kernels/cuda");
   static_assert(expr::Computable<T>, "tsgan: reductions compute in float or double");
-  Tensor<T, reduce_t<In, Ax, KeepDims>> out(uninitialized);
-  reduce_into<R, Ax>(out.data(), expr::as_node(e));
+  Tensor<T, reduce_t<In, Ax, KeepDims>, D> out(uninitialized);
+  reduce_on<D, R, Ax>(out.data(), expr::as_node(e));
   return out;
 }
 
 }  // namespace reduction
 
-template <class Ax = Axes<>, bool KeepDims = false, Expression E>
+// Reductions of plain tensors and expressions return tensors; over Vars they return Vars
+// (autograd/reduce.hpp).
+template <class E>
+concept ConstantExpression = Expression<E> && !expr::node_t<const E&>::has_var;
+
+template <class Ax = Axes<>, bool KeepDims = false, ConstantExpression E>
 auto sum(const E& e) {
   return reduction::reduce<reduction::Sum, Ax, KeepDims>(e);
 }
-template <class Ax = Axes<>, bool KeepDims = false, Expression E>
+template <class Ax = Axes<>, bool KeepDims = false, ConstantExpression E>
 auto max(const E& e) {
   return reduction::reduce<reduction::Max, Ax, KeepDims>(e);
 }
-template <class Ax = Axes<>, bool KeepDims = false, Expression E>
+template <class Ax = Axes<>, bool KeepDims = false, ConstantExpression E>
 auto min(const E& e) {
   return reduction::reduce<reduction::Min, Ax, KeepDims>(e);
 }
-template <class Ax = Axes<>, bool KeepDims = false, Expression E>
+template <class Ax = Axes<>, bool KeepDims = false, ConstantExpression E>
 auto mean(const E& e) {
   using N = expr::node_t<const E&>;
   using In = typename N::shape;
   using T = typename N::value_type;
   auto s = sum<Ax, KeepDims>(e);
   constexpr T count = static_cast<T>(In::size / reduce_t<In, Ax, KeepDims>::size);
-  for (index_t i = 0; i < decltype(s)::size; ++i) s[i] /= count;
+  s = s * (T(1) / count);
   return s;
 }
 // log Σ exp(x) with the maximum subtracted first, so large inputs do not overflow.
-template <class Ax = Axes<>, bool KeepDims = false, Expression E>
+template <class Ax = Axes<>, bool KeepDims = false, ConstantExpression E>
 auto logsumexp(const E& e) {
   const auto node = expr::as_node(e);
   auto m = max<Ax, true>(node);
   auto s = sum<Ax, true>(exp(node - m));
   using Kept = typename decltype(s)::shape;
-  Tensor<typename decltype(s)::value_type, Kept> r = log(s) + m;
+  Tensor<typename decltype(s)::value_type, Kept, typename decltype(s)::device> r = log(s) + m;
   if constexpr (KeepDims) return r;
   else return std::move(r).template reshape<reduce_t<typename decltype(node)::shape, Ax, false>>();
 }

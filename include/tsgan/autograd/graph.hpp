@@ -1,0 +1,174 @@
+// The tape. A Graph records, in order, one node per differentiable operation; backward() walks
+// them in reverse. Nodes and the slots that hold intermediate values live in an arena owned by
+// the graph: reset() destroys them (their tensors go back to the caching allocator) and rewinds
+// the arena, keeping its blocks, so a training step that repeats the previous one allocates
+// nothing (no per-op heap node, unlike a shared_ptr graph).
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "tsgan/core/error.hpp"
+#include "tsgan/core/tensor.hpp"
+
+namespace tsgan {
+
+template <class T, ShapeType S, class D>
+class Var;
+template <class T, ShapeType S, class D>
+class Param;
+
+// A tape entry: pushes its output's gradient to its inputs.
+class Node {
+ public:
+  virtual ~Node() = default;
+  virtual void backward() = 0;
+};
+
+// Bump allocator over a list of blocks that survive reset().
+class Arena {
+ public:
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  ~Arena() {
+    for (auto& b : blocks_) std::free(b.data);
+  }
+
+  void* allocate(std::size_t bytes, std::size_t align) {
+    while (true) {
+      if (current_ < blocks_.size()) {
+        Block& b = blocks_[current_];
+        const std::size_t start = (b.used + align - 1) / align * align;
+        if (start + bytes <= b.size) {
+          b.used = start + bytes;
+          return b.data + start;
+        }
+        ++current_;
+        continue;
+      }
+      const std::size_t size = std::max<std::size_t>(block_size, bytes + align);
+      auto* data = static_cast<std::byte*>(std::malloc(size));
+      if (data == nullptr) throw std::bad_alloc();
+      blocks_.push_back({data, size, 0});
+    }
+  }
+
+  void rewind() {
+    for (auto& b : blocks_) b.used = 0;
+    current_ = 0;
+  }
+
+  std::size_t capacity() const {
+    std::size_t c = 0;
+    for (auto& b : blocks_) c += b.size;
+    return c;
+  }
+
+ private:
+  static constexpr std::size_t block_size = 64 * 1024;
+  struct Block {
+    std::byte* data;
+    std::size_t size;
+    std::size_t used;
+  };
+  std::vector<Block> blocks_;
+  std::size_t current_ = 0;
+};
+
+namespace detail {
+inline bool& grad_mode() {
+  thread_local bool enabled = true;
+  return enabled;
+}
+}  // namespace detail
+
+// Whether operations record nodes on this thread (see NoGrad).
+inline bool grad_enabled() { return detail::grad_mode(); }
+
+// While alive, operations compute values only: nothing is recorded and no gradient flows.
+class NoGrad {
+ public:
+  NoGrad() : previous_(std::exchange(detail::grad_mode(), false)) {}
+  ~NoGrad() { detail::grad_mode() = previous_; }
+  NoGrad(const NoGrad&) = delete;
+  NoGrad& operator=(const NoGrad&) = delete;
+
+ private:
+  bool previous_;
+};
+
+class Graph {
+ public:
+  Graph() = default;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  ~Graph() { reset(); }
+
+  // Constructs an object in the arena; it is destroyed by reset().
+  template <class X, class... Args>
+  X* make(Args&&... args) {
+    void* p = arena_.allocate(sizeof(X), alignof(X));
+    X* x = new (p) X(std::forward<Args>(args)...);
+    if constexpr (!std::is_trivially_destructible_v<X>)
+      objects_.push_back({x, [](void* o) { static_cast<X*>(o)->~X(); }});
+    return x;
+  }
+
+  // Records a node (constructed in the arena) at the end of the tape.
+  template <class N, class... Args>
+  N* record(Args&&... args) {
+    N* n = make<N>(std::forward<Args>(args)...);
+    nodes_.push_back(n);
+    return n;
+  }
+
+  // Leaves of the graph (defined in autograd/var.hpp). An input is a constant that needs no
+  // gradient: the lvalue overload reads the caller's tensor, which must outlive backward(); the
+  // rvalue one keeps it. A variable is a leaf whose gradient backward() computes. A parameter
+  // reads a Param's value and accumulates into its gradient.
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> input(const Tensor<T, S, D>& t);
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> input(Tensor<T, S, D>&& t);
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> variable(Tensor<T, S, D> t);
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> param(Param<T, S, D>& p);
+
+  // Runs every node's backward, last recorded first. The caller has seeded the gradient of the
+  // output it differentiates (Var::backward does).
+  void run_backward() {
+    if (backward_done_) fail("tsgan: backward() twice on the same graph; call Graph::reset() between steps");
+    backward_done_ = true;
+    for (std::size_t i = nodes_.size(); i-- > 0;) nodes_[i]->backward();
+  }
+
+  // Destroys every node and slot of the step and rewinds the arena.
+  void reset() {
+    for (std::size_t i = objects_.size(); i-- > 0;) objects_[i].destroy(objects_[i].object);
+    objects_.clear();
+    nodes_.clear();
+    arena_.rewind();
+    backward_done_ = false;
+  }
+
+  std::size_t size() const { return nodes_.size(); }
+  std::size_t arena_capacity() const { return arena_.capacity(); }
+
+ private:
+  struct Owned {
+    void* object;
+    void (*destroy)(void*);
+  };
+  Arena arena_;
+  std::vector<Node*> nodes_;
+  std::vector<Owned> objects_;
+  bool backward_done_ = false;
+};
+
+}  // namespace tsgan
