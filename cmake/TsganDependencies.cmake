@@ -5,6 +5,10 @@ include(GNUInstallDirs)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(fmt REQUIRED)
 find_package(OpenMP COMPONENTS CXX)
+# OpenBLAS for the CPU matrix products (kernels/cpu/gemm.hpp); Eigen's product otherwise.
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS)
+unset(BLA_VENDOR)
 
 # CUDA: nvcc compiles the kernels; cuDNN and cuBLAS do the heavy ops.
 set(TSGAN_HAS_CUDA OFF)
@@ -28,6 +32,10 @@ message(STATUS "tsgan: CUDA backend ${TSGAN_HAS_CUDA}")
 
 function(tsgan_link_dependencies target)
   target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt)
+  if(BLAS_FOUND)
+    target_link_libraries(${target} INTERFACE BLAS::BLAS)
+    target_compile_definitions(${target} INTERFACE TSGAN_WITH_OPENBLAS=1)
+  endif()
   if(OpenMP_CXX_FOUND)
     target_link_libraries(${target} INTERFACE OpenMP::OpenMP_CXX)
     # nvcc forwards OpenMP to the host compiler.

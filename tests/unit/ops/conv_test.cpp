@@ -1,0 +1,134 @@
+// conv2d and conv_transpose2d: forward against direct loops in double, gradients against finite
+// differences, over strides, paddings (symmetric and TF 'same'), dilation, groups and odd sizes.
+#include <doctest/doctest.h>
+
+#include "support.hpp"
+#include "tsgan/autograd/gradcheck.hpp"
+#include "tsgan/ops/conv.hpp"
+
+using namespace tsgan;
+
+namespace {
+
+// Direct convolution in double: y[n, o, oy, ox] = b[o] + Σ x[n, g·Cin_g + i, iy, ix] · w[o, i, ky, kx].
+template <ConvOptions O, class T, class X, class W>
+std::vector<double> direct_conv(const Tensor<T, X>& x, const Tensor<T, W>& w, const T* bias) {
+  using Plan = detail::Conv2dPlan<X, W, O>;
+  constexpr auto g = Plan::geometry;
+  std::vector<double> y(static_cast<std::size_t>(Plan::out::size));
+  for (index_t n = 0; n < g.n; ++n)
+    for (index_t o = 0; o < g.c_out; ++o) {
+      const index_t grp = o / g.cout_g();
+      for (index_t oy = 0; oy < g.h_out; ++oy)
+        for (index_t ox = 0; ox < g.w_out; ++ox) {
+          double s = bias ? bias[o] : 0.0;
+          for (index_t i = 0; i < g.cin_g(); ++i)
+            for (index_t ky = 0; ky < g.kh; ++ky)
+              for (index_t kx = 0; kx < g.kw; ++kx) {
+                const index_t iy = oy * g.stride - g.pad_top + ky * g.dilation;
+                const index_t ix = ox * g.stride - g.pad_left + kx * g.dilation;
+                if (iy < 0 || iy >= g.h_in || ix < 0 || ix >= g.w_in) continue;
+                s += double(x(n, grp * g.cin_g() + i, iy, ix)) * double(w(o, i, ky, kx));
+              }
+          y[static_cast<std::size_t>(((n * g.c_out + o) * g.h_out + oy) * g.w_out + ox)] = s;
+        }
+    }
+  return y;
+}
+
+// Direct transposed convolution in double, as a scatter: each input pixel spreads w over the output.
+template <ConvTransposeOptions O, class T, class X, class W>
+std::vector<double> direct_conv_transpose(const Tensor<T, X>& x, const Tensor<T, W>& w) {
+  using Plan = detail::ConvTranspose2dPlan<X, W, O>;
+  std::vector<double> y(static_cast<std::size_t>(Plan::out::size), 0.0);
+  for (index_t n = 0; n < Plan::n; ++n)
+    for (index_t i = 0; i < Plan::c_in; ++i)
+      for (index_t iy = 0; iy < Plan::h; ++iy)
+        for (index_t ix = 0; ix < Plan::w; ++ix)
+          for (index_t o = 0; o < Plan::c_out; ++o)
+            for (index_t ky = 0; ky < Plan::kh; ++ky)
+              for (index_t kx = 0; kx < Plan::kw; ++kx) {
+                const index_t oy = iy * O.stride - O.padding + ky * O.dilation;
+                const index_t ox = ix * O.stride - O.padding + kx * O.dilation;
+                if (oy < 0 || oy >= Plan::h_out || ox < 0 || ox >= Plan::w_out) continue;
+                y[static_cast<std::size_t>(((n * Plan::c_out + o) * Plan::h_out + oy) * Plan::w_out + ox)] +=
+                    double(x(n, i, iy, ix)) * double(w(i, o, ky, kx));
+              }
+  return y;
+}
+
+template <ConvOptions O, class T, index_t N, index_t Cin, index_t H, index_t Wd, index_t Cout, index_t K>
+void check_conv(std::uint64_t seed) {
+  using X = Shape<N, Cin, H, Wd>;
+  using W = Shape<Cout, Cin / O.groups, K, K>;
+  const auto x = test::random_tensor<T, X>(seed);
+  const auto w = test::random_tensor<T, W>(seed + 1);
+  const auto b = test::random_tensor<T, Shape<Cout>>(seed + 2);
+  Graph g;
+  auto y = conv2d<O>(g.input(x), g.input(w), g.input(b));
+  const auto want = direct_conv<O>(x, w, b.data());
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
+  test::check_all(y.value(), [&](index_t i) { return want[static_cast<std::size_t>(i)]; }, tol, tol, "conv2d");
+  if constexpr (std::is_same_v<T, double>) {
+    const auto r = gradcheck([](const auto& xv, const auto& wv, const auto& bv) { return conv2d<O>(xv, wv, bv); }, x, w, b);
+    CHECK_MESSAGE(r.ok, r.message);
+  }
+}
+
+template <ConvTransposeOptions O, class T, index_t N, index_t Cin, index_t H, index_t Wd, index_t Cout, index_t K>
+void check_conv_transpose(std::uint64_t seed) {
+  using X = Shape<N, Cin, H, Wd>;
+  using W = Shape<Cin, Cout, K, K>;
+  const auto x = test::random_tensor<T, X>(seed);
+  const auto w = test::random_tensor<T, W>(seed + 1);
+  const auto b = test::random_tensor<T, Shape<Cout>>(seed + 2);
+  Graph g;
+  auto y = conv_transpose2d<O>(g.input(x), g.input(w), g.input(b));
+  auto want = direct_conv_transpose<O>(x, w);
+  const index_t plane = decltype(y)::shape::dims[2] * decltype(y)::shape::dims[3];
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
+  test::check_all(y.value(), [&](index_t i) { return want[static_cast<std::size_t>(i)] + double(b[i / plane % Cout]); }, tol, tol,
+                  "conv_transpose2d");
+  if constexpr (std::is_same_v<T, double>) {
+    const auto r = gradcheck([](const auto& xv, const auto& wv, const auto& bv) { return conv_transpose2d<O>(xv, wv, bv); }, x, w, b);
+    CHECK_MESSAGE(r.ok, r.message);
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("ops.conv") {
+  TEST_CASE_TEMPLATE("conv2d matches a direct loop and finite differences", T, float, double) {
+    check_conv<ConvOptions{.stride = 2, .padding = 1}, T, 2, 3, 8, 8, 4, 4>(1);   // the U-Net's down-sampling
+    check_conv<ConvOptions{.stride = 1, .padding = 1}, T, 2, 3, 7, 5, 2, 3>(2);   // odd sizes
+    check_conv<ConvOptions{.stride = 2, .padding = 0}, T, 1, 2, 9, 9, 3, 3>(3);   // 'valid', odd
+    check_conv<ConvOptions{.stride = 2, .same = true}, T, 2, 2, 8, 7, 2, 3>(4);   // TF 'same', asymmetric pad
+    check_conv<ConvOptions{.stride = 1, .padding = 2, .dilation = 2}, T, 1, 2, 6, 6, 2, 3>(5);
+    check_conv<ConvOptions{.stride = 1, .padding = 1, .groups = 2}, T, 2, 4, 5, 5, 6, 3>(6);
+    check_conv<ConvOptions{.stride = 1, .padding = 1, .groups = 3}, T, 1, 3, 6, 6, 3, 3>(7);  // depthwise
+    check_conv<ConvOptions{}, T, 2, 5, 4, 4, 3, 1>(8);                             // pointwise 1x1
+    check_conv<ConvOptions{.stride = 1, .padding = 1}, T, 3, 4, 20, 20, 5, 3>(9);  // per-image products
+  }
+
+  TEST_CASE_TEMPLATE("conv_transpose2d matches a direct loop and finite differences", T, float, double) {
+    check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1}, T, 2, 3, 4, 4, 2, 4>(11);  // doubles H, W
+    check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1, .output_padding = 1}, T, 1, 2, 3, 3, 3, 3>(12);
+    check_conv_transpose<ConvTransposeOptions{.stride = 1, .padding = 0}, T, 2, 2, 3, 5, 2, 3>(13);
+    check_conv_transpose<ConvTransposeOptions{.stride = 3, .padding = 2, .dilation = 2}, T, 1, 2, 3, 3, 2, 3>(14);
+    check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1}, T, 2, 3, 16, 16, 2, 4>(15);
+  }
+
+  TEST_CASE("output shapes are computed at compile time") {
+    using X = Shape<6, 4, 128, 128>;
+    static_assert(std::is_same_v<detail::Conv2dPlan<X, Shape<64, 4, 4, 4>, ConvOptions{.stride = 2, .padding = 1}>::out,
+                                 Shape<6, 64, 64, 64>>);
+    static_assert(std::is_same_v<detail::ConvTranspose2dPlan<Shape<6, 64, 64, 64>, Shape<64, 3, 4, 4>,
+                                                             ConvTransposeOptions{.stride = 2, .padding = 1}>::out,
+                                 Shape<6, 3, 128, 128>>);
+    static_assert(std::is_same_v<detail::Conv2dPlan<Shape<1, 3, 150, 150>, Shape<32, 3, 7, 7>, ConvOptions{.stride = 2}>::out,
+                                 Shape<1, 32, 72, 72>>);
+    static_assert(std::is_same_v<detail::Conv2dPlan<Shape<1, 3, 112, 112>, Shape<32, 3, 3, 3>,
+                                                    ConvOptions{.stride = 2, .same = true}>::out,
+                                 Shape<1, 32, 56, 56>>);
+  }
+}
