@@ -167,7 +167,7 @@ auto conv_transpose2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const V
 
 template <ConvOptions O = ConvOptions{}, class T, ShapeType X, ShapeType W, class D>
 auto conv2d(const Var<T, X, D>& x, const Var<T, W, D>& w) {
-  return detail::conv2d_impl<O>(x, w, nullptr);
+  return detail::conv2d_impl<O>(x, w, static_cast<const Var<T, Shape<W::dims[0]>, D>*>(nullptr));
 }
 template <ConvOptions O = ConvOptions{}, class T, ShapeType X, ShapeType W, class D, index_t Cout>
 auto conv2d(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shape<Cout>, D>& b) {
@@ -177,7 +177,7 @@ auto conv2d(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shape<Cou
 
 template <ConvTransposeOptions O = ConvTransposeOptions{}, class T, ShapeType X, ShapeType W, class D>
 auto conv_transpose2d(const Var<T, X, D>& x, const Var<T, W, D>& w) {
-  return detail::conv_transpose2d_impl<O>(x, w, nullptr);
+  return detail::conv_transpose2d_impl<O>(x, w, static_cast<const Var<T, Shape<W::dims[1]>, D>*>(nullptr));
 }
 template <ConvTransposeOptions O = ConvTransposeOptions{}, class T, ShapeType X, ShapeType W, class D, index_t Cout>
 auto conv_transpose2d(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shape<Cout>, D>& b) {

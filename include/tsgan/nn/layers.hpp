@@ -1,0 +1,178 @@
+// Layers: modules that own parameters and call one op. Hyper-parameters are template arguments,
+// so a layer's output shape is known at compile time and a layer that does not fit its input does
+// not compile. Parameters are named as PyTorch names them (`weight`, `bias`, OIHW layouts), so a
+// tsgan checkpoint loads into the equivalent PyTorch module.
+//
+// Parameters start at zero; nn::reset_parameters(module, generator) gives PyTorch's default
+// initialisation, nn/init.hpp the others.
+#pragma once
+
+#include <cmath>
+#include <tuple>
+
+#include "tsgan/expr/random_expr.hpp"
+#include "tsgan/nn/module.hpp"
+#include "tsgan/ops/conv.hpp"
+#include "tsgan/ops/linear.hpp"
+
+namespace tsgan::nn {
+
+struct NoBias {};
+
+namespace detail {
+// PyTorch's default for conv and linear layers: kaiming_uniform(a = √5) for the weight, which is
+// U(−1/√fan_in, 1/√fan_in), and the same bound for the bias.
+template <class P>
+void uniform_fill(P& p, random::Generator& gen, double bound) {
+  using T = typename P::value_type;
+  using S = typename P::shape;
+  using D = typename P::device;
+  p.value() = random::uniform<S, T, D>(gen, static_cast<T>(-bound), static_cast<T>(bound));
+}
+}  // namespace detail
+
+template <index_t In, index_t Out, index_t K, ConvOptions O = ConvOptions{}, bool Bias = true, class T = float,
+          class D = cpu>
+struct Conv2d {
+  static_assert(In % O.groups == 0 && Out % O.groups == 0, "tsgan: Conv2d channels must divide by groups");
+  Param<T, Shape<Out, In / O.groups, K, K>, D> weight;
+  [[no_unique_address]] std::conditional_t<Bias, Param<T, Shape<Out>, D>, NoBias> bias;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("weight", weight);
+    if constexpr (Bias) v.param("bias", bias);
+  }
+  void reset_parameters(random::Generator& gen) {
+    const double bound = 1.0 / std::sqrt(double(In / O.groups * K * K));
+    detail::uniform_fill(weight, gen, bound);
+    if constexpr (Bias) detail::uniform_fill(bias, gen, bound);
+  }
+  template <ShapeType S>
+  auto operator()(const Var<T, S, D>& x) {
+    Graph& g = x.graph();
+    if constexpr (Bias) return conv2d<O>(x, g.param(weight), g.param(bias));
+    else return conv2d<O>(x, g.param(weight));
+  }
+};
+
+template <index_t In, index_t Out, index_t K, ConvTransposeOptions O = ConvTransposeOptions{}, bool Bias = true,
+          class T = float, class D = cpu>
+struct ConvTranspose2d {
+  Param<T, Shape<In, Out, K, K>, D> weight;  // PyTorch's layout: [in, out, kh, kw]
+  [[no_unique_address]] std::conditional_t<Bias, Param<T, Shape<Out>, D>, NoBias> bias;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("weight", weight);
+    if constexpr (Bias) v.param("bias", bias);
+  }
+  void reset_parameters(random::Generator& gen) {
+    const double bound = 1.0 / std::sqrt(double(Out * K * K));  // PyTorch takes fan_in from dim 1
+    detail::uniform_fill(weight, gen, bound);
+    if constexpr (Bias) detail::uniform_fill(bias, gen, bound);
+  }
+  template <ShapeType S>
+  auto operator()(const Var<T, S, D>& x) {
+    Graph& g = x.graph();
+    if constexpr (Bias) return conv_transpose2d<O>(x, g.param(weight), g.param(bias));
+    else return conv_transpose2d<O>(x, g.param(weight));
+  }
+};
+
+template <index_t In, index_t Out, bool Bias = true, class T = float, class D = cpu>
+struct Linear {
+  Param<T, Shape<Out, In>, D> weight;
+  [[no_unique_address]] std::conditional_t<Bias, Param<T, Shape<Out>, D>, NoBias> bias;
+
+  template <class V>
+  void visit(V& v) {
+    v.param("weight", weight);
+    if constexpr (Bias) v.param("bias", bias);
+  }
+  void reset_parameters(random::Generator& gen) {
+    const double bound = 1.0 / std::sqrt(double(In));
+    detail::uniform_fill(weight, gen, bound);
+    if constexpr (Bias) detail::uniform_fill(bias, gen, bound);
+  }
+  template <index_t N>
+  auto operator()(const Var<T, Shape<N, In>, D>& x) {
+    Graph& g = x.graph();
+    if constexpr (Bias) return linear(x, g.param(weight), g.param(bias));
+    else return linear(x, g.param(weight));
+  }
+};
+
+// Activations: stateless modules, each one fused elementwise node.
+template <double Alpha = 0.01>
+struct LeakyReLU {
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return leaky_relu(x, Alpha); }
+};
+struct ReLU {
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return relu(x); }
+};
+struct Tanh {
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return tanh(x); }
+};
+struct Sigmoid {
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return sigmoid(x); }
+};
+
+// Layers applied in order; named 0, 1, ... like torch.nn.Sequential.
+template <class... Layers>
+struct Sequential {
+  std::tuple<Layers...> layers;
+
+  template <class V>
+  void visit(V& v) {
+    std::size_t i = 0;
+    std::apply([&](auto&... l) { (v.child(std::to_string(i++), l), ...); }, layers);
+  }
+  template <class X>
+  auto operator()(const X& x) {
+    return std::apply([&](auto&... l) { return apply_all(x, l...); }, layers);
+  }
+  template <std::size_t I>
+  auto& get() {
+    return std::get<I>(layers);
+  }
+
+ private:
+  template <class X>
+  static auto apply_all(const X& x) {
+    return x;
+  }
+  template <class X, class First, class... Rest>
+  static auto apply_all(const X& x, First& first, Rest&... rest) {
+    return apply_all(first(x), rest...);
+  }
+};
+
+namespace detail {
+struct ResetVisitor {
+  random::Generator& gen;
+  template <class M>
+  void enter(M& m) {
+    if constexpr (requires { m.reset_parameters(gen); }) m.reset_parameters(gen);
+  }
+  template <class P>
+  void param(const std::string&, P&) {}
+  template <class B>
+  void buffer(const std::string&, B&) {}
+  void training(bool&) {}
+};
+}  // namespace detail
+
+// PyTorch's default initialisation: every layer with a reset_parameters(gen) member draws its
+// parameters, in the order the modules are visited (so the same seed gives the same network).
+template <class M>
+void reset_parameters(M& m, random::Generator& gen) {
+  detail::ResetVisitor v{gen};
+  walk(m, "", v);
+}
+
+}  // namespace tsgan::nn

@@ -1,0 +1,179 @@
+// Modules: how tsgan finds the parameters, buffers and train/eval flags of a network.
+//
+// A module is either
+//  - a leaf with a `visit(v)` member that names what it owns: `v.param("weight", weight)`,
+//    `v.buffer("running_mean", running_mean)`, `v.training(training)`, `v.child("0", layer)`;
+//  - or a plain aggregate of sub-modules and parameters, walked member by member (nn/reflect.hpp)
+//    with nothing to register. Its members are named by an optional
+//    `static constexpr std::array field_names{"encoder", "decoder", ...}`, else by index;
+//  - std::array and std::tuple of modules are named by index, like PyTorch's ModuleList.
+// Names join with dots, PyTorch-style: `gd.encoder.0.weight`. Train/eval is a run-time flag.
+// A visitor may also define enter(module), called on every module before its members.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "tsgan/autograd/var.hpp"
+#include "tsgan/nn/reflect.hpp"
+
+namespace tsgan::nn {
+
+template <class X>
+struct is_param : std::false_type {};
+template <class T, class S, class D>
+struct is_param<Param<T, S, D>> : std::true_type {};
+
+template <class X>
+struct is_std_array : std::false_type {};
+template <class X, std::size_t N>
+struct is_std_array<std::array<X, N>> : std::true_type {};
+
+template <class X>
+struct is_tuple : std::false_type {};
+template <class... X>
+struct is_tuple<std::tuple<X...>> : std::true_type {};
+
+inline std::string join_name(std::string_view prefix, std::string_view name) {
+  if (prefix.empty()) return std::string(name);
+  std::string s(prefix);
+  s += '.';
+  s += name;
+  return s;
+}
+
+template <class M, class V>
+void walk(M& m, const std::string& prefix, V& v);
+
+// What a leaf module's visit() talks to: names are relative, the scope adds the prefix.
+template <class V>
+struct Scope {
+  V& v;
+  std::string prefix;
+  template <class P>
+  void param(std::string_view name, P& p) {
+    v.param(join_name(prefix, name), p);
+  }
+  template <class B>
+  void buffer(std::string_view name, B& b) {
+    v.buffer(join_name(prefix, name), b);
+  }
+  void training(bool& flag) { v.training(flag); }
+  template <class M>
+  void child(std::string_view name, M& m) {
+    walk(m, join_name(prefix, name), v);
+  }
+};
+
+// A leaf module names its own state with a visit() member template.
+template <class M>
+constexpr bool has_visit() {
+  return requires { &M::template visit<Scope<int>>; };
+}
+
+template <class M, class V>
+void walk(M& m, const std::string& prefix, V& v) {
+  if constexpr (!is_param<M>::value && requires { v.enter(m); }) v.enter(m);
+  if constexpr (is_param<M>::value) {
+    v.param(prefix, m);
+  } else if constexpr (has_visit<M>()) {
+    Scope<V> scope{v, prefix};
+    m.visit(scope);
+  } else if constexpr (is_std_array<M>::value) {
+    for (std::size_t i = 0; i < m.size(); ++i) walk(m[i], join_name(prefix, std::to_string(i)), v);
+  } else if constexpr (is_tuple<M>::value) {
+    std::size_t i = 0;
+    std::apply([&](auto&... part) { (walk(part, join_name(prefix, std::to_string(i++)), v), ...); }, m);
+  } else if constexpr (std::is_aggregate_v<M> && std::is_class_v<M>) {
+    reflect::for_each_member(m, [&](auto& member, std::size_t i) {
+      using Member = std::remove_cvref_t<decltype(member)>;
+      if constexpr (requires { M::field_names; }) {
+        static_assert(M::field_names.size() == reflect::member_count<M>,
+                      "tsgan: a module's field_names must name every member, in order");
+        walk<Member>(member, join_name(prefix, M::field_names[i]), v);
+      } else {
+        walk<Member>(member, join_name(prefix, std::to_string(i)), v);
+      }
+    });
+  }
+  // Anything else (numbers, flags, plain tensors) is not part of the module's state.
+}
+
+// ---- visitors -----------------------------------------------------------------------------------
+namespace detail {
+template <class F>
+struct ParamVisitor {
+  F f;
+  template <class P>
+  void param(const std::string& name, P& p) { f(name, p); }
+  template <class B>
+  void buffer(const std::string&, B&) {}
+  void training(bool&) {}
+};
+template <class F>
+struct BufferVisitor {
+  F f;
+  template <class P>
+  void param(const std::string&, P&) {}
+  template <class B>
+  void buffer(const std::string& name, B& b) { f(name, b); }
+  void training(bool&) {}
+};
+struct TrainingVisitor {
+  bool on;
+  template <class P>
+  void param(const std::string&, P&) {}
+  template <class B>
+  void buffer(const std::string&, B&) {}
+  void training(bool& flag) { flag = on; }
+};
+}  // namespace detail
+
+// Calls f(name, param) for every parameter of m, in a fixed order.
+template <class M, class F>
+void for_each_parameter(M& m, F&& f, const std::string& prefix = "") {
+  detail::ParamVisitor<F&> v{f};
+  walk(m, prefix, v);
+}
+
+// Calls f(name, tensor) for every buffer of m (running statistics and the like).
+template <class M, class F>
+void for_each_buffer(M& m, F&& f, const std::string& prefix = "") {
+  detail::BufferVisitor<F&> v{f};
+  walk(m, prefix, v);
+}
+
+// Gives every parameter its full name (used in error messages and checkpoints).
+template <class M>
+void name_parameters(M& m, const std::string& prefix = "") {
+  for_each_parameter(m, [](const std::string& name, auto& p) { p.set_name(name); }, prefix);
+}
+
+// Batch norm uses batch statistics in training mode and running statistics in eval mode.
+template <class M>
+void train(M& m, bool on = true) {
+  detail::TrainingVisitor v{on};
+  walk(m, "", v);
+}
+template <class M>
+void eval(M& m) {
+  train(m, false);
+}
+
+template <class M>
+void zero_grad(M& m) {
+  for_each_parameter(m, [](const std::string&, auto& p) { p.zero_grad(); });
+}
+
+template <class M>
+index_t parameter_count(M& m) {
+  index_t n = 0;
+  for_each_parameter(m, [&](const std::string&, auto& p) { n += std::remove_cvref_t<decltype(p)>::shape::size; });
+  return n;
+}
+
+}  // namespace tsgan::nn

@@ -1,0 +1,82 @@
+// Adam (Kingma & Ba) with PyTorch's conventions: bias correction, L2 weight decay added to the
+// gradient (not decoupled), per-parameter step counts, and parameters without a gradient skipped
+// (as PyTorch does for a gradient of None). The state (step, exp_avg, exp_avg_sq of each
+// parameter) is exposed by name for checkpoints.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "tsgan/kernels/cpu/optim.hpp"
+#include "tsgan/optim/parameters.hpp"
+
+namespace tsgan::optim {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+};
+
+template <class T, class D = cpu>
+class Adam {
+ public:
+  Adam(std::vector<ParamRef<T, D>> params, AdamOptions options) : params_(std::move(params)), options_(options) {
+    for (const auto& p : params_) {
+      states_.push_back(State{Buffer<T, D>(static_cast<std::size_t>(p.size)), Buffer<T, D>(static_cast<std::size_t>(p.size))});
+    }
+    reset_state();
+  }
+  template <class M>
+    requires(!std::is_same_v<std::remove_cvref_t<M>, std::vector<ParamRef<T, D>>>)
+  Adam(M& module, AdamOptions options) : Adam(parameters<T, D>(module), options) {}
+
+  // One update of every parameter that has a gradient.
+  void step() {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const T* g = params_[i].gradient();
+      if (!g) continue;
+      State& s = states_[i];
+      ++s.step;
+      const kernels::AdamStep k{options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, s.step};
+      kernels::OptimKernels<D>::adam(k, params_[i].size, params_[i].value, g, s.exp_avg.data(), s.exp_avg_sq.data());
+    }
+  }
+
+  void reset_state() {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      states_[i].step = 0;
+      fill_zero(states_[i].exp_avg, params_[i].size);
+      fill_zero(states_[i].exp_avg_sq, params_[i].size);
+    }
+  }
+
+  AdamOptions& options() { return options_; }
+  const std::vector<ParamRef<T, D>>& params() const { return params_; }
+
+  // Calls f(param_name, step, exp_avg, exp_avg_sq, size) for each parameter's state; the
+  // pointers may be written (loading a checkpoint).
+  template <class F>
+  void for_each_state(F&& f) {
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      f(params_[i].name, states_[i].step, states_[i].exp_avg.data(), states_[i].exp_avg_sq.data(), params_[i].size);
+  }
+
+ private:
+  struct State {
+    Buffer<T, D> exp_avg, exp_avg_sq;
+    std::int64_t step = 0;
+  };
+  static void fill_zero(Buffer<T, D>& b, index_t n) {
+    if constexpr (std::is_same_v<D, cpu>) std::fill_n(b.data(), n, T(0));
+    else fill_device_raw(b.data(), n, T(0));  // kernels/cuda
+  }
+
+  std::vector<ParamRef<T, D>> params_;
+  AdamOptions options_;
+  std::vector<State> states_;
+};
+
+}  // namespace tsgan::optim

@@ -1,0 +1,154 @@
+// Adam and SGD against trajectories recorded with PyTorch 1.13 (tests/fixtures/optim, made by
+// make_trajectories.py there): every parameter after every step within 1e-6 relative.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+#include "support.hpp"
+#include "tsgan/optim/adam.hpp"
+#include "tsgan/optim/sgd.hpp"
+
+using namespace tsgan;
+
+namespace {
+
+struct TwoParams {
+  Param<float, Shape<5>> p0;
+  Param<float, Shape<2, 3>> p1;
+  static constexpr std::array field_names{"p0", "p1"};
+};
+
+struct Fixture {
+  std::map<std::string, double> options;
+  std::map<std::string, std::vector<float>> initial;
+  struct Step {
+    std::map<std::string, std::vector<float>> grads;  // absent: no gradient this step
+    std::map<std::string, std::vector<float>> after;
+  };
+  std::vector<Step> steps;
+};
+
+Fixture load(const std::string& file) {
+  const auto path = std::filesystem::path(TSGAN_SOURCE_DIR) / "tests/fixtures/optim" / file;
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in.good(), "cannot open " << path);
+  Fixture f;
+  std::string line;
+  std::getline(in, line);
+  {
+    std::istringstream s(line);
+    std::string kind, key;
+    double value;
+    s >> kind;
+    while (s >> key >> value) f.options[key] = value;
+  }
+  while (std::getline(in, line)) {
+    std::istringstream s(line);
+    std::string tag, name;
+    s >> tag;
+    if (tag == "step") {
+      f.steps.emplace_back();
+      continue;
+    }
+    s >> name;
+    std::vector<float> values;
+    std::string token;
+    while (s >> token) {
+      if (token == "none") break;
+      values.push_back(std::stof(token));
+    }
+    if (tag == "param") f.initial[name] = values;
+    else if (tag == "grad" && !values.empty()) f.steps.back().grads[name] = values;
+    else if (tag == "after") f.steps.back().after[name] = values;
+  }
+  return f;
+}
+
+template <class P>
+void set(P& p, const std::vector<float>& v) {
+  REQUIRE(v.size() == std::size_t(P::shape::size));
+  std::copy(v.begin(), v.end(), p.value().data());
+}
+template <class P>
+void set_grad(P& p, const std::vector<float>& v) {
+  const auto t = p.grad_slot().target();
+  std::copy(v.begin(), v.end(), t.data);
+}
+// Relative 1e-6; the absolute floor covers values that a long trajectory drives towards zero, where
+// float32 rounding differences of earlier steps (FMA or not) dominate a relative measure.
+template <class P>
+void check(const P& p, const std::vector<float>& want, std::size_t step, double atol) {
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const double got = p.value()[static_cast<index_t>(i)];
+    if (!test::close(got, want[i], 1e-6, atol)) {
+      FAIL("step " << step << " " << p.name() << "[" << i << "]: got " << std::setprecision(9) << got << ", PyTorch " << want[i]);
+      return;
+    }
+  }
+}
+
+template <class Optimizer>
+void replay(const Fixture& f, TwoParams& m, Optimizer& opt, double atol) {
+  for (std::size_t k = 0; k < f.steps.size(); ++k) {
+    nn::zero_grad(m);
+    const auto& s = f.steps[k];
+    if (auto it = s.grads.find("p0"); it != s.grads.end()) set_grad(m.p0, it->second);
+    if (auto it = s.grads.find("p1"); it != s.grads.end()) set_grad(m.p1, it->second);
+    opt.step();
+    check(m.p0, s.after.at("p0"), k + 1, atol);
+    check(m.p1, s.after.at("p1"), k + 1, atol);
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("optim") {
+  TEST_CASE("Adam reproduces PyTorch's trajectory (defaults; and betas 0.5/0.999, weight decay, skipped gradients)") {
+    for (const char* file : {"adam_default.txt", "adam_tsgan.txt"}) {
+      CAPTURE(file);
+      const auto f = load(file);
+      TwoParams m;
+      nn::name_parameters(m);
+      set(m.p0, f.initial.at("p0"));
+      set(m.p1, f.initial.at("p1"));
+      optim::Adam<float> opt(m, {.lr = f.options.at("lr"), .beta1 = f.options.at("beta1"), .beta2 = f.options.at("beta2"),
+                                 .eps = f.options.at("eps"), .weight_decay = f.options.at("weight_decay")});
+      replay(f, m, opt, 1e-8);
+      CHECK(f.steps.size() == 25);
+    }
+  }
+
+  TEST_CASE("SGD with momentum, dampening, weight decay and Nesterov reproduces PyTorch's trajectory") {
+    for (const char* file : {"sgd_momentum.txt", "sgd_nesterov.txt"}) {
+      CAPTURE(file);
+      const auto f = load(file);
+      TwoParams m;
+      nn::name_parameters(m);
+      set(m.p0, f.initial.at("p0"));
+      set(m.p1, f.initial.at("p1"));
+      optim::Sgd<float> opt(m, {.lr = f.options.at("lr"), .momentum = f.options.at("momentum"),
+                                .dampening = f.options.at("dampening"), .weight_decay = f.options.at("weight_decay"),
+                                .nesterov = f.options.at("nesterov") != 0});
+      replay(f, m, opt, 2e-7);
+    }
+  }
+
+  TEST_CASE("Adam state is exposed by parameter name and counts steps per parameter") {
+    TwoParams m;
+    nn::name_parameters(m);
+    optim::Adam<float> opt(m, {});
+    m.p0.grad_slot().target();
+    m.p0.grad_slot().tensor().fill(1.f);  // only p0 has a gradient
+    opt.step();
+    std::map<std::string, std::int64_t> steps;
+    opt.for_each_state([&](const std::string& name, std::int64_t& step, float* exp_avg, float*, index_t size) {
+      steps[name] = step;
+      if (name == "p0") CHECK(exp_avg[size - 1] == doctest::Approx(0.1f));
+    });
+    CHECK(steps.at("p0") == 1);
+    CHECK(steps.at("p1") == 0);
+  }
+}
