@@ -4,6 +4,7 @@ include(GNUInstallDirs)
 
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(fmt REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)  # TF.js weight manifests (io/tfjs_weights.hpp)
 find_package(OpenMP COMPONENTS CXX)
 # OpenBLAS for the CPU matrix products (kernels/cpu/gemm.hpp); Eigen's product otherwise.
 set(BLA_VENDOR OpenBLAS)
@@ -31,11 +32,15 @@ endif()
 message(STATUS "tsgan: CUDA backend ${TSGAN_HAS_CUDA}")
 
 function(tsgan_link_dependencies target)
+<<<<<<< HEAD
   target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt)
   if(BLAS_FOUND)
     target_link_libraries(${target} INTERFACE BLAS::BLAS)
     target_compile_definitions(${target} INTERFACE TSGAN_WITH_OPENBLAS=1)
   endif()
+=======
+  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt nlohmann_json::nlohmann_json)
+>>>>>>> h/face
   if(OpenMP_CXX_FOUND)
     target_link_libraries(${target} INTERFACE OpenMP::OpenMP_CXX)
     # nvcc forwards OpenMP to the host compiler.
