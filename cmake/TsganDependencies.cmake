@@ -32,15 +32,11 @@ endif()
 message(STATUS "tsgan: CUDA backend ${TSGAN_HAS_CUDA}")
 
 function(tsgan_link_dependencies target)
-<<<<<<< HEAD
-  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt)
+  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt nlohmann_json::nlohmann_json)
   if(BLAS_FOUND)
     target_link_libraries(${target} INTERFACE BLAS::BLAS)
     target_compile_definitions(${target} INTERFACE TSGAN_WITH_OPENBLAS=1)
   endif()
-=======
-  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt nlohmann_json::nlohmann_json)
->>>>>>> h/face
   if(OpenMP_CXX_FOUND)
     target_link_libraries(${target} INTERFACE OpenMP::OpenMP_CXX)
     # nvcc forwards OpenMP to the host compiler.
