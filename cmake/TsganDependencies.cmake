@@ -4,6 +4,8 @@ include(GNUInstallDirs)
 
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(fmt REQUIRED)
+# safetensors headers (io/safetensors.hpp); stb (io/image.hpp) is found by its include path.
+find_package(nlohmann_json 3 REQUIRED)
 find_package(OpenMP COMPONENTS CXX)
 
 # CUDA: nvcc compiles the kernels; cuDNN and cuBLAS do the heavy ops.
@@ -27,7 +29,7 @@ endif()
 message(STATUS "tsgan: CUDA backend ${TSGAN_HAS_CUDA}")
 
 function(tsgan_link_dependencies target)
-  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt)
+  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt nlohmann_json::nlohmann_json)
   if(OpenMP_CXX_FOUND)
     target_link_libraries(${target} INTERFACE OpenMP::OpenMP_CXX)
     # nvcc forwards OpenMP to the host compiler.
