@@ -4,7 +4,8 @@ include(GNUInstallDirs)
 
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(fmt REQUIRED)
-find_package(nlohmann_json 3 REQUIRED)  # TF.js weight manifests (io/tfjs_weights.hpp)
+# TF.js manifests and safetensors headers (io/); stb (io/image.hpp) is found by its include path.
+find_package(nlohmann_json 3 REQUIRED)
 find_package(OpenMP COMPONENTS CXX)
 # OpenBLAS for the CPU matrix products (kernels/cpu/gemm.hpp); Eigen's product otherwise.
 set(BLA_VENDOR OpenBLAS)

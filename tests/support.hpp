@@ -1,4 +1,5 @@
-// Helpers shared by the tests: random inputs and closeness checks with readable failures.
+// Helpers shared by the tests: random inputs, closeness checks with readable failures, temporary
+// directories and checks of the errors about files.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -7,7 +8,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <set>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tsgan/tsgan.hpp"
 
@@ -42,6 +49,66 @@ void check_all(const X& got, F&& want, double rtol, double atol, const std::stri
 inline std::filesystem::path shared_data() {
   if (const char* env = std::getenv("TSGAN_SHARED_DATA")) return env;
   return std::filesystem::path(TSGAN_SOURCE_DIR) / ".." / "shared" / "data";
+}
+
+// A new, empty directory under the system's temporary directory, removed with its contents.
+class TempDir {
+ public:
+  TempDir() {
+    std::string name = (std::filesystem::temp_directory_path() / "tsgan-test-XXXXXX").string();
+    if (!::mkdtemp(name.data())) throw std::runtime_error("cannot create a temporary directory");
+    path_ = name;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+  // The names directly inside the directory.
+  std::set<std::string> entries() const {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path_)) out.insert(e.path().filename().string());
+    return out;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Writes bytes as they are (no atomic rename: tests use this to make broken files).
+template <class Byte>
+void write_bytes(const std::filesystem::path& path, const std::vector<Byte>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+inline std::vector<unsigned char> read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Runs f, which must throw an IoError whose message starts with `path` and contains every one of
+// `parts`; reports the message otherwise.
+template <class F>
+void check_io_error(F&& f, const std::filesystem::path& path, std::initializer_list<std::string> parts) {
+  try {
+    f();
+  } catch (const IoError& e) {
+    const std::string msg = e.what();
+    INFO("message: ", msg);
+    CHECK(msg.starts_with(path.string() + ": "));
+    for (const std::string& p : parts) CHECK_MESSAGE(msg.find(p) != std::string::npos, "missing: ", p);
+    return;
+  } catch (const std::exception& e) {
+    FAIL("expected an IoError, got another exception: ", e.what());
+    return;
+  }
+  FAIL("expected an IoError naming ", path.string(), ", nothing was thrown");
 }
 
 }  // namespace tsgan::test
