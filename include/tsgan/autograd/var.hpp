@@ -82,6 +82,10 @@ class Param {
   GradSlot<T, S, D>& grad_slot() { return grad_; }
   void zero_grad() { grad_.clear(); }
 
+  // A frozen parameter is read as a constant: gradients flow through it to its inputs, never into it.
+  bool requires_grad() const { return requires_grad_; }
+  void set_requires_grad(bool on) { requires_grad_ = on; }
+
   const std::string& name() const { return name_; }
   void set_name(std::string n) { name_ = std::move(n); }
 
@@ -89,6 +93,7 @@ class Param {
   Tensor<T, S, D> value_;
   GradSlot<T, S, D> grad_;
   std::string name_;
+  bool requires_grad_ = true;
 };
 
 template <class X>
@@ -366,7 +371,7 @@ Var<T, S, D> Graph::variable(Tensor<T, S, D> t) {
 }
 template <class T, ShapeType S, class D>
 Var<T, S, D> Graph::param(Param<T, S, D>& p) {
-  return Var<T, S, D>(*this, p.value(), grad_enabled() ? &p.grad_slot() : nullptr);
+  return Var<T, S, D>(*this, p.value(), grad_enabled() && p.requires_grad() ? &p.grad_slot() : nullptr);
 }
 
 }  // namespace tsgan

@@ -164,6 +164,17 @@ void eval(M& m) {
   train(m, false);
 }
 
+// Frozen parameters take no gradient (an identity network used inside a loss, a discriminator
+// during the generator's step); gradients still flow through them to earlier layers.
+template <class M>
+void freeze(M& m, bool frozen = true) {
+  for_each_parameter(m, [&](const std::string&, auto& p) { p.set_requires_grad(!frozen); });
+}
+template <class M>
+void unfreeze(M& m) {
+  freeze(m, false);
+}
+
 template <class M>
 void zero_grad(M& m) {
   for_each_parameter(m, [](const std::string&, auto& p) { p.zero_grad(); });

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "tsgan/core/copy.hpp"
 #include "tsgan/kernels/cpu/optim.hpp"
 #include "tsgan/optim/parameters.hpp"
 
@@ -48,8 +49,8 @@ class Adam {
   void reset_state() {
     for (std::size_t i = 0; i < params_.size(); ++i) {
       states_[i].step = 0;
-      fill_zero(states_[i].exp_avg, params_[i].size);
-      fill_zero(states_[i].exp_avg_sq, params_[i].size);
+      zero_fill<D>(states_[i].exp_avg.data(), params_[i].size);
+      zero_fill<D>(states_[i].exp_avg_sq.data(), params_[i].size);
     }
   }
 
@@ -69,10 +70,6 @@ class Adam {
     Buffer<T, D> exp_avg, exp_avg_sq;
     std::int64_t step = 0;
   };
-  static void fill_zero(Buffer<T, D>& b, index_t n) {
-    if constexpr (std::is_same_v<D, cpu>) std::fill_n(b.data(), n, T(0));
-    else fill_device_raw(b.data(), n, T(0));  // kernels/cuda
-  }
 
   std::vector<ParamRef<T, D>> params_;
   AdamOptions options_;

@@ -1,0 +1,173 @@
+// Compile-time configurations of TSGAN<Config>. Every choice the method document marks as ours
+// ([D]) is a member here, so it can be changed without touching the model:
+//
+//   struct MyConfig : tsgan::config::Paper { static constexpr index_t batch = 4; };
+//   TSGAN<MyConfig, cuda> model;
+//
+// CheckConfig<C> names each missing or invalid member in its own static_assert.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "tsgan/core/shape.hpp"
+#include "tsgan/losses/dual_triplet.hpp"
+#include "tsgan/models/identity.hpp"
+
+namespace tsgan::config {
+
+enum class Discriminator { residual, patchgan };
+
+// The paper's setting: 128 × 128 crops, batch 6, pix2pix unet_128 widths, TP-GAN's loss weights.
+struct Paper {
+  using value_type = float;
+  // Data and networks.
+  static constexpr index_t image_size = 128;
+  static constexpr index_t batch = 6;
+  static constexpr index_t unet_levels = 7;           // 128 → 1
+  static constexpr index_t generator_width = 64;      // 64, 128, 256, 512, 512, 512, 512
+  static constexpr index_t discriminator_width = 64;  // 64 → 512
+  static constexpr Discriminator discriminator = Discriminator::residual;  // [T]; patchgan [D]
+  static constexpr double leaky_slope = 0.2;
+  static constexpr double bn_momentum = 0.1;  // PyTorch convention; TF's decay 0.9 [T]
+  static constexpr double bn_eps = 1e-5;
+  static constexpr double init_std = 0.02;  // N(0, 0.02) weights [T]
+  // G_d: mask attention on the skips at these sides [D], its channels and gamma [D].
+  static constexpr bool mask_attention = true;
+  static constexpr std::array<index_t, 3> attention_sides{32, 16, 8};
+  static constexpr bool attention_reduce_channels = false;  // C' = C/8 instead of C
+  static constexpr bool attention_learnable_gamma = false;  // γ learnable from 0 instead of 1
+  static constexpr bool compose_deocclusion = false;        // Î_d ← M⊙Î_d + (1−M)⊙I_o
+  // G_f: concatenate Î_d with its mirror image (6 input channels) [D].
+  static constexpr bool frontalizer_mirror_input = false;
+  // Loss weights λ1..λ6 (adv, dtri, ip, pix, sym, tv) [S] and targets.
+  static constexpr double lambda_adv = 20;
+  static constexpr double lambda_dtri = 4;
+  static constexpr double lambda_ip = 40;
+  static constexpr double lambda_pix = 1;
+  static constexpr double lambda_sym = 0.3;
+  static constexpr double lambda_tv = 1e-3;
+  static constexpr double real_label = 0.9;
+  static constexpr losses::Negatives negatives = losses::Negatives::batch_roll;  // [D]
+  static constexpr double centre_momentum = 0.9;
+  // Training: one discriminator step, then two generator steps per batch [T].
+  static constexpr bool discriminator_step = true;
+  static constexpr int generator_steps = 2;
+  static constexpr double learning_rate = 1e-4;
+  static constexpr double beta1 = 0.9;  // not given by the slides [T, switch]
+  static constexpr double beta2 = 0.999;
+  // The identity network φ; the pretrained recognizer replaces this stand-in when available.
+  template <class T, class D>
+  using identity_network = models::TinyIdentity<image_size, T, D>;
+};
+
+// 64 × 64 crops: one U-Net level fewer, half the widths.
+struct Small : Paper {
+  static constexpr index_t image_size = 64;
+  static constexpr index_t unet_levels = 6;
+  static constexpr index_t generator_width = 32;
+  static constexpr index_t discriminator_width = 32;
+  static constexpr std::array<index_t, 3> attention_sides{16, 8, 4};
+  template <class T, class D>
+  using identity_network = models::TinyIdentity<image_size, T, D>;
+};
+
+// 32 × 32 crops for tests: five levels of base width 8, attention at 8 × 8 and 4 × 4, batch 4.
+struct Tiny : Paper {
+  static constexpr index_t image_size = 32;
+  static constexpr index_t batch = 4;
+  static constexpr index_t unet_levels = 5;
+  static constexpr index_t generator_width = 8;
+  static constexpr index_t discriminator_width = 8;
+  static constexpr std::array<index_t, 2> attention_sides{8, 4};
+  template <class T, class D>
+  using identity_network = models::TinyIdentity<image_size, T, D>;
+};
+
+// ---- checking a configuration ---------------------------------------------------------------------
+template <class C>
+struct CheckConfig {
+#define TSGAN_CONFIG_MEMBER(member, what) \
+  static_assert(requires { C::member; }, "tsgan: the TSGAN configuration lacks `" what "`");
+  TSGAN_CONFIG_MEMBER(image_size, "static constexpr index_t image_size")
+  TSGAN_CONFIG_MEMBER(batch, "static constexpr index_t batch")
+  TSGAN_CONFIG_MEMBER(unet_levels, "static constexpr index_t unet_levels")
+  TSGAN_CONFIG_MEMBER(generator_width, "static constexpr index_t generator_width")
+  TSGAN_CONFIG_MEMBER(discriminator_width, "static constexpr index_t discriminator_width")
+  TSGAN_CONFIG_MEMBER(discriminator, "static constexpr config::Discriminator discriminator")
+  TSGAN_CONFIG_MEMBER(leaky_slope, "static constexpr double leaky_slope")
+  TSGAN_CONFIG_MEMBER(bn_momentum, "static constexpr double bn_momentum")
+  TSGAN_CONFIG_MEMBER(bn_eps, "static constexpr double bn_eps")
+  TSGAN_CONFIG_MEMBER(init_std, "static constexpr double init_std")
+  TSGAN_CONFIG_MEMBER(mask_attention, "static constexpr bool mask_attention")
+  TSGAN_CONFIG_MEMBER(attention_sides, "static constexpr std::array<index_t, K> attention_sides")
+  TSGAN_CONFIG_MEMBER(attention_reduce_channels, "static constexpr bool attention_reduce_channels")
+  TSGAN_CONFIG_MEMBER(attention_learnable_gamma, "static constexpr bool attention_learnable_gamma")
+  TSGAN_CONFIG_MEMBER(compose_deocclusion, "static constexpr bool compose_deocclusion")
+  TSGAN_CONFIG_MEMBER(frontalizer_mirror_input, "static constexpr bool frontalizer_mirror_input")
+  TSGAN_CONFIG_MEMBER(lambda_adv, "static constexpr double lambda_adv")
+  TSGAN_CONFIG_MEMBER(lambda_dtri, "static constexpr double lambda_dtri")
+  TSGAN_CONFIG_MEMBER(lambda_ip, "static constexpr double lambda_ip")
+  TSGAN_CONFIG_MEMBER(lambda_pix, "static constexpr double lambda_pix")
+  TSGAN_CONFIG_MEMBER(lambda_sym, "static constexpr double lambda_sym")
+  TSGAN_CONFIG_MEMBER(lambda_tv, "static constexpr double lambda_tv")
+  TSGAN_CONFIG_MEMBER(real_label, "static constexpr double real_label")
+  TSGAN_CONFIG_MEMBER(negatives, "static constexpr losses::Negatives negatives")
+  TSGAN_CONFIG_MEMBER(centre_momentum, "static constexpr double centre_momentum")
+  TSGAN_CONFIG_MEMBER(discriminator_step, "static constexpr bool discriminator_step")
+  TSGAN_CONFIG_MEMBER(generator_steps, "static constexpr int generator_steps")
+  TSGAN_CONFIG_MEMBER(learning_rate, "static constexpr double learning_rate")
+  TSGAN_CONFIG_MEMBER(beta1, "static constexpr double beta1")
+  TSGAN_CONFIG_MEMBER(beta2, "static constexpr double beta2")
+  static_assert(requires { typename C::value_type; }, "tsgan: the TSGAN configuration lacks `using value_type = float;`");
+  static_assert(requires { typename C::template identity_network<float, cpu>; },
+                "tsgan: the TSGAN configuration lacks `template <class T, class D> using identity_network = ...;`");
+#undef TSGAN_CONFIG_MEMBER
+
+  static constexpr bool power_of_two(index_t v) { return v > 0 && (v & (v - 1)) == 0; }
+  static constexpr bool attention_sides_ok() {
+    for (index_t s : C::attention_sides) {
+      bool found = false;
+      for (index_t i = 0; i + 1 < C::unet_levels; ++i) found = found || (C::image_size >> (i + 1)) == s;
+      if (!found) return false;
+    }
+    return true;
+  }
+  static_assert(power_of_two(C::image_size), "tsgan: config image_size must be a power of two");
+  static_assert((C::image_size >> C::unet_levels) >= 1, "tsgan: config unet_levels halves image_size below one pixel");
+  static_assert(C::unet_levels >= 2, "tsgan: config unet_levels must be at least 2");
+  static_assert(C::batch >= 2, "tsgan: config batch must be at least 2 (the dual triplet loss needs two identities)");
+  static_assert(C::generator_width >= 1 && C::discriminator_width >= 1, "tsgan: config widths must be positive");
+  static_assert(attention_sides_ok(), "tsgan: config attention_sides must be sides of U-Net skips (image_size / 2^k, not the innermost)");
+  static_assert(C::generator_steps >= 1, "tsgan: config generator_steps must be at least 1");
+  static_assert(C::lambda_adv >= 0 && C::lambda_dtri >= 0 && C::lambda_ip >= 0 && C::lambda_pix >= 0 &&
+                    C::lambda_sym >= 0 && C::lambda_tv >= 0,
+                "tsgan: config loss weights must not be negative");
+  static_assert(C::real_label > 0 && C::real_label <= 1, "tsgan: config real_label must lie in (0, 1]");
+  static_assert(C::discriminator != Discriminator::residual || (C::image_size >> 5) >= 1,
+                "tsgan: the residual discriminator halves the image five times: image_size must be at least 32");
+  static constexpr bool value = true;
+};
+
+// The compile-time parameters as JSON, stored in checkpoints and compared on load.
+template <class C>
+std::string describe() {
+  std::string sides;
+  for (index_t s : C::attention_sides) sides += (sides.empty() ? "" : ",") + std::to_string(s);
+  return fmt::format(
+      R"({{"image_size":{},"batch":{},"unet_levels":{},"generator_width":{},"discriminator_width":{},)"
+      R"("discriminator":"{}","leaky_slope":{},"bn_momentum":{},"bn_eps":{},"mask_attention":{},)"
+      R"("attention_sides":[{}],"attention_reduce_channels":{},"attention_learnable_gamma":{},)"
+      R"("compose_deocclusion":{},"frontalizer_mirror_input":{},"lambda":[{},{},{},{},{},{}],"real_label":{},)"
+      R"("negatives":"{}","discriminator_step":{},"generator_steps":{},"learning_rate":{},"beta1":{},"beta2":{}}})",
+      C::image_size, C::batch, C::unet_levels, C::generator_width, C::discriminator_width,
+      C::discriminator == Discriminator::residual ? "residual" : "patchgan", C::leaky_slope, C::bn_momentum, C::bn_eps,
+      C::mask_attention, sides, C::attention_reduce_channels, C::attention_learnable_gamma, C::compose_deocclusion,
+      C::frontalizer_mirror_input, C::lambda_adv, C::lambda_dtri, C::lambda_ip, C::lambda_pix, C::lambda_sym,
+      C::lambda_tv, C::real_label, C::negatives == losses::Negatives::batch_roll ? "batch_roll" : "running_centres",
+      C::discriminator_step, C::generator_steps, C::learning_rate, C::beta1, C::beta2);
+}
+
+}  // namespace tsgan::config
