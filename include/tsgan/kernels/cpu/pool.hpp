@@ -14,6 +14,7 @@
 
 #include "tsgan/core/parallel.hpp"
 #include "tsgan/core/tensor.hpp"
+#include "tsgan/kernels/cpu/planes.hpp"
 
 namespace tsgan::kernels {
 
@@ -41,18 +42,6 @@ inline PoolWindow pool_window(const PoolGeometry& g, index_t oy, index_t ox) {
   const index_t ys = oy * g.stride - g.pad, xs = ox * g.stride - g.pad;
   return {std::max<index_t>(ys, 0), std::min(ys + g.kernel, g.h_in), std::max<index_t>(xs, 0),
           std::min(xs + g.kernel, g.w_in)};
-}
-
-// Calls f(plane index) for every plane, in parallel; `dx` planes are zeroed first unless the
-// gradient accumulates.
-template <class T, class F>
-void for_each_grad_plane(const PoolGeometry& g, T* dx, bool accumulate, F&& f) {
-  parallel_for(g.planes, g.grain(), [&](index_t b, index_t e) {
-    for (index_t i = b; i < e; ++i) {
-      if (!accumulate) std::fill_n(dx + i * g.in_plane(), g.in_plane(), T(0));
-      f(i);
-    }
-  });
 }
 
 }  // namespace cpu_detail
