@@ -84,8 +84,8 @@ constexpr kernels::PermuteGeometry permute_geometry(const std::array<int, R>& pe
 template <ShapeType X, int... P>
 struct PermutePlan {
   using Check = PermuteShape<X, P...>;
-  static_assert(Check::ok && X::rank <= kernels::PermuteGeometry::max_rank,
-                "tsgan: permute supports tensors of rank 8 or less");
+  static_assert(Check::ok);
+  static_assert(X::rank <= kernels::PermuteGeometry::max_rank, "tsgan: permute supports tensors of rank 8 or less");
   using out = typename Check::type;
   static constexpr std::array<int, X::rank> inverse = [] {
     std::array<int, X::rank> inv{};
