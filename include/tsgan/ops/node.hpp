@@ -45,4 +45,30 @@ const T* output_grad(const Slot<T, S, D>* out) {
   return out->grad.ready() ? out->grad.tensor().data() : nullptr;
 }
 
+// The node of an op with one input whose backward is one kernel call, bw(dy, dx, accumulate):
+// most data-movement ops (pooling, resizing, layout). Bw is a small lambda that holds the op's
+// geometry (and whatever the forward saved, such as max-pooling's argmax).
+template <class T, ShapeType X, ShapeType Y, class D, class Bw>
+class UnaryNode final : public Node {
+ public:
+  UnaryNode(Var<T, X, D> x, Slot<T, Y, D>* out, Bw bw) : x_(x), out_(out), bw_(std::move(bw)) {}
+  void backward() override {
+    const T* dy = output_grad(out_);
+    if (!dy) return;
+    write_grad(x_, [&](T* dx, bool acc) { bw_(dy, dx, acc); });
+    out_->grad.release();
+  }
+
+ private:
+  Var<T, X, D> x_;
+  Slot<T, Y, D>* out_;
+  Bw bw_;
+};
+
+// Records a UnaryNode for `out` when it needs a gradient.
+template <class T, ShapeType X, ShapeType Y, class D, class Bw>
+void record_unary(const Var<T, X, D>& x, const Output<T, Y, D>& out, Bw bw) {
+  if (out.grad) x.graph().template record<UnaryNode<T, X, Y, D, Bw>>(x, out.slot, std::move(bw));
+}
+
 }  // namespace tsgan::ops

@@ -1,0 +1,195 @@
+// batch_norm: forward and running-statistics update against a direct two-pass loop in double
+// (training and evaluation, with and without the affine parameters, [N, C, H, W] and [N, C]),
+// gradients against finite differences in both modes, float gradients against double ones.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "support.hpp"
+#include "tsgan/autograd/gradcheck.hpp"
+#include "tsgan/ops/norm.hpp"
+
+using namespace tsgan;
+
+namespace {
+
+template <ShapeType X>
+constexpr index_t channels = X::dims[1];
+template <ShapeType X>
+constexpr index_t plane = X::size / (X::dims[0] * X::dims[1]);
+
+template <ShapeType X>
+index_t channel_of(index_t i) {
+  return i / plane<X> % channels<X>;
+}
+
+// Per-channel mean and biased variance, two passes in double.
+template <class T, ShapeType X>
+std::pair<std::vector<double>, std::vector<double>> moments(const Tensor<T, X>& x) {
+  constexpr index_t C = channels<X>;
+  const double m = double(X::size / C);
+  std::vector<double> mean(C, 0.0), var(C, 0.0);
+  for (index_t i = 0; i < X::size; ++i) mean[channel_of<X>(i)] += double(x[i]) / m;
+  for (index_t i = 0; i < X::size; ++i) {
+    const double d = double(x[i]) - mean[channel_of<X>(i)];
+    var[channel_of<X>(i)] += d * d / m;
+  }
+  return {mean, var};
+}
+
+// y = (x − mean) / sqrt(var + eps) · gamma + beta, element by element.
+template <class T, ShapeType X>
+std::vector<double> normalized(const Tensor<T, X>& x, const std::vector<double>& mean, const std::vector<double>& var,
+                               const T* gamma, const T* beta, double eps) {
+  std::vector<double> y(X::size);
+  for (index_t i = 0; i < X::size; ++i) {
+    const index_t c = channel_of<X>(i);
+    y[i] = (double(x[i]) - mean[c]) / std::sqrt(var[c] + eps) * (gamma ? double(gamma[c]) : 1.0) +
+           (beta ? double(beta[c]) : 0.0);
+  }
+  return y;
+}
+
+template <class T, ShapeType X>
+void check_forward(std::uint64_t seed, T offset) {
+  constexpr index_t C = channels<X>;
+  using PC = Shape<C>;
+  const double momentum = 0.3, eps = 1e-3;
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-11;
+  const auto x = Tensor<T, X>(test::random_tensor<T, X>(seed) + offset);
+  const auto gamma = test::random_tensor<T, PC>(seed + 1);
+  const auto beta = test::random_tensor<T, PC>(seed + 2);
+  const auto rm0 = test::random_tensor<T, PC>(seed + 3);
+  const auto rv0 = test::random_tensor<T, PC>(seed + 4, T(0.5), T(2));
+  const auto [mean, var] = moments(x);
+  const double count = double(X::size / C);
+
+  // Training: batch statistics; running statistics move towards the batch's (unbiased variance).
+  auto rm = rm0.clone(), rv = rv0.clone();
+  Graph g;
+  auto y = batch_norm(g.input(x), g.input(gamma), g.input(beta), rm, rv, true, momentum, eps);
+  const auto want = normalized(x, mean, var, gamma.data(), beta.data(), eps);
+  test::check_all(y.value(), [&](index_t i) { return want[i]; }, tol, tol, "training output");
+  test::check_all(rm, [&](index_t c) { return (1 - momentum) * double(rm0[c]) + momentum * mean[c]; }, tol, tol,
+                  "running_mean");
+  test::check_all(rv, [&](index_t c) { return (1 - momentum) * double(rv0[c]) + momentum * var[c] * count / (count - 1); },
+                  tol, tol, "running_var");
+
+  // Evaluation: running statistics, which stay as they are.
+  std::vector<double> run_mean(C), run_var(C);
+  for (index_t c = 0; c < C; ++c) run_mean[c] = rm[c], run_var[c] = rv[c];
+  auto ev = batch_norm(g.input(x), g.input(gamma), g.input(beta), rm, rv, false, momentum, eps);
+  const auto want_eval = normalized(x, run_mean, run_var, gamma.data(), beta.data(), eps);
+  test::check_all(ev.value(), [&](index_t i) { return want_eval[i]; }, tol, tol, "evaluation output");
+  for (index_t c = 0; c < C; ++c) CHECK((rm[c] == T(run_mean[c]) && rv[c] == T(run_var[c])));
+
+  // Without the affine parameters; the running statistics are updated under NoGrad too.
+  NoGrad guard;
+  auto rm2 = rm0.clone(), rv2 = rv0.clone();
+  auto plain = batch_norm(g.input(x), rm2, rv2, true, momentum, eps);
+  const auto want_plain = normalized<T>(x, mean, var, nullptr, nullptr, eps);
+  test::check_all(plain.value(), [&](index_t i) { return want_plain[i]; }, tol, tol, "no-affine output");
+  test::check_all(rm2, [&](index_t c) { return double(rm[c]); }, 0, 0, "running_mean under NoGrad");
+}
+
+// Uses x once more after the op, so that the op's backward adds to a gradient already written.
+template <class Y, class X>
+auto and_again(const Y& y, const X& x) {
+  auto s = sum(x);
+  return eval(y * s);
+}
+
+template <ShapeType X>
+void check_gradients(std::uint64_t seed) {
+  using PC = Shape<channels<X>>;
+  const auto x = test::random_tensor<double, X>(seed);
+  const auto gamma = test::random_tensor<double, PC>(seed + 1);
+  const auto beta = test::random_tensor<double, PC>(seed + 2);
+  auto rm = test::random_tensor<double, PC>(seed + 3);
+  auto rv = test::random_tensor<double, PC>(seed + 4, 0.5, 2.0);
+  for (const bool training : {true, false}) {
+    CAPTURE(training);
+    auto affine = [&](const auto& xv, const auto& gv, const auto& bv) {
+      return batch_norm(xv, gv, bv, rm, rv, training, 0.1, 1e-3);
+    };
+    auto r = gradcheck(affine, x, gamma, beta);
+    CHECK_MESSAGE(r.ok, r.message);
+    r = gradcheck([&](const auto& xv) { return batch_norm(xv, rm, rv, training); }, x);
+    CHECK_MESSAGE(r.ok, r.message);
+    r = gradcheck([&](const auto& xv, const auto& gv) { return and_again(batch_norm(xv, gv, gv, rm, rv, training), xv); },
+                  x, gamma);
+    CHECK_MESSAGE(r.ok, r.message);
+  }
+}
+
+template <class T, ShapeType S>
+Tensor<T, S> random_as(std::uint64_t seed) {
+  const auto d = test::random_tensor<double, S>(seed);
+  Tensor<T, S> t(uninitialized);
+  for (index_t i = 0; i < S::size; ++i) t[i] = T(d[i]);
+  return t;
+}
+
+// The float kernels' gradients agree with the double ones on the same inputs.
+template <ShapeType X>
+void check_float_gradients(std::uint64_t seed) {
+  using PC = Shape<channels<X>>;
+  auto grads = [&]<class T>(T) {
+    Tensor<T, PC> rm, rv(T(1));
+    Graph g;
+    auto x = g.variable(random_as<T, X>(seed));
+    auto gamma = g.variable(random_as<T, PC>(seed + 1));
+    auto beta = g.variable(random_as<T, PC>(seed + 2));
+    auto y = batch_norm(x, gamma, beta, rm, rv, true);
+    sum(y * random_as<T, X>(seed + 3)).backward();
+    return std::tuple(x.grad().clone(), gamma.grad().clone(), beta.grad().clone());
+  };
+  const auto [fx, fg, fb] = grads(1.f);
+  const auto [dx, dg, db] = grads(1.0);
+  test::check_all(fx, [&](index_t i) { return dx[i]; }, 1e-4, 1e-5, "float dx");
+  test::check_all(fg, [&](index_t i) { return dg[i]; }, 1e-4, 1e-5, "float dgamma");
+  test::check_all(fb, [&](index_t i) { return db[i]; }, 1e-4, 1e-5, "float dbeta");
+}
+
+}  // namespace
+
+TEST_SUITE("ops.norm") {
+  TEST_CASE_TEMPLATE("batch_norm matches a direct loop, including the running statistics", T, float, double) {
+    check_forward<T, Shape<4, 3, 5, 7>>(1, T(0));
+    check_forward<T, Shape<2, 5, 3, 3>>(2, T(3));  // a mean that is large against the spread
+    check_forward<T, Shape<1, 2, 1, 2>>(3, T(0));  // two values per channel
+    check_forward<T, Shape<6, 4>>(4, T(0));        // [N, C]
+    check_forward<T, Shape<3, 2, 4>>(5, T(-1));    // [N, C, L]
+  }
+
+  TEST_CASE("batch statistics stay accurate for a mean far from zero") {
+    // E[x²] − E[x]² in double would lose about 12 of 16 digits here.
+    const auto x = Tensor<double, Shape<2, 2, 6, 6>>(test::random_tensor<double, Shape<2, 2, 6, 6>>(6) + 1e6);
+    Tensor<double, Shape<2>> rm, rv;
+    Graph g;
+    auto y = batch_norm(g.input(x), rm, rv, true, 1.0, 0.0);  // momentum 1: running = batch
+    const auto [mean, var] = moments(x);
+    const auto want = normalized<double>(x, mean, var, nullptr, nullptr, 0.0);
+    test::check_all(y.value(), [&](index_t i) { return want[i]; }, 1e-9, 1e-9, "normalised");
+    test::check_all(rv, [&](index_t c) { return var[c] * 72 / 71; }, 1e-9, 0, "running_var");
+  }
+
+  TEST_CASE("batch_norm gradients match finite differences in training and evaluation") {
+    check_gradients<Shape<3, 2, 3, 5>>(11);
+    check_gradients<Shape<2, 3, 1, 1>>(12);
+    check_gradients<Shape<1, 3, 4, 3>>(13);
+    check_gradients<Shape<5, 4>>(14);
+  }
+
+  TEST_CASE("float gradients agree with double gradients") {
+    check_float_gradients<Shape<4, 3, 7, 5>>(21);
+  }
+
+  TEST_CASE("training needs more than one value per channel") {
+    Tensor<double, Shape<2>> rm, rv;
+    Graph g;
+    auto x = g.input(Tensor<double, Shape<1, 2, 1, 1>>(1.0));
+    CHECK_THROWS_WITH_AS(batch_norm(x, rm, rv, true), doctest::Contains("more than one value per channel"), Error);
+    CHECK_NOTHROW(batch_norm(x, rm, rv, false));
+  }
+}

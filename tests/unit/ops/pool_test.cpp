@@ -1,0 +1,156 @@
+// Pooling: forward against direct loops in double (padding ignored by max, counted or not by
+// average), gradients against finite differences (max pooling on inputs without ties), the tie
+// rule of max pooling, global average pooling, and compile-time output sizes.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "support.hpp"
+#include "tsgan/autograd/gradcheck.hpp"
+#include "tsgan/ops/pool.hpp"
+
+using namespace tsgan;
+
+namespace {
+
+// Direct pooling: for each output, the cells of its window that lie inside the input.
+template <PoolOptions O, bool Max, class T, ShapeType X>
+std::vector<double> direct_pool(const Tensor<T, X>& x) {
+  constexpr index_t N = X::dims[0], C = X::dims[1], H = X::dims[2], W = X::dims[3];
+  constexpr index_t S = O.stride ? O.stride : O.kernel;
+  constexpr index_t Ho = (H + 2 * O.padding - O.kernel) / S + 1, Wo = (W + 2 * O.padding - O.kernel) / S + 1;
+  std::vector<double> y;
+  for (index_t n = 0; n < N; ++n)
+    for (index_t c = 0; c < C; ++c)
+      for (index_t oy = 0; oy < Ho; ++oy)
+        for (index_t ox = 0; ox < Wo; ++ox) {
+          double best = -std::numeric_limits<double>::infinity(), total = 0;
+          index_t inside = 0;
+          for (index_t ky = 0; ky < O.kernel; ++ky)
+            for (index_t kx = 0; kx < O.kernel; ++kx) {
+              const index_t iy = oy * S - O.padding + ky, ix = ox * S - O.padding + kx;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              best = std::max(best, double(x(n, c, iy, ix)));
+              total += double(x(n, c, iy, ix));
+              ++inside;
+            }
+          y.push_back(Max ? best : total / double(O.count_include_pad ? O.kernel * O.kernel : inside));
+        }
+  return y;
+}
+
+// Distinct values (a shuffled ramp in [-1, 1)), so no finite-difference step changes a maximum.
+template <ShapeType X>
+Tensor<double, X> distinct(std::uint64_t seed) {
+  std::vector<index_t> order(X::size);
+  std::iota(order.begin(), order.end(), 0);
+  random::Generator gen(seed);
+  for (index_t i = X::size - 1; i > 0; --i) std::swap(order[i], order[gen.uniform_int(0, i)]);
+  Tensor<double, X> t(uninitialized);
+  for (index_t i = 0; i < X::size; ++i) t[i] = 2.0 * double(order[i]) / double(X::size) - 1.0;
+  return t;
+}
+
+template <class Y, class X>
+auto and_again(const Y& y, const X& x) {  // x used once more after the op: its backward adds
+  auto s = sum(x);
+  return eval(y * s);
+}
+
+template <PoolOptions O, class T, ShapeType X>
+void check_pool(std::uint64_t seed, T lo = T(-1), T hi = T(1)) {
+  const auto x = test::random_tensor<T, X>(seed, lo, hi);
+  Graph g;
+  auto m = max_pool2d<O>(g.input(x));
+  auto a = avg_pool2d<O>(g.input(x));
+  static_assert(std::is_same_v<decltype(m), decltype(a)>);
+  const auto want_max = direct_pool<O, true>(x);
+  const auto want_avg = direct_pool<O, false>(x);
+  REQUIRE(want_max.size() == std::size_t(decltype(m)::size));
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  test::check_all(m.value(), [&](index_t i) { return want_max[i]; }, 0, 0, "max_pool2d");
+  test::check_all(a.value(), [&](index_t i) { return want_avg[i]; }, tol, tol, "avg_pool2d");
+  if constexpr (std::is_same_v<T, double>) {
+    const auto d = distinct<X>(seed + 1);
+    auto r = gradcheck([](const auto& v) { return max_pool2d<O>(v); }, d);
+    CHECK_MESSAGE(r.ok, r.message);
+    r = gradcheck([](const auto& v) { return and_again(max_pool2d<O>(v), v); }, d);
+    CHECK_MESSAGE(r.ok, r.message);
+    r = gradcheck([](const auto& v) { return avg_pool2d<O>(v); }, x);
+    CHECK_MESSAGE(r.ok, r.message);
+    r = gradcheck([](const auto& v) { return and_again(avg_pool2d<O>(v), v); }, x);
+    CHECK_MESSAGE(r.ok, r.message);
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("ops.pool") {
+  TEST_CASE_TEMPLATE("max and average pooling match direct loops and finite differences", T, float, double) {
+    check_pool<PoolOptions{.kernel = 3, .stride = 2}, T, Shape<2, 3, 9, 9>>(1);   // the recognizer's max pool
+    check_pool<PoolOptions{.kernel = 2}, T, Shape<1, 2, 7, 6>>(2);                // its average pool; odd, floor
+    check_pool<PoolOptions{.kernel = 3, .stride = 1, .padding = 1}, T, Shape<2, 2, 5, 4>>(3);
+    check_pool<PoolOptions{.kernel = 3, .stride = 2, .padding = 1}, T, Shape<1, 3, 6, 7>>(4, T(-2), T(-1));
+    check_pool<PoolOptions{.kernel = 3, .stride = 2, .padding = 1, .count_include_pad = false}, T, Shape<2, 1, 7, 5>>(5);
+    check_pool<PoolOptions{.kernel = 2, .stride = 1, .padding = 1, .count_include_pad = false}, T, Shape<1, 2, 3, 3>>(6);
+    check_pool<PoolOptions{.kernel = 4, .stride = 3, .padding = 2}, T, Shape<1, 2, 8, 11>>(7);
+    check_pool<PoolOptions{.kernel = 2}, T, Shape<1, 2, 35, 35>>(8);              // 35 → 17, as in the recognizer
+  }
+
+  TEST_CASE("padding cells never win a maximum") {
+    Graph g;
+    auto y = max_pool2d<PoolOptions{.kernel = 3, .stride = 2, .padding = 1}>(g.input(Tensor<float, Shape<1, 1, 4, 4>>(-5.f)));
+    for (index_t i = 0; i < 4; ++i) CHECK(y.value()[i] == -5.f);
+  }
+
+  TEST_CASE("tied maxima send the gradient to the first one in scan order") {
+    // A constant 5x5 plane, 3x3 windows, stride 2, padding 1: windows start at rows and columns
+    // -1, 1, 3, so their first cells inside the input are at rows and columns 0, 1, 3.
+    Graph g;
+    auto x = g.variable(Tensor<double, Shape<1, 1, 5, 5>>(2.0));
+    sum(max_pool2d<PoolOptions{.kernel = 3, .stride = 2, .padding = 1}>(x)).backward();
+    for (index_t r = 0; r < 5; ++r)
+      for (index_t c = 0; c < 5; ++c) {
+        const bool first = (r == 0 || r == 1 || r == 3) && (c == 0 || c == 1 || c == 3);
+        CHECK(x.grad()(0, 0, r, c) == (first ? 1.0 : 0.0));
+      }
+  }
+
+  TEST_CASE("a NaN in a window wins the maximum, as in PyTorch") {
+    Tensor<float, Shape<1, 1, 2, 2>> t(1.f);
+    t[3] = std::numeric_limits<float>::quiet_NaN();
+    Graph g;
+    auto y = max_pool2d<PoolOptions{.kernel = 2}>(g.input(t));
+    CHECK(std::isnan(y.value()[0]));
+  }
+
+  TEST_CASE("global average pooling: values, keepdims and gradients") {
+    const auto x = test::random_tensor<double, Shape<2, 3, 5, 7>>(9);
+    Graph g;
+    auto y = global_avg_pool2d(g.input(x));
+    auto k = global_avg_pool2d<true>(g.input(x));
+    static_assert(std::is_same_v<decltype(y)::shape, Shape<2, 3>>);
+    static_assert(std::is_same_v<decltype(k)::shape, Shape<2, 3, 1, 1>>);
+    for (index_t n = 0; n < 2; ++n)
+      for (index_t c = 0; c < 3; ++c) {
+        double s = 0;
+        for (index_t i = 0; i < 35; ++i) s += x(n, c, i / 7, i % 7);
+        CHECK(y.value()(n, c) == doctest::Approx(s / 35).epsilon(1e-14));
+        CHECK(k.value()(n, c, 0, 0) == y.value()(n, c));
+      }
+    const auto r = gradcheck([](const auto& v) { return global_avg_pool2d(v); }, x);
+    CHECK_MESSAGE(r.ok, r.message);
+  }
+
+  TEST_CASE("output sizes are computed at compile time (floor mode)") {
+    using R = detail::PoolPlan<Shape<1, 32, 72, 72>, PoolOptions{.kernel = 3, .stride = 2}>;
+    static_assert(std::is_same_v<R::out, Shape<1, 32, 35, 35>>);
+    static_assert(std::is_same_v<detail::PoolPlan<Shape<1, 32, 35, 35>, PoolOptions{}>::out, Shape<1, 32, 17, 17>>);
+    static_assert(std::is_same_v<detail::PoolPlan<Shape<1, 128, 8, 8>, PoolOptions{}>::out, Shape<1, 128, 4, 4>>);
+    static_assert(std::is_same_v<detail::PoolPlan<Shape<2, 3, 7, 7>, PoolOptions{.kernel = 3, .stride = 2, .padding = 1}>::out,
+                                 Shape<2, 3, 4, 4>>);
+  }
+}
