@@ -36,12 +36,12 @@ class DualTripletLoss {
 
   // The negatives for a batch: rows of `real` (host embeddings [B, E]) or running centres.
   template <index_t B>
-  Tensor<T, Shape<B, E>> negatives(const Tensor<T, Shape<B, E>>& real, const std::array<std::int64_t, B>& ids) const {
+  Tensor<T, Shape<B, E>> negatives(const Tensor<T, Shape<B, E>>& real, const std::array<std::int64_t, static_cast<std::size_t>(B)>& ids) const {
     Tensor<T, Shape<B, E>> neg(uninitialized);
     for (index_t b = 0; b < B; ++b) {
       const T* src = nullptr;
-      if (mode_ == Negatives::running_centres && centres_.size() >= 2) src = nearest_other_centre(real, b, ids[b]);
-      if (src == nullptr) src = real.data() + roll_partner(ids, b) * E;
+      if (mode_ == Negatives::running_centres && centres_.size() >= 2) src = nearest_other_centre(real, b, ids[static_cast<std::size_t>(b)]);
+      if (src == nullptr) src = real.data() + roll_partner<B>(ids, b) * E;
       std::copy_n(src, E, neg.data() + b * E);
     }
     return neg;
@@ -60,7 +60,7 @@ class DualTripletLoss {
 
   // Moves each identity's centre towards the normalised embeddings of its real targets.
   template <index_t B>
-  void update_centres(const Tensor<T, Shape<B, E>>& real, const std::array<std::int64_t, B>& ids) {
+  void update_centres(const Tensor<T, Shape<B, E>>& real, const std::array<std::int64_t, static_cast<std::size_t>(B)>& ids) {
     for (index_t b = 0; b < B; ++b) {
       std::vector<T> unit(real.data() + b * E, real.data() + (b + 1) * E);
       double norm = 0;
@@ -79,7 +79,7 @@ class DualTripletLoss {
 
  private:
   template <index_t B>
-  static index_t roll_partner(const std::array<std::int64_t, B>& ids, index_t b) {
+  static index_t roll_partner(const std::array<std::int64_t, static_cast<std::size_t>(B)>& ids, index_t b) {
     for (index_t k = 1; k < B; ++k) {
       const index_t j = (b + k) % B;
       if (ids[static_cast<std::size_t>(j)] != ids[static_cast<std::size_t>(b)]) return j;

@@ -235,23 +235,14 @@ class TSGAN {
 
   // Batch norm momentum and epsilon, LeakyReLU slopes: the config's.
   template <class M>
-  void configure(M& m) {
-    struct Visitor {
-      template <class X>
-      void enter(X& x) {
-        if constexpr (requires { x.momentum; x.eps; x.training; }) {
-          x.momentum = Config::bn_momentum;
-          x.eps = Config::bn_eps;
-        }
-        if constexpr (requires { x.slope; }) x.slope = Config::leaky_slope;
+  static void configure(M& m) {
+    nn::for_each_module(m, [](auto& x) {
+      if constexpr (requires { x.momentum; x.eps; x.training; }) {
+        x.momentum = Config::bn_momentum;
+        x.eps = Config::bn_eps;
       }
-      template <class P>
-      void param(const std::string&, P&) {}
-      template <class Bf>
-      void buffer(const std::string&, Bf&) {}
-      void training(bool&) {}
-    } v;
-    nn::walk(m, "", v);
+      if constexpr (requires { x.slope; }) x.slope = Config::leaky_slope;
+    });
   }
 
   // Weights N(0, init_std), biases 0; batch norm scales N(1, init_std) (pix2pix and TP-GAN).

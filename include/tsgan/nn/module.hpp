@@ -131,7 +131,28 @@ struct TrainingVisitor {
   void buffer(const std::string&, B&) {}
   void training(bool& flag) { flag = on; }
 };
+template <class F>
+struct ModuleVisitor {
+  F f;
+  template <class M>
+  void enter(M& m) {
+    f(m);
+  }
+  template <class P>
+  void param(const std::string&, P&) {}
+  template <class B>
+  void buffer(const std::string&, B&) {}
+  void training(bool&) {}
+};
 }  // namespace detail
+
+// Calls f(module) for m and every module inside it (and for plain members such as numbers, which
+// f can ignore with `if constexpr`).
+template <class M, class F>
+void for_each_module(M& m, F&& f) {
+  detail::ModuleVisitor<F&> v{f};
+  walk(m, "", v);
+}
 
 // Calls f(name, param) for every parameter of m, in a fixed order.
 template <class M, class F>
