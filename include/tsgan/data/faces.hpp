@@ -1,0 +1,142 @@
+// Face folders: an `index.csv` whose first columns are `path,identity,pose` (paths relative to
+// the folder; more columns are attributes such as expression), the format of the shared face sets.
+// A pose of `forward`, `frontal` or `0` marks a frontal image.
+//
+// Training pairs for TSGAN are each non-frontal image with a frontal image of the same identity:
+// the one that shares the most attributes with it (same expression, same glasses...), the first
+// in the index on a tie. Problems that leave the rest usable (an identity without a frontal image,
+// a short row) are returned as warnings; a missing or malformed index is an IoError naming it.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tsgan/core/error.hpp"
+#include "tsgan/io/image.hpp"
+
+namespace tsgan::data {
+
+struct FaceRecord {
+  std::filesystem::path path;  // absolute (folder / relative path)
+  std::string identity;
+  std::string pose;
+  std::vector<std::string> attributes;  // the remaining columns, in order
+};
+
+struct FacePair {
+  std::size_t input;   // index of the non-frontal record
+  std::size_t target;  // index of the frontal record
+  std::int64_t identity;  // index into FaceIndex::identities()
+};
+
+inline bool is_frontal_pose(std::string_view pose) {
+  std::string p(pose);
+  std::ranges::transform(p, p.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return p == "forward" || p == "frontal" || p == "0";
+}
+
+class FaceIndex {
+ public:
+  // Reads `folder/index.csv`.
+  static FaceIndex read(const std::filesystem::path& folder) {
+    const auto file = folder / "index.csv";
+    std::ifstream in(file);
+    if (!in) fail<IoError>("{}: cannot read the face index (a folder needs an index.csv with columns path,identity,pose)", file.string());
+    FaceIndex index;
+    std::string line;
+    if (!std::getline(in, line)) fail<IoError>("{}: empty file; expected a header path,identity,pose", file.string());
+    const auto header = split(line);
+    if (header.size() < 3 || header[0] != "path" || header[1] != "identity" || header[2] != "pose")
+      fail<IoError>("{}: the header must start with path,identity,pose (found '{}')", file.string(), line);
+    for (std::size_t i = 3; i < header.size(); ++i) index.attribute_names_.push_back(header[i]);
+    std::size_t number = 1;
+    while (std::getline(in, line)) {
+      ++number;
+      if (line.empty() || line == "\r") continue;
+      auto cols = split(line);
+      if (cols.size() < 3 || cols[0].empty() || cols[1].empty()) {
+        index.warnings_.push_back(fmt::format("{}:{}: skipped a row without path and identity", file.string(), number));
+        continue;
+      }
+      FaceRecord r{folder / cols[0], cols[1], cols[2], {}};
+      for (std::size_t i = 3; i < cols.size(); ++i) r.attributes.push_back(cols[i]);
+      index.records_.push_back(std::move(r));
+    }
+    for (const auto& r : index.records_)
+      if (std::ranges::find(index.identities_, r.identity) == index.identities_.end()) index.identities_.push_back(r.identity);
+    return index;
+  }
+
+  const std::vector<FaceRecord>& records() const { return records_; }
+  const std::vector<std::string>& identities() const { return identities_; }
+  const std::vector<std::string>& attribute_names() const { return attribute_names_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // Every non-frontal image paired with the best-matching frontal image of its identity.
+  // Identities without a frontal image are reported in `warnings`.
+  std::vector<FacePair> pairs(std::vector<std::string>& warnings) const {
+    std::vector<FacePair> out;
+    for (std::size_t id = 0; id < identities_.size(); ++id) {
+      std::vector<std::size_t> frontal, other;
+      for (std::size_t i = 0; i < records_.size(); ++i) {
+        if (records_[i].identity != identities_[id]) continue;
+        (is_frontal_pose(records_[i].pose) ? frontal : other).push_back(i);
+      }
+      if (frontal.empty()) {
+        if (!other.empty())
+          warnings.push_back(fmt::format("identity '{}' has no frontal image; its {} images are not used", identities_[id], other.size()));
+        continue;
+      }
+      for (std::size_t i : other) {
+        std::size_t best = frontal.front();
+        int best_score = -1;
+        for (std::size_t f : frontal) {
+          int score = 0;
+          for (std::size_t a = 0; a < std::min(records_[i].attributes.size(), records_[f].attributes.size()); ++a)
+            score += records_[i].attributes[a] == records_[f].attributes[a];
+          if (score > best_score) {
+            best_score = score;
+            best = f;
+          }
+        }
+        out.push_back({i, best, static_cast<std::int64_t>(id)});
+      }
+    }
+    return out;
+  }
+
+ private:
+  static std::vector<std::string> split(const std::string& line) {
+    std::vector<std::string> cols;
+    std::string cell;
+    std::istringstream s(line);
+    while (std::getline(s, cell, ',')) {
+      if (!cell.empty() && cell.back() == '\r') cell.pop_back();
+      cols.push_back(cell);
+    }
+    if (!line.empty() && line.back() == ',') cols.emplace_back();
+    return cols;
+  }
+
+  std::vector<FaceRecord> records_;
+  std::vector<std::string> identities_;
+  std::vector<std::string> attribute_names_;
+  std::vector<std::string> warnings_;
+};
+
+// Reads any image, converts it to RGB and resizes it to S × S (bilinear, half-pixel centres),
+// as a tensor in [0, 1]. Errors name the file.
+template <index_t S>
+Tensor<float, Shape<3, S, S>> load_face(const std::filesystem::path& path) {
+  const io::Image rgb = io::to_rgb(io::read_image(path));
+  const io::Image sized = (rgb.width == S && rgb.height == S) ? rgb : io::resize(rgb, static_cast<int>(S), static_cast<int>(S));
+  return io::to_tensor<Shape<3, S, S>>(sized);
+}
+
+}  // namespace tsgan::data
