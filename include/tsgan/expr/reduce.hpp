@@ -15,22 +15,24 @@
 namespace tsgan {
 namespace reduction {
 
+// A reduction: its identity, how two partials combine (on either device), and how the CPU folds
+// the lanes of a SIMD packet.
 struct Sum {
-  template <class T> static constexpr T identity() { return T(0); }
-  template <class V> static V combine(V a, V b) { return a + b; }
+  template <class T> TSGAN_HD static constexpr T identity() { return T(0); }
+  template <class V> TSGAN_HD static V combine(V a, V b) { return a + b; }
   template <class T> static T horizontal(math::Vec<T> v) { return math::reduce_sum(v); }
   // Partials of a float sum are combined in double.
   template <class T> using accumulator = std::conditional_t<std::is_same_v<T, float>, double, T>;
 };
 struct Max {
-  template <class T> static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
-  template <class V> static V combine(V a, V b) { return math::max(a, b); }
+  template <class T> TSGAN_HD static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
+  template <class V> TSGAN_HD static V combine(V a, V b) { return math::max(a, b); }
   template <class T> static T horizontal(math::Vec<T> v) { return math::reduce_max(v); }
   template <class T> using accumulator = T;
 };
 struct Min {
-  template <class T> static constexpr T identity() { return std::numeric_limits<T>::infinity(); }
-  template <class V> static V combine(V a, V b) { return math::min(a, b); }
+  template <class T> TSGAN_HD static constexpr T identity() { return std::numeric_limits<T>::infinity(); }
+  template <class V> TSGAN_HD static V combine(V a, V b) { return math::min(a, b); }
   template <class T> static T horizontal(math::Vec<T> v) { return math::reduce_min(v); }
   template <class T> using accumulator = T;
 };
@@ -78,6 +80,7 @@ struct Plan {
 // Reduces the expression node `node` over the axes Ax into `dst` (laid out as the kept shape).
 template <class R, class Ax, class E>
 void reduce_into(typename E::value_type* dst, const E& node) {
+#if TSGAN_HOST_PASS  // nvcc's device pass sees no body: it would instantiate the op structs with Vec
   using In = typename E::shape;
   using T = typename E::value_type;
   const auto ev0 = node.template evaluator<In>();
@@ -180,6 +183,10 @@ void reduce_into(typename E::value_type* dst, const E& node) {
         dst[g * inner + i] = static_cast<T>(a);
       }
   }
+#else
+  (void)dst;
+  (void)node;
+#endif
 }
 
 template <class R, class Ax, bool KeepDims, Expression E>
@@ -187,10 +194,15 @@ auto reduce(const E& e) {
   using N = expr::node_t<const E&>;
   using T = typename N::value_type;
   using In = typename N::shape;
-  static_assert(std::is_same_v<typename N::device, cpu>, "tsgan: device reductions are in kernels/cuda");
+  using D = typename N::device;
   static_assert(expr::Computable<T>, "tsgan: reductions compute in float or double");
-  Tensor<T, reduce_t<In, Ax, KeepDims>> out(uninitialized);
-  reduce_into<R, Ax>(out.data(), expr::as_node(e));
+  Tensor<T, reduce_t<In, Ax, KeepDims>, D> out(uninitialized);
+  if constexpr (std::is_same_v<D, cpu>) {
+    reduce_into<R, Ax>(out.data(), expr::as_node(e));
+  } else {
+    // Defined for cuda in expr/eval_cuda.cuh; found by argument-dependent lookup.
+    reduce_device(R{}, Ax{}, out.data(), expr::as_node(e));
+  }
   return out;
 }
 
@@ -215,7 +227,11 @@ auto mean(const E& e) {
   using T = typename N::value_type;
   auto s = sum<Ax, KeepDims>(e);
   constexpr T count = static_cast<T>(In::size / reduce_t<In, Ax, KeepDims>::size);
-  for (index_t i = 0; i < decltype(s)::size; ++i) s[i] /= count;
+  if constexpr (std::is_same_v<typename N::device, cpu>) {
+    for (index_t i = 0; i < decltype(s)::size; ++i) s[i] /= count;
+  } else {
+    s = s / count;  // in place: each element reads only itself
+  }
   return s;
 }
 // log Σ exp(x) with the maximum subtracted first, so large inputs do not overflow.
@@ -225,7 +241,7 @@ auto logsumexp(const E& e) {
   auto m = max<Ax, true>(node);
   auto s = sum<Ax, true>(exp(node - m));
   using Kept = typename decltype(s)::shape;
-  Tensor<typename decltype(s)::value_type, Kept> r = log(s) + m;
+  Tensor<typename decltype(s)::value_type, Kept, typename decltype(s)::device> r = log(s) + m;
   if constexpr (KeepDims) return r;
   else return std::move(r).template reshape<reduce_t<typename decltype(node)::shape, Ax, false>>();
 }
