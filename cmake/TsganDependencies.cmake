@@ -54,10 +54,11 @@ function(tsgan_link_dependencies target)
     # functions (std::array, numeric_limits) in device code; fmt 9's consteval format strings,
     # which nvcc cannot evaluate; and front-end remarks that generic code triggers for rank-0
     # shapes and host/device templates (186: unsigned compared with zero, 128: loop not
-    # reachable, 20012-20015: host/device annotations of defaulted or constexpr functions).
+    # reachable, 20012-20015: host/device annotations of defaulted or constexpr functions, 20208:
+    # long double in host code, which header-only fmt has).
     target_compile_options(${target} INTERFACE
       $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda
         -DFMT_CONSTEVAL= -DFMT_USE_CONSTEXPR=1
-        -diag-suppress=20012,20013,20014,20015,186,128>)
+        -diag-suppress=20012,20013,20014,20015,20208,186,128>)
   endif()
 endfunction()
