@@ -46,6 +46,19 @@ bool device_available() {
 template <class D>
 inline constexpr bool is_gpu = !std::is_same_v<D, cpu>;
 
+// More bytes than device D could ever give (and a size class of its own).
+template <class D>
+std::size_t impossible_bytes() {
+#if defined(__CUDACC__)
+  if constexpr (is_gpu<D>) {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    TSGAN_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    return size_class(4 * total_bytes);
+  }
+#endif
+  return std::size_t{1} << 62;  // beyond any machine's address space
+}
+
 // Uniform in [lo, hi), made on device D (Philox: the same values on every device).
 template <class T, ShapeType S, class D = cpu>
 Tensor<T, S, D> random_tensor(std::uint64_t seed, T lo = T(-1), T hi = T(1)) {

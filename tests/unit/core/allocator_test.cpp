@@ -73,8 +73,8 @@ TEST_SUITE("core.allocator") {
   TEST_CASE_TEMPLATE("out of memory says how much was asked for and how much is in use", D, TSGAN_TEST_DEVICES) {
     TSGAN_SKIP_UNAVAILABLE(D);
     auto& a = allocator<D>();
-    const std::size_t huge = std::size_t{1} << 62;  // more than any machine's address space
-    Tensor<float, Shape<1000>, D> held;              // so that some bytes are in use
+    const std::size_t huge = test::impossible_bytes<D>();
+    Tensor<float, Shape<1000>, D> held;  // so that some bytes are in use
     const auto in_use = a.stats().bytes_in_use;
     const std::string expected = fmt::format("asked for {} bytes while {} bytes are in use", huge, in_use);
     CHECK_THROWS_WITH_AS(a.allocate(huge), doctest::Contains(expected.c_str()), OutOfMemoryError);
