@@ -9,7 +9,9 @@ set(_cudnn_hints ${CUDNN_ROOT} $ENV{CUDNN_ROOT} ${CUDAToolkit_LIBRARY_ROOT}
 
 find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${_cudnn_hints} ${CUDAToolkit_INCLUDE_DIRS}
           PATH_SUFFIXES include)
-find_library(CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${_cudnn_hints}
+# NAMES_PER_DIR: a pip wheel ships libcudnn.so.9 only (no libcudnn.so), and CUDNN_ROOT must win
+# over a toolkit's libcudnn.so further down the hints.
+find_library(CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR HINTS ${_cudnn_hints}
              PATH_SUFFIXES lib lib64 lib/x64 targets/x86_64-linux/lib)
 
 if(CUDNN_INCLUDE_DIR)

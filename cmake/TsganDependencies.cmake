@@ -18,6 +18,14 @@ if(NOT TSGAN_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
+    # The GPU tsgan is built for (Hopper, sm_90) unless the caller names others: one architecture
+    # keeps nvcc's time down. The runtime is the shared libcudart that cuBLAS and cuDNN use too.
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES AND NOT DEFINED ENV{CUDAARCHS})
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    if(NOT DEFINED CMAKE_CUDA_RUNTIME_LIBRARY)
+      set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
+    endif()
     enable_language(CUDA)
     find_package(CUDAToolkit)
     find_package(CUDNN)
@@ -46,10 +54,21 @@ function(tsgan_link_dependencies target)
   if(TSGAN_HAS_CUDA)
     target_link_libraries(${target} INTERFACE CUDA::cudart CUDA::cublas CUDA::cublasLt CUDNN::cudnn)
     target_compile_definitions(${target} INTERFACE TSGAN_WITH_CUDA=1)
-    # Flags that Eigen and fmt need under nvcc, on CUDA sources only.
+    # CMake releases older than the nvcc in use know no CUDA language levels for it.
+    if("cuda_std_20" IN_LIST CMAKE_CUDA_COMPILE_FEATURES)
+      target_compile_features(${target} INTERFACE cuda_std_20)
+    else()
+      target_compile_options(${target} INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20>)
+    endif()
+    # Flags that tsgan, Eigen and fmt need under nvcc, on CUDA sources only: constexpr host
+    # functions (std::array, numeric_limits) in device code; fmt 9's consteval format strings,
+    # which nvcc cannot evaluate; and front-end remarks that generic code triggers for rank-0
+    # shapes and host/device templates (186: unsigned compared with zero, 128: loop not
+    # reachable, 20012-20015: host/device annotations of defaulted or constexpr functions, 20208:
+    # long double in host code, which header-only fmt has).
     target_compile_options(${target} INTERFACE
       $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr --extended-lambda
         -DFMT_CONSTEVAL= -DFMT_USE_CONSTEXPR=1
-        -diag-suppress=20012,20013,20014,20015>)
+        -diag-suppress=20012,20013,20014,20015,20208,186,128>)
   endif()
 endfunction()

@@ -15,15 +15,77 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <type_traits>
+#include <utility>
 
 #include "tsgan/tsgan.hpp"
 
+// The devices a test templated over the device runs on: the CPU in the host compiler's binary
+// (tsgan_tests), the CPU and the GPU when nvcc compiles the same source (tsgan_tests_cuda).
+#if defined(__CUDACC__)
+#define TSGAN_TEST_DEVICES ::tsgan::cpu, ::tsgan::cuda
+TYPE_TO_STRING_AS("cuda", tsgan::cuda);
+#else
+#define TSGAN_TEST_DEVICES ::tsgan::cpu
+#endif
+TYPE_TO_STRING_AS("cpu", tsgan::cpu);
+
+// First line of a test templated over the device: without a GPU, the cuda instance passes with a
+// message instead of failing.
+#define TSGAN_SKIP_UNAVAILABLE(D)                              \
+  do {                                                         \
+    if (!::tsgan::test::device_available<D>()) {               \
+      MESSAGE("no CUDA device: skipped");                      \
+      return;                                                  \
+    }                                                          \
+  } while (0)
+
 namespace tsgan::test {
 
-template <class T, ShapeType S>
-Tensor<T, S> random_tensor(std::uint64_t seed, T lo = T(-1), T hi = T(1)) {
+template <class D>
+bool device_available() {
+#if defined(__CUDACC__)
+  if constexpr (std::is_same_v<D, cuda>) return cuda_available();
+#endif
+  return true;
+}
+
+template <class D>
+inline constexpr bool is_gpu = !std::is_same_v<D, cpu>;
+
+// More bytes than device D could ever give (and a size class of its own).
+template <class D>
+std::size_t impossible_bytes() {
+#if defined(__CUDACC__)
+  if constexpr (is_gpu<D>) {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    TSGAN_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    return size_class(4 * total_bytes);
+  }
+#endif
+  return std::size_t{1} << 62;  // beyond any machine's address space
+}
+
+// Uniform in [lo, hi), made on device D (Philox: the same values on every device).
+template <class T, ShapeType S, class D = cpu>
+Tensor<T, S, D> random_tensor(std::uint64_t seed, T lo = T(-1), T hi = T(1)) {
   random::Generator gen(seed);
-  return Tensor<T, S>(random::uniform<S, T>(gen, lo, hi));
+  return Tensor<T, S, D>(random::uniform<S, T, D>(gen, lo, hi));
+}
+
+// A host tensor with the elements of x: x itself when it is already a host tensor or view.
+template <class X>
+decltype(auto) to_host(const X& x) {
+  if constexpr (std::is_same_v<typename X::device, cpu>) return (x);
+  else return x.template to<cpu>();
+}
+
+// An expression (or a tensor) as a tensor on its own device.
+template <class X>
+auto materialize(X&& x) {
+  using R = std::remove_cvref_t<X>;
+  if constexpr (is_tensor<R>::value) return R(std::forward<X>(x));
+  else return Tensor<typename R::value_type, typename R::shape, typename R::device>(x);
 }
 
 inline bool close(double got, double want, double rtol, double atol) {
@@ -42,6 +104,31 @@ void check_all(const X& got, F&& want, double rtol, double atol, const std::stri
       FAIL(fmt::format("{} element {}: got {:.9g}, want {:.9g}", what, i, g, w));
       return;
     }
+  }
+}
+
+// Parity of a GPU result with the CPU's: relative error 1e-5 in float (1e-12 in double), with an
+// absolute floor for values near zero, where a fused multiply-add shows as a large relative error.
+template <class X, class Y>
+void check_parity(const X& gpu_on_host, const Y& cpu, const std::string& what = "") {
+  using T = typename X::value_type;
+  constexpr double rtol = std::is_same_v<T, double> ? 1e-12 : 1e-5;
+  constexpr double atol = std::is_same_v<T, double> ? 1e-13 : 1e-6;
+  check_all(gpu_on_host, [&](index_t i) { return cpu.data()[i]; }, rtol, atol, what + " (GPU against CPU)");
+}
+
+// make(inputs...) computed on the inputs' device, as a tensor. On the GPU it is computed again on
+// the CPU from host copies of the same inputs, the two results must agree (check_parity), and the
+// CPU's is returned: a test's own checks then read the same numbers on both devices.
+template <class Make, class... X>
+auto evaluate(Make&& make, const X&... inputs) {
+  auto got = materialize(make(inputs...));
+  if constexpr (std::is_same_v<typename decltype(got)::device, cpu>) {
+    return got;
+  } else {
+    auto want = materialize(make(inputs.template to<cpu>()...));
+    check_parity(got.template to<cpu>(), want);
+    return want;
   }
 }
 

@@ -97,7 +97,10 @@ auto reduce_var(const E& e, bool mean = false) {
     reduction::reduce_on<D, reduction::Sum, Ax>(s.data(), exp(node - m));
     slot->value = log(s.template view_as<Out>()) + m.template view_as<Out>();
   }
-  if (needs_grad) g->template record<ReduceNode<Kind, Ax, KeepDims, N>>(std::move(node), slot, scale);
+  if (needs_grad) {
+    auto kept = expr::retain_constants(node, *g);
+    g->template record<ReduceNode<Kind, Ax, KeepDims, decltype(kept)>>(std::move(kept), slot, scale);
+  }
   return Var<T, Out, D>(*g, slot->value, needs_grad ? &slot->grad : nullptr);
 }
 }  // namespace detail

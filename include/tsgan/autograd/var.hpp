@@ -242,6 +242,43 @@ std::pair<Graph*, bool> graph_of(const N& n) {
   return {g, needs_grad && grad_enabled()};
 }
 
+// A recorded node re-reads its leaves during backward(), after the caller's temporaries may be
+// gone. So when a node is recorded, every subtree that reads no Var (tensors read by reference,
+// constant sub-expressions) is evaluated once into a tensor in the graph's arena; Vars, scalars
+// and tensors the expression already owns are kept as they are. This also spares the backward pass
+// from recomputing constant sub-expressions.
+template <class N>
+auto retain_constants(const N& n, Graph& g) {
+  if constexpr (!N::has_var) {
+    if constexpr (requires { n.value; } || requires { n.tensor; }) {
+      return n;  // a scalar, or a tensor the node owns
+    } else {
+      using T = typename N::value_type;
+      using S = typename N::shape;
+      using D = typename N::device;
+      auto* copy = g.template make<Slot<T, S, D>>(uninitialized);
+      assign(copy->value, n);
+      TensorLeaf<T, S, D, default_strides_t<S>> leaf;
+      leaf.data = copy->value.data();
+      return leaf;
+    }
+  } else if constexpr (requires { n.slot; n.graph; }) {
+    return n;  // a Var
+  } else if constexpr (requires { n.c; n.a; n.b; }) {
+    auto c = retain_constants(n.c, g);
+    auto a = retain_constants(n.a, g);
+    auto b = retain_constants(n.b, g);
+    return TernaryExpr<decltype(n.op), decltype(c), decltype(a), decltype(b)>{{}, n.op, c, a, b};
+  } else if constexpr (requires { n.a; n.b; }) {
+    auto a = retain_constants(n.a, g);
+    auto b = retain_constants(n.b, g);
+    return BinaryExpr<decltype(n.op), decltype(a), decltype(b)>{{}, n.op, a, b};
+  } else {
+    auto c = retain_constants(n.c, g);
+    return UnaryExpr<decltype(n.op), decltype(c)>{{}, n.op, c};
+  }
+}
+
 // Runs the backward pass of a fused expression on the device D (CPU here; kernels/cuda adds the
 // GPU), then lets broadcasting leaves fold their gradients.
 template <class D, class T, ShapeType Out, class Ev, class Adj>
@@ -306,7 +343,10 @@ class Var {
     graph_ = g;
     value_ = &slot->value;
     grad_ = needs_grad ? &slot->grad : nullptr;
-    if (needs_grad) g->template record<FusedNode<T, S, D, N>>(std::move(node), slot);
+    if (needs_grad) {
+      auto kept = expr::retain_constants(node, *g);
+      g->template record<FusedNode<T, S, D, decltype(kept)>>(std::move(kept), slot);
+    }
   }
 
   Graph& graph() const { return *graph_; }

@@ -19,6 +19,15 @@
 #define TSGAN_DEVICE_COMPILER 0
 #endif
 
+// 1 in every compilation pass that produces host code (a host compiler, and nvcc's host pass); 0 in
+// nvcc's device pass. Host-only machinery (the CPU SIMD path over Eigen) exists only where this is
+// 1: in the device pass it is declared but not defined, so no kernel can instantiate it by mistake.
+#if defined(__CUDA_ARCH__)
+#define TSGAN_HOST_PASS 0
+#else
+#define TSGAN_HOST_PASS 1
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define TSGAN_INLINE inline __attribute__((always_inline))
 #else

@@ -4,8 +4,9 @@
 // and the same occlusion masks on every device and thread count.
 #pragma once
 
+#include <bit>
 #include <cstdint>
-#include <numbers>
+#include <type_traits>
 
 #include "tsgan/core/config.hpp"
 #include "tsgan/expr/math.hpp"
@@ -76,26 +77,83 @@ inline constexpr std::uint64_t uniform_words = sizeof(T) / 4;
 template <class T>
 inline constexpr std::uint64_t normal_words = 2 * uniform_words<T>;
 
-// Element i of a draw that starts at word `offset` of the stream.
+namespace detail {
+// Natural logarithm of x in (0, 1], x normal, from IEEE operations and explicit fma only: no library
+// call and nothing a compiler could contract differently, so the host and the GPU round every step
+// the same way. x = m 2^e with m in [sqrt(1/2), sqrt(2)); log m = 2 atanh(s), s = (m - 1) / (m + 1),
+// |s| < 0.172, whose series up to s^21 is below half an ulp.
+TSGAN_HD inline double det_log(double x) {
+  const std::uint64_t bits = std::bit_cast<std::uint64_t>(x);
+  int e = static_cast<int>((bits >> 52) & 0x7ffu) - 1023;
+  double m = std::bit_cast<double>((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+  if (m > 0x1.6a09e667f3bcdp+0) {
+    m = m * 0.5;
+    ++e;
+  }
+  const double f = m - 1.0;  // exact
+  const double s = f / (2.0 + f);
+  const double s2 = s * s;
+  double p = math::fma(s2, 1.0 / 21, 1.0 / 19);
+  p = math::fma(p, s2, 1.0 / 17);
+  p = math::fma(p, s2, 1.0 / 15);
+  p = math::fma(p, s2, 1.0 / 13);
+  p = math::fma(p, s2, 1.0 / 11);
+  p = math::fma(p, s2, 1.0 / 9);
+  p = math::fma(p, s2, 1.0 / 7);
+  p = math::fma(p, s2, 1.0 / 5);
+  p = math::fma(p, s2, 1.0 / 3);
+  p = math::fma(p, s2, 1.0);
+  const double log_m = (2.0 * s) * p;
+  const double ed = static_cast<double>(e);
+  // ln 2 split so that e * ln2_hi is exact for every exponent here.
+  return math::fma(ed, 0x1.62e42p-1, math::fma(ed, 0x1.fdf473de6af28p-22, log_m));
+}
+
+// cos(2 pi u) for u in [0, 1), under the same rules as det_log: with w = |u - round(u)| in [0, 1/2]
+// and x = 4w - 1 in [-1, 1], cos(2 pi u) = -sin(pi x / 2), a Taylor series to x^23.
+TSGAN_HD inline double det_cos_2pi(double u) {
+  const double v = u < 0.5 ? u : u - 1.0;  // exact
+  const double w = v < 0.0 ? -v : v;
+  const double x = math::fma(4.0, w, -1.0);
+  const double x2 = x * x;
+  double p = math::fma(x2, -0x1.7215f879e1ac9p-60, 0x1.2877020d52cf0p-52);
+  p = math::fma(p, x2, -0x1.8a404211f9547p-45);
+  p = math::fma(p, x2, 0x1.aaec32af93359p-38);
+  p = math::fma(p, x2, -0x1.6fadb9f155744p-31);
+  p = math::fma(p, x2, 0x1.e8f434d018d63p-25);
+  p = math::fma(p, x2, -0x1.e3074fde8871fp-19);
+  p = math::fma(p, x2, 0x1.50783487ee782p-13);
+  p = math::fma(p, x2, -0x1.32d2cce62bd86p-8);
+  p = math::fma(p, x2, 0x1.466bc6775aae2p-4);
+  p = math::fma(p, x2, -0x1.4abbce625be53p-1);
+  p = math::fma(p, x2, 0x1.921fb54442d18p+0);
+  return -(x * p);
+}
+}  // namespace detail
+
+// Element i of a draw that starts at word `offset` of the stream. Every distribution is computed so
+// that the host and the GPU give bit-identical values: basic IEEE operations and explicit fma only.
 template <class T>
 TSGAN_HD inline T uniform(std::uint64_t seed, std::uint64_t offset, std::uint64_t i, T lo, T hi) {
   const T u = uniform01<T>(seed, offset / uniform_words<T> + i);
-  return lo + (hi - lo) * u;
+  if constexpr (std::is_same_v<T, float>) {
+    // The product of two floats is exact in double: one rounding, fused or not.
+    return static_cast<float>(static_cast<double>(lo) + static_cast<double>(hi - lo) * static_cast<double>(u));
+  } else {
+    return math::fma(hi - lo, u, lo);
+  }
 }
 
-// Box-Muller on two uniforms of its own, so each element is independent of its neighbours.
+// Box-Muller on two uniforms of its own, so each element is independent of its neighbours;
+// computed in double and rounded once to T.
 template <class T>
 TSGAN_HD inline T normal(std::uint64_t seed, std::uint64_t offset, std::uint64_t i, T mean, T stddev) {
   const std::uint64_t base = offset / uniform_words<T> + 2 * i;
-  const T u1 = uniform01<T>(seed, base);
-  const T u2 = uniform01<T>(seed, base + 1);
-  const T r = math::sqrt(T(-2) * math::log(u1));
-#if defined(__CUDA_ARCH__)
-  const T c = ::cos(T(2) * T(std::numbers::pi) * u2);
-#else
-  const T c = std::cos(T(2) * T(std::numbers::pi) * u2);
-#endif
-  return mean + stddev * r * c;
+  const double u1 = uniform01<T>(seed, base);
+  const double u2 = uniform01<T>(seed, base + 1);
+  const double r = math::sqrt(-2.0 * detail::det_log(u1));
+  const double z = r * detail::det_cos_2pi(u2);
+  return static_cast<T>(math::fma(static_cast<double>(stddev), z, static_cast<double>(mean)));
 }
 
 template <class T>

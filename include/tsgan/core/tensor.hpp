@@ -147,8 +147,13 @@ class Tensor {
 
   void copy_from(const Tensor& other) {
     if constexpr (std::is_same_v<D, cpu>) std::memcpy(data(), other.data(), sizeof(T) * S::size);
-    else assign(*this, other);
+    else copy_bytes(D{}, data(), D{}, other.data(), sizeof(T) * S::size);  // kernels/cuda/copy.cuh
   }
+
+  // A copy of this tensor on device D2 (on the same device, a clone). Between the host and the GPU
+  // it goes through kernels/cuda/copy.cuh, found by argument-dependent lookup.
+  template <class D2>
+  Tensor<T, S, D2> to() const;
 
   T* data() { return buffer_.data(); }
   const T* data() const { return buffer_.data(); }
@@ -168,8 +173,14 @@ class Tensor {
     static_assert(std::is_same_v<D, cpu>, "tsgan: element access is for host tensors");
     return data()[S::offset(idx...)];
   }
-  T& operator[](index_t i) { return data()[i]; }
-  const T& operator[](index_t i) const { return data()[i]; }
+  T& operator[](index_t i) {
+    static_assert(std::is_same_v<D, cpu>, "tsgan: element access is for host tensors; copy with to<cpu>() first");
+    return data()[i];
+  }
+  const T& operator[](index_t i) const {
+    static_assert(std::is_same_v<D, cpu>, "tsgan: element access is for host tensors; copy with to<cpu>() first");
+    return data()[i];
+  }
 
   void fill(T value);
 
@@ -248,6 +259,11 @@ class TensorView {
 
   T* data() const { return data_; }
 
+  // A tensor on device D2 holding the viewed elements (strided views are made contiguous first,
+  // on their own device).
+  template <class D2>
+  Tensor<value_type, S, D2> to() const;
+
   template <std::integral... I>
     requires(sizeof...(I) == S::rank)
   T& operator()(I... idx) const {
@@ -311,6 +327,37 @@ auto Tensor<T, S, D>::channels(index_t start) const {
                                                     std::make_index_sequence<S::rank - 2>{});
 }
 
+// Host to host; the other pairs of devices are in kernels/cuda/copy.cuh.
+inline void copy_bytes(cpu, void* dst, cpu, const void* src, std::size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+
+template <class T, ShapeType S, class D>
+template <class D2>
+Tensor<T, S, D2> Tensor<T, S, D>::to() const {
+  if constexpr (std::is_same_v<D2, D>) {
+    return clone();
+  } else {
+    Tensor<T, S, D2> out(uninitialized);
+    copy_bytes(D2{}, out.data(), D{}, data(), sizeof(T) * S::size);
+    return out;
+  }
+}
+
+template <class T, ShapeType S, class D, class St>
+template <class D2>
+Tensor<typename TensorView<T, S, D, St>::value_type, S, D2> TensorView<T, S, D, St>::to() const {
+  if constexpr (contiguous) {
+    Tensor<value_type, S, D2> out(uninitialized);
+    copy_bytes(D2{}, out.data(), D{}, data(), sizeof(value_type) * S::size);
+    return out;
+  } else {
+    Tensor<value_type, S, D> dense = *this;  // one pass over the strided elements
+    if constexpr (std::is_same_v<D2, D>) return dense;
+    else return dense.template to<D2>();
+  }
+}
+
 template <class T, ShapeType S, class D>
 void Tensor<T, S, D>::fill(T value) {
   if constexpr (std::is_same_v<D, cpu>) {
@@ -321,3 +368,9 @@ void Tensor<T, S, D>::fill(T value) {
 }
 
 }  // namespace tsgan
+
+// Under nvcc: GPU tensors' fill and copies (the expression kernels come with expr/expr.hpp).
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/copy.cuh"
+#include "tsgan/kernels/cuda/fill.cuh"
+#endif

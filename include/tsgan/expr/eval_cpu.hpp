@@ -17,39 +17,6 @@
 namespace tsgan {
 namespace expr {
 
-template <class T, class Layout>
-struct DestEval {
-  static constexpr std::size_t min_split = Layout::min_split;
-  T* data;
-  T* row = nullptr;
-  template <std::size_t K>
-  TSGAN_HD void begin_row(const index_t* outer) {
-    row = data + Layout::template row_offset<K>(outer);
-  }
-  template <class V, std::size_t K>
-  void store(const RowPos<K>& p, V v) const {
-    store_value<V>(row + p.i, v, p.n);
-  }
-  template <class V, std::size_t K>
-  void stream(const RowPos<K>& p, V v) const {
-    T* dst = row + p.i;
-    if (p.n == V::width && reinterpret_cast<std::uintptr_t>(dst) % sizeof(typename V::Packet) == 0) v.stream(dst);
-    else store_value<V>(dst, v, p.n);
-  }
-  template <class V, std::size_t R>
-  TSGAN_HD_TEMPLATE void store(const ElementPos<R>& p, V v) const {
-    data[Layout::element_offset(p.linear, p.idx)] = v;
-  }
-};
-
-template <class Dst>
-auto dest_evaluator(const Dst& dst) {
-  using D = std::remove_cvref_t<Dst>;
-  using S = typename D::shape;
-  using T = typename D::value_type;
-  return DestEval<T, LeafLayout<S, typename D::strides, S>>{const_cast<T*>(dst.data())};
-}
-
 // How an output of shape Out is cut into rows at axis K.
 template <ShapeType Out, std::size_t K>
 struct RowSplit {
@@ -113,17 +80,6 @@ TSGAN_INLINE void for_each_packet(index_t begin, index_t end, F&& f) {
   }
 }
 
-template <class T>
-concept Computable = std::is_same_v<T, float> || std::is_same_v<T, double>;
-
-template <class Expected, class Given>
-struct CheckAssignable {
-  static constexpr bool value = broadcasts_to_v<Given, Expected>;
-  static_assert(value, "tsgan: cannot assign an expression of this shape to this destination "
-                       "(first: destination shape, second: expression shape; the expression must "
-                       "equal or broadcast to the destination)");
-};
-
 // The adjoint of each element in a backward pass: f(y, a, b, c) where y is the element's forward
 // value and a, b, c are read from tensors laid out against the same output (the output gradient,
 // a reduced value broadcast back, ...). Unused slots hold scalar leaves.
@@ -179,8 +135,8 @@ void assign(Dst& dst, const E& e) {
   static_assert(CheckSameValueType<T, typename std::remove_cvref_t<E>::value_type>::value);
   static_assert(CheckSameDevice<cpu, typename std::remove_cvref_t<E>::device>::value);
   static_assert(expr::CheckAssignable<Out, typename std::remove_cvref_t<E>::shape>::value);
-
-  const auto node = expr::as_node(e);
+#if TSGAN_HOST_PASS  // nvcc's device pass sees no body: it would instantiate the op structs with Vec
+  const auto& node = expr::as_node(e);  // a reference: an owned tensor inside is not copied
   const auto ev0 = node.template evaluator<Out>();
   const auto dst0 = expr::dest_evaluator(dst);
   constexpr std::size_t K = std::max(decltype(ev0)::min_split, decltype(dst0)::min_split);
@@ -201,6 +157,7 @@ void assign(Dst& dst, const E& e) {
     });
     if constexpr (streaming) math::stream_fence();
   });
+#endif
 }
 
 }  // namespace tsgan

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -107,18 +108,22 @@ struct LeafLayout {
     return rank;
   }();
 
+  // The local copies below keep device code from referring to the host-side static arrays (nvcc
+  // allows reading a constexpr variable's value in a kernel, not taking its address).
   template <std::size_t K>
   static TSGAN_HD index_t row_offset(const index_t* outer) {
+    constexpr auto b = bstrides;
     index_t off = 0;
-    for (std::size_t j = 0; j < K; ++j) off += outer[j] * bstrides[j];
+    for (std::size_t j = 0; j < K; ++j) off += outer[j] * b[j];
     return off;
   }
   static TSGAN_HD index_t element_offset(index_t linear, const index_t* idx) {
     if constexpr (identity) {
       return linear;
     } else {
+      constexpr auto b = bstrides;
       index_t off = 0;
-      for (std::size_t j = 0; j < rank; ++j) off += idx[j] * bstrides[j];
+      for (std::size_t j = 0; j < rank; ++j) off += idx[j] * b[j];
       return off;
     }
   }
@@ -281,6 +286,52 @@ struct TernaryEval {
     if constexpr (A::has_grad) a.finish();
     if constexpr (B::has_grad) b.finish();
   }
+};
+
+// Writes the destination of an assignment: a tensor or a view, by row (CPU) or by element (GPU).
+template <class T, class Layout>
+struct DestEval {
+  static constexpr std::size_t min_split = Layout::min_split;
+  T* data;
+  T* row = nullptr;
+  template <std::size_t K>
+  TSGAN_HD void begin_row(const index_t* outer) {
+    row = data + Layout::template row_offset<K>(outer);
+  }
+  template <class V, std::size_t K>
+  void store(const RowPos<K>& p, V v) const {
+    store_value<V>(row + p.i, v, p.n);
+  }
+  template <class V, std::size_t K>
+  void stream(const RowPos<K>& p, V v) const {
+    T* dst = row + p.i;
+    if (p.n == V::width && reinterpret_cast<std::uintptr_t>(dst) % sizeof(typename V::Packet) == 0) v.stream(dst);
+    else store_value<V>(dst, v, p.n);
+  }
+  template <class V, std::size_t R>
+  TSGAN_HD_TEMPLATE void store(const ElementPos<R>& p, V v) const {
+    data[Layout::element_offset(p.linear, p.idx)] = v;
+  }
+};
+
+template <class Dst>
+auto dest_evaluator(const Dst& dst) {
+  using D = std::remove_cvref_t<Dst>;
+  using S = typename D::shape;
+  using T = typename D::value_type;
+  return DestEval<T, LeafLayout<S, typename D::strides, S>>{const_cast<T*>(dst.data())};
+}
+
+// What every device's assign() checks first.
+template <class T>
+concept Computable = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+template <class Expected, class Given>
+struct CheckAssignable {
+  static constexpr bool value = broadcasts_to_v<Given, Expected>;
+  static_assert(value, "tsgan: cannot assign an expression of this shape to this destination "
+                       "(first: destination shape, second: expression shape; the expression must "
+                       "equal or broadcast to the destination)");
 };
 
 // ---- expression nodes -------------------------------------------------------------------------
@@ -596,3 +647,6 @@ auto lazy(X&& x) {
 }  // namespace tsgan
 
 #include "tsgan/expr/eval_cpu.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/expr/eval_cuda.cuh"
+#endif

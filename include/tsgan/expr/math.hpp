@@ -14,6 +14,11 @@ namespace tsgan::math {
 template <class T>
 concept Real = std::is_floating_point_v<T>;
 
+// The CPU SIMD value type (vec_cpu.hpp). Only declared here: nvcc's device pass never sees its
+// definition, so an op struct instantiated with it inside a kernel is a compile error.
+template <Real T>
+struct Vec;
+
 #if defined(__CUDA_ARCH__)
 TSGAN_HD inline float exp(float x) { return ::expf(x); }
 TSGAN_HD inline double exp(double x) { return ::exp(x); }
@@ -33,6 +38,8 @@ TSGAN_HD inline float pow(float x, float y) { return ::powf(x, y); }
 TSGAN_HD inline double pow(double x, double y) { return ::pow(x, y); }
 TSGAN_HD inline float floor(float x) { return ::floorf(x); }
 TSGAN_HD inline double floor(double x) { return ::floor(x); }
+TSGAN_HD inline float fma(float a, float b, float c) { return ::fmaf(a, b, c); }
+TSGAN_HD inline double fma(double a, double b, double c) { return ::fma(a, b, c); }
 #else
 template <Real T>
 inline T exp(T x) { return std::exp(x); }
@@ -52,6 +59,9 @@ template <Real T>
 inline T pow(T x, T y) { return std::pow(x, y); }
 template <Real T>
 inline T floor(T x) { return std::floor(x); }
+// a * b + c with one rounding, on every device (random.hpp relies on it for bit-identical draws).
+template <Real T>
+inline T fma(T a, T b, T c) { return std::fma(a, b, c); }
 #endif
 
 template <Real T>

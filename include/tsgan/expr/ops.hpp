@@ -8,9 +8,9 @@
 #pragma once
 
 #include "tsgan/expr/math.hpp"
-#if !defined(__CUDA_ARCH__)
-#include "tsgan/expr/vec_cpu.hpp"  // before the templates: qualified calls bind at definition
-#endif
+// Before the templates: qualified calls bind at definition. Empty in nvcc's device pass, where the
+// op structs are only ever instantiated with scalars.
+#include "tsgan/expr/vec_cpu.hpp"
 
 // Host-device templates; nvcc only instantiates them for the device with scalar value types.
 #define TSGAN_HD_TEMPLATE TSGAN_HD

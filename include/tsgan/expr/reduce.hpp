@@ -15,22 +15,24 @@
 namespace tsgan {
 namespace reduction {
 
+// A reduction: its identity, how two partials combine (on either device), and how the CPU folds
+// the lanes of a SIMD packet.
 struct Sum {
-  template <class T> static constexpr T identity() { return T(0); }
-  template <class V> static V combine(V a, V b) { return a + b; }
+  template <class T> TSGAN_HD static constexpr T identity() { return T(0); }
+  template <class V> TSGAN_HD static V combine(V a, V b) { return a + b; }
   template <class T> static T horizontal(math::Vec<T> v) { return math::reduce_sum(v); }
   // Partials of a float sum are combined in double.
   template <class T> using accumulator = std::conditional_t<std::is_same_v<T, float>, double, T>;
 };
 struct Max {
-  template <class T> static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
-  template <class V> static V combine(V a, V b) { return math::max(a, b); }
+  template <class T> TSGAN_HD static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
+  template <class V> TSGAN_HD static V combine(V a, V b) { return math::max(a, b); }
   template <class T> static T horizontal(math::Vec<T> v) { return math::reduce_max(v); }
   template <class T> using accumulator = T;
 };
 struct Min {
-  template <class T> static constexpr T identity() { return std::numeric_limits<T>::infinity(); }
-  template <class V> static V combine(V a, V b) { return math::min(a, b); }
+  template <class T> TSGAN_HD static constexpr T identity() { return std::numeric_limits<T>::infinity(); }
+  template <class V> TSGAN_HD static V combine(V a, V b) { return math::min(a, b); }
   template <class T> static T horizontal(math::Vec<T> v) { return math::reduce_min(v); }
   template <class T> using accumulator = T;
 };
@@ -79,6 +81,7 @@ struct Plan {
 // or adds the result to what `dst` holds when `accumulate` is set.
 template <class R, class Ax, class E>
 void reduce_into(typename E::value_type* dst, const E& node, bool accumulate = false) {
+#if TSGAN_HOST_PASS  // nvcc's device pass sees no body: it would instantiate the op structs with Vec
   using In = typename E::shape;
   using T = typename E::value_type;
   const auto ev0 = node.template evaluator<In>();
@@ -185,13 +188,27 @@ void reduce_into(typename E::value_type* dst, const E& node, bool accumulate = f
         dst[g * inner + i] = accumulate ? dst[g * inner + i] + r : r;
       }
   }
+#else
+  (void)dst;
+  (void)node;
+#endif
 }
 
-// Reduces on the device the expression lives on (the GPU version is in expr/eval_cuda.cuh).
+// Reduces on the device the expression lives on (the GPU version is reduce_device in
+// expr/eval_cuda.cuh, found by argument-dependent lookup).
 template <class D, class R, class Ax, class N>
 void reduce_on(typename N::value_type* dst, const N& node, bool accumulate = false) {
-  if constexpr (std::is_same_v<D, cpu>) reduce_into<R, Ax>(dst, node, accumulate);
-  else reduce_device<R, Ax>(dst, node, accumulate);
+  if constexpr (std::is_same_v<D, cpu>) {
+    reduce_into<R, Ax>(dst, node, accumulate);
+  } else if (!accumulate) {
+    reduce_device(R{}, Ax{}, dst, node);
+  } else {
+    using Kept = reduce_t<typename N::shape, Ax, true>;
+    Tensor<typename N::value_type, Kept, D> part(uninitialized);
+    reduce_device(R{}, Ax{}, part.data(), node);
+    const TensorView<typename N::value_type, Kept, D> out(dst);
+    out = out + part;
+  }
 }
 
 template <class R, class Ax, bool KeepDims, Expression E>

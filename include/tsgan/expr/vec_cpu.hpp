@@ -7,6 +7,8 @@
 // back to the scalar one lane by lane, so results never depend on the instruction set.
 #pragma once
 
+#include "tsgan/core/config.hpp"
+#if TSGAN_HOST_PASS  // host code only: nvcc's device pass sees the declaration in math.hpp alone
 #include <Eigen/Core>
 #include <cstring>
 
@@ -153,3 +155,4 @@ template <Real T> inline T reduce_max(Vec<T> a) { return vec_detail::E::predux_m
 template <Real T> inline T reduce_min(Vec<T> a) { return vec_detail::E::predux_min(a.p); }
 
 }  // namespace tsgan::math
+#endif  // TSGAN_HOST_PASS

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <string>
 
 #include "support.hpp"
 
@@ -42,28 +43,43 @@ TEST_SUITE("core.allocator") {
     CHECK(a.stats().system_frees == 2);
   }
 
-  TEST_CASE("tensors take their memory from the device allocator and give it back") {
-    auto& a = allocator<cpu>();
+  TEST_CASE_TEMPLATE("tensors take their memory from the device allocator and give it back", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    auto& a = allocator<D>();
     const auto before = a.stats();
     {
-      Tensor<float, Shape<1000>> t;
+      Tensor<float, Shape<1000>, D> t;
       CHECK(a.stats().bytes_in_use == before.bytes_in_use + size_class(4000));
     }
     CHECK(a.stats().bytes_in_use == before.bytes_in_use);
     const auto sys = a.stats().system_allocations;
-    Tensor<float, Shape<1000>> again;  // reuses the block just freed
+    Tensor<float, Shape<1000>, D> again;  // reuses the block just freed
     CHECK(a.stats().system_allocations == sys);
   }
 
-  TEST_CASE("a fused expression allocates nothing but its result") {
-    auto a = test::random_tensor<float, Shape<64, 1000>>(1);
-    auto b = test::random_tensor<float, Shape<1000>>(2);
-    auto c = test::random_tensor<float, Shape<64, 1>>(3);
-    auto& alloc = allocator<cpu>();
+  TEST_CASE_TEMPLATE("a fused expression allocates nothing but its result", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    auto a = test::random_tensor<float, Shape<64, 1000>, D>(1);
+    auto b = test::random_tensor<float, Shape<1000>, D>(2);
+    auto c = test::random_tensor<float, Shape<64, 1>, D>(3);
+    auto& alloc = allocator<D>();
     const auto before = alloc.stats().requests;
-    Tensor<float, Shape<64, 1000>> y = tanh(a * b + 2.f * c) - sigmoid(a) / (abs(b) + 1.f);
+    Tensor<float, Shape<64, 1000>, D> y = tanh(a * b + 2.f * c) - sigmoid(a) / (abs(b) + 1.f);
     CHECK(alloc.stats().requests == before + 1);  // the tensor y itself
     y = exp(-square(y)) * a + where(a > 0.f, b, c);  // into an existing tensor: nothing at all
     CHECK(alloc.stats().requests == before + 1);
+  }
+
+  TEST_CASE_TEMPLATE("out of memory says how much was asked for and how much is in use", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    auto& a = allocator<D>();
+    const std::size_t huge = test::impossible_bytes<D>();
+    Tensor<float, Shape<1000>, D> held;  // so that some bytes are in use
+    const auto in_use = a.stats().bytes_in_use;
+    const std::string expected = fmt::format("asked for {} bytes while {} bytes are in use", huge, in_use);
+    CHECK_THROWS_WITH_AS(a.allocate(huge), doctest::Contains(expected.c_str()), OutOfMemoryError);
+    CHECK(a.stats().bytes_in_use == in_use);
+    Tensor<float, Shape<1000>, D> after;  // the allocator still works
+    CHECK(after.valid());
   }
 }

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "support.hpp"
 
@@ -28,12 +29,13 @@ TEST_SUITE("core.random") {
     CHECK(random::word(0, 2) == 0xbc57ac4c);
   }
 
-  TEST_CASE("uniform, normal and bernoulli have the right moments") {
+  TEST_CASE_TEMPLATE("uniform, normal and bernoulli have the right moments", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     constexpr index_t n = 200000;
     random::Generator gen(7);
-    Tensor<double, Shape<n>> u = random::uniform<Shape<n>, double>(gen, -2.0, 6.0);
-    Tensor<float, Shape<n>> z = random::normal<Shape<n>>(gen, 1.f, 3.f);
-    Tensor<float, Shape<n>> b = random::bernoulli<Shape<n>>(gen, 0.3f);
+    const auto u = Tensor<double, Shape<n>, D>(random::uniform<Shape<n>, double, D>(gen, -2.0, 6.0)).template to<cpu>();
+    const auto z = Tensor<float, Shape<n>, D>(random::normal<Shape<n>, float, D>(gen, 1.f, 3.f)).template to<cpu>();
+    const auto b = Tensor<float, Shape<n>, D>(random::bernoulli<Shape<n>, float, D>(gen, 0.3f)).template to<cpu>();
     double su = 0, sz = 0, szz = 0, sb = 0, umin = 1e9, umax = -1e9;
     for (index_t i = 0; i < n; ++i) {
       su += u[i];
@@ -54,19 +56,58 @@ TEST_SUITE("core.random") {
     CHECK(std::abs(sb / n - 0.3) < 5 * std::sqrt(0.21 / n));
   }
 
-  TEST_CASE("the same (seed, offset) gives the same numbers; draws do not overlap") {
+  TEST_CASE_TEMPLATE("the same (seed, offset) gives the same numbers; draws do not overlap", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     random::Generator g1(123), g2(123);
-    Tensor<float, Shape<5, 7>> a = random::normal<Shape<5, 7>>(g1);
-    Tensor<float, Shape<35>> b = random::normal<Shape<35>>(g2);  // element i is the same whatever the shape
+    const auto a = Tensor<float, Shape<5, 7>, D>(random::normal<Shape<5, 7>, float, D>(g1)).template to<cpu>();
+    // element i is the same whatever the shape
+    const auto b = Tensor<float, Shape<35>, D>(random::normal<Shape<35>, float, D>(g2)).template to<cpu>();
     for (index_t i = 0; i < 35; ++i) CHECK(a[i] == b[i]);
-    Tensor<float, Shape<35>> c = random::normal<Shape<35>>(g1);  // the next draw differs
+    const auto c = Tensor<float, Shape<35>, D>(random::normal<Shape<35>, float, D>(g1)).template to<cpu>();  // the next draw differs
     int same = 0;
     for (index_t i = 0; i < 35; ++i) same += c[i] == a[i];
     CHECK(same == 0);
     random::Generator resumed(123, g1.offset());  // saving (seed, offset) resumes the stream
-    Tensor<float, Shape<9>> d = random::uniform<Shape<9>>(resumed);
-    Tensor<float, Shape<9>> e = random::uniform<Shape<9>>(g1);
+    const auto d = Tensor<float, Shape<9>, D>(random::uniform<Shape<9>, float, D>(resumed)).template to<cpu>();
+    const auto e = Tensor<float, Shape<9>, D>(random::uniform<Shape<9>, float, D>(g1)).template to<cpu>();
     for (index_t i = 0; i < 9; ++i) CHECK(d[i] == e[i]);
+  }
+
+  // The property that lets device-parity tests compare like with like: a random leaf evaluated by
+  // a GPU kernel gives exactly the CPU's bits for the same (seed, offset), for every distribution,
+  // element type, shape (odd sizes, broadcast into a larger output) and stream position.
+  TEST_CASE_TEMPLATE("random leaves give bit-identical values on every device", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    auto same_bits = [](const auto& on_device, const auto& on_cpu, const char* what) {
+      CAPTURE(what);
+      const auto got = on_device.template to<cpu>();
+      using X = std::remove_cvref_t<decltype(got)>;
+      int differing = 0;
+      index_t first = -1;
+      for (index_t i = 0; i < X::size; ++i)
+        if (std::memcmp(&got[i], &on_cpu[i], sizeof(got[i])) != 0 && differing++ == 0) first = i;
+      CAPTURE(first);
+      CHECK(differing == 0);
+    };
+    using Odd = Shape<3, 17, 29>;
+    for (std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{4}, std::uint64_t{1000003} * 4}) {
+      CAPTURE(offset);
+      random::Generator gd(2024, offset), gc(2024, offset);
+      same_bits(Tensor<float, Odd, D>(random::uniform<Odd, float, D>(gd, -3.f, 5.f)),
+                Tensor<float, Odd>(random::uniform<Odd, float>(gc, -3.f, 5.f)), "uniform float");
+      same_bits(Tensor<double, Odd, D>(random::uniform<Odd, double, D>(gd, -3.0, 5.0)),
+                Tensor<double, Odd>(random::uniform<Odd, double>(gc, -3.0, 5.0)), "uniform double");
+      same_bits(Tensor<float, Odd, D>(random::normal<Odd, float, D>(gd, 0.5f, 2.f)),
+                Tensor<float, Odd>(random::normal<Odd, float>(gc, 0.5f, 2.f)), "normal float");
+      same_bits(Tensor<double, Odd, D>(random::normal<Odd, double, D>(gd, 0.5, 2.0)),
+                Tensor<double, Odd>(random::normal<Odd, double>(gc, 0.5, 2.0)), "normal double");
+      same_bits(Tensor<float, Odd, D>(random::bernoulli<Odd, float, D>(gd, 0.25f)),
+                Tensor<float, Odd>(random::bernoulli<Odd, float>(gc, 0.25f)), "bernoulli float");
+      // A leaf of shape [17, 1] broadcast into [3, 17, 29]: every copy of an element is the same.
+      same_bits(Tensor<float, Odd, D>(lazy(random::normal<Shape<17, 1>, float, D>(gd))),
+                Tensor<float, Odd>(lazy(random::normal<Shape<17, 1>, float>(gc))), "broadcast normal");
+      CHECK(gd.offset() == gc.offset());
+    }
   }
 
   TEST_CASE("numbers do not depend on the thread count or on the evaluation path") {

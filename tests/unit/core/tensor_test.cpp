@@ -1,37 +1,74 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <cstring>
+#include <type_traits>
+
 #include "support.hpp"
 
 using namespace tsgan;
 
+// Tests of what every device offers are templated over the device (on the GPU they run when nvcc
+// compiles this file); element access, printing and the 16-bit types are host matters.
 TEST_SUITE("core.tensor") {
-  TEST_CASE("a new tensor is zero; fill and element access by index pack") {
-    Tensor<float, Shape<2, 3, 4>> t;
-    for (index_t i = 0; i < t.size; ++i) CHECK(t[i] == 0.f);
-    t.fill(2.5f);
+  using tsgan::half;  // under nvcc, CUDA's cuda_fp16.h declares a ::half too
+  TEST_CASE_TEMPLATE("a new tensor is zero; fill and element access by index pack", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    Tensor<float, Shape<2, 3, 4>, D> td;
+    {
+      const auto& t = test::to_host(td);
+      for (index_t i = 0; i < t.size; ++i) CHECK(t[i] == 0.f);
+    }
+    td.fill(2.5f);
+    auto t = td.template to<cpu>();
     CHECK(t(1, 2, 3) == 2.5f);
     t(1, 2, 3) = -1.f;
     CHECK(t[23] == -1.f);
     CHECK(t(0, 0, 0) == 2.5f);
-    const Tensor<double, Shape<3>> c(4.0);
-    CHECK(c(2) == 4.0);
+    const Tensor<double, Shape<3>, D> c(4.0);
+    CHECK(test::to_host(c)(2) == 4.0);
   }
 
-  TEST_CASE("moving takes the buffer; copying is explicit and deep") {
-    Tensor<float, Shape<4, 4>> a(1.f);
+  TEST_CASE_TEMPLATE("moving takes the buffer; copying is explicit and deep", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    Tensor<float, Shape<4, 4>, D> a(1.f);
     const float* p = a.data();
-    Tensor<float, Shape<4, 4>> b = std::move(a);
+    Tensor<float, Shape<4, 4>, D> b = std::move(a);
     CHECK(b.data() == p);
     CHECK_FALSE(a.valid());  // NOLINT(bugprone-use-after-move): the moved-from state is specified
-    Tensor<float, Shape<4, 4>> c = b.clone();
+    Tensor<float, Shape<4, 4>, D> c = b.clone();
     CHECK(c.data() != b.data());
-    c(0, 0) = 7.f;
-    CHECK(b(0, 0) == 1.f);
-    Tensor<float, Shape<4, 4>> d(b);  // explicit copy constructor
-    CHECK(d(3, 3) == 1.f);
-    static_assert(!std::is_copy_assignable_v<Tensor<float, Shape<4>>>);
-    static_assert(!std::is_convertible_v<const Tensor<float, Shape<4>>&, Tensor<float, Shape<4>>>);
+    c.fill(7.f);
+    CHECK(test::to_host(b)(0, 0) == 1.f);
+    CHECK(test::to_host(c)(0, 0) == 7.f);
+    Tensor<float, Shape<4, 4>, D> d(b);  // explicit copy constructor
+    CHECK(test::to_host(d)(3, 3) == 1.f);
+    static_assert(!std::is_copy_assignable_v<Tensor<float, Shape<4>, D>>);
+    static_assert(!std::is_convertible_v<const Tensor<float, Shape<4>, D>&, Tensor<float, Shape<4>, D>>);
+  }
+
+  TEST_CASE_TEMPLATE("to<>() copies between devices, both ways, whatever the size", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    // Sizes around the 4 MiB chunks of the pinned staging buffers: one byte, less than a chunk,
+    // several chunks and a tail.
+    auto round_trip = []<index_t N>(std::integral_constant<index_t, N>) {
+      CAPTURE(N);
+      Tensor<std::uint8_t, Shape<N>> h(uninitialized);
+      for (index_t i = 0; i < N; ++i) h[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 13);
+      const auto dev = h.template to<D>();
+      const auto back = dev.template to<cpu>();
+      CHECK(back.data() != h.data());
+      CHECK(std::memcmp(back.data(), h.data(), N) == 0);
+      const auto again = dev.template to<D>();  // same device: a clone
+      CHECK(again.data() != dev.data());
+      CHECK(std::memcmp(again.template to<cpu>().data(), h.data(), N) == 0);
+    };
+    round_trip(std::integral_constant<index_t, 1>{});
+    round_trip(std::integral_constant<index_t, 1000>{});
+    round_trip(std::integral_constant<index_t, (9 << 20) + 13>{});
+    Tensor<half, Shape<3>> h16;
+    h16[1] = half(1.5f);
+    CHECK(static_cast<float>(h16.to<D>().template to<cpu>()[1]) == 1.5f);
   }
 
   TEST_CASE("batch and channel views read and write the parent's memory") {
@@ -64,22 +101,25 @@ TEST_SUITE("core.tensor") {
     CHECK(cview(0, 0, 0, 0) == 32.f);
   }
 
-  TEST_CASE("an out-of-range slice is an error that names the range and the dimension") {
-    Tensor<float, Shape<3, 4>> t;
-    CHECK_THROWS_WITH_AS(t.batch<2>(2), "tsgan: batch slice [2, 4) is out of range for a dimension of size 3",
+  TEST_CASE_TEMPLATE("an out-of-range slice is an error that names the range and the dimension", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    Tensor<float, Shape<3, 4>, D> t;
+    CHECK_THROWS_WITH_AS(t.template batch<2>(2), "tsgan: batch slice [2, 4) is out of range for a dimension of size 3",
                          Error);
-    CHECK_THROWS_AS(t.channels<3>(-1), Error);
+    CHECK_THROWS_AS(t.template channels<3>(-1), Error);
   }
 
-  TEST_CASE("reshape moves the buffer; view_as reads it with another shape") {
-    Tensor<float, Shape<2, 6>> t;
-    for (index_t i = 0; i < t.size; ++i) t[i] = static_cast<float>(i);
-    auto v = t.view_as<Shape<3, 4>>();
-    CHECK(v(2, 3) == 11.f);
+  TEST_CASE_TEMPLATE("reshape moves the buffer; view_as reads it with another shape", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    Tensor<float, Shape<2, 6>> h;
+    for (index_t i = 0; i < h.size; ++i) h[i] = static_cast<float>(i);
+    auto t = h.to<D>();
+    auto v = t.template view_as<Shape<3, 4>>();
+    CHECK(test::to_host(v)(2, 3) == 11.f);
     const float* p = t.data();
-    Tensor<float, Shape<4, 3>> r = std::move(t).reshape<Shape<4, 3>>();
+    Tensor<float, Shape<4, 3>, D> r = std::move(t).template reshape<Shape<4, 3>>();
     CHECK(r.data() == p);
-    CHECK(r(3, 0) == 9.f);
+    CHECK(test::to_host(r)(3, 0) == 9.f);
   }
 
   TEST_CASE("printing shows type, shape, device and a few values") {

@@ -1,4 +1,5 @@
-// Reductions against double-precision loops, over every kind of axis set.
+// Reductions against double-precision loops, over every kind of axis set. Templated over the
+// device where it applies: on the GPU each result must also match the CPU's.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -30,69 +31,96 @@ std::vector<double> reference(const Tensor<T, S>& x, std::array<bool, 4> mask, d
   return out;
 }
 
-template <class Ax, class T>
-void check_axes(const Tensor<T, S>& x, std::array<bool, 4> mask) {
+template <class Ax, class T, class D>
+void check_axes(const Tensor<T, S, D>& xd, std::array<bool, 4> mask) {
   const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
-  auto s = sum<Ax>(x);
+  const auto& x = test::to_host(xd);
+  auto s = test::evaluate([](const auto& v) { return sum<Ax>(v); }, xd);
   auto ref_s = reference(x, mask, 0.0, [](double a, double v) { return a + v; });
   test::check_all(s, [&](index_t i) { return ref_s[static_cast<std::size_t>(i)]; }, tol, tol, "sum");
-  auto m = mean<Ax, true>(x);
+  auto m = test::evaluate([](const auto& v) { return mean<Ax, true>(v); }, xd);
   const double count = double(S::size) / double(ref_s.size());
   test::check_all(m, [&](index_t i) { return ref_s[static_cast<std::size_t>(i)] / count; }, tol, tol, "mean");
-  auto mx = max<Ax>(x);
+  auto mx = test::evaluate([](const auto& v) { return max<Ax>(v); }, xd);
   auto ref_mx = reference(x, mask, -1e300, [](double a, double v) { return std::max(a, v); });
   test::check_all(mx, [&](index_t i) { return ref_mx[static_cast<std::size_t>(i)]; }, 0, 0, "max");
-  auto mn = min<Ax>(x);
+  auto mn = test::evaluate([](const auto& v) { return min<Ax>(v); }, xd);
   auto ref_mn = reference(x, mask, 1e300, [](double a, double v) { return std::min(a, v); });
   test::check_all(mn, [&](index_t i) { return ref_mn[static_cast<std::size_t>(i)]; }, 0, 0, "min");
+}
+
+template <class T, class D>
+void all_axis_sets() {
+  CAPTURE(sizeof(T));
+  const auto x = test::random_tensor<T, S, D>(31, T(-2), T(3));
+  check_axes<Axes<>>(x, {true, true, true, true});
+  check_axes<Axes<3>>(x, {false, false, false, true});          // last axis: rows reduce
+  check_axes<Axes<0>>(x, {true, false, false, false});          // first axis: rows add up
+  check_axes<Axes<0, 2, 3>>(x, {true, false, true, true});      // batch-norm statistics
+  check_axes<Axes<1, 3>>(x, {false, true, false, true});        // interleaved
+  check_axes<Axes<-2, 0>>(x, {true, false, true, false});       // negative axis
+  static_assert(std::is_same_v<typename decltype(sum<Axes<1>, true>(x))::shape, Shape<3, 1, 5, 6>>);
+  static_assert(std::is_same_v<typename decltype(sum(x))::shape, Shape<>>);
+  static_assert(std::is_same_v<typename decltype(sum(x))::device, D>);
 }
 }  // namespace
 
 TEST_SUITE("expr.reduce") {
-  TEST_CASE_TEMPLATE("sum, mean, max and min over every kind of axis set", T, float, double) {
-    const auto x = test::random_tensor<T, S>(31, T(-2), T(3));
-    check_axes<Axes<>>(x, {true, true, true, true});
-    check_axes<Axes<3>>(x, {false, false, false, true});          // last axis: rows reduce
-    check_axes<Axes<0>>(x, {true, false, false, false});          // first axis: rows add up
-    check_axes<Axes<0, 2, 3>>(x, {true, false, true, true});      // batch-norm statistics
-    check_axes<Axes<1, 3>>(x, {false, true, false, true});        // interleaved
-    check_axes<Axes<-2, 0>>(x, {true, false, true, false});       // negative axis
-    static_assert(std::is_same_v<typename decltype(sum<Axes<1>, true>(x))::shape, Shape<3, 1, 5, 6>>);
-    static_assert(std::is_same_v<typename decltype(sum(x))::shape, Shape<>>);
+  TEST_CASE_TEMPLATE("sum, mean, max and min over every kind of axis set", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    all_axis_sets<float, D>();
+    all_axis_sets<double, D>();
   }
 
-  TEST_CASE("a reduction reads an expression without materialising it") {
-    const auto a = test::random_tensor<float, Shape<64, 100>>(40);
-    const auto b = test::random_tensor<float, Shape<100>>(41);
-    auto& alloc = allocator<cpu>();
+  TEST_CASE_TEMPLATE("a reduction reads an expression without materialising it", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    const auto ad = test::random_tensor<float, Shape<64, 100>, D>(40);
+    const auto bd = test::random_tensor<float, Shape<100>, D>(41);
+    auto& alloc = allocator<D>();
     const auto before = alloc.stats().requests;
-    auto mse = mean(square(a - b));
+    auto mse = mean(square(ad - bd));
     const auto after = alloc.stats().requests;
     CHECK(after - before <= 2);  // the result and the per-segment partials, no 64x100 temporary
+    const auto& a = test::to_host(ad);
+    const auto& b = test::to_host(bd);
     double ref = 0;
     for (index_t i = 0; i < 64; ++i)
       for (index_t j = 0; j < 100; ++j) ref += std::pow(double(a(i, j)) - b[j], 2);
-    CHECK(mse[0] == doctest::Approx(ref / 6400).epsilon(1e-6));
+    CHECK(test::to_host(mse)[0] == doctest::Approx(ref / 6400).epsilon(1e-6));
   }
 
-  TEST_CASE("a long float sum stays within 1e-6 of the double-precision sum") {
+  TEST_CASE_TEMPLATE("a long float sum stays within 1e-6 of the double-precision sum", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     constexpr index_t n = 1 << 22;
-    const auto x = test::random_tensor<float, Shape<n>>(50, 0.f, 1.f);
+    const auto xd = test::random_tensor<float, Shape<n>, D>(50, 0.f, 1.f);
+    const auto& x = test::to_host(xd);
     double ref = 0;
     for (index_t i = 0; i < n; ++i) ref += x[i];
-    const double got = sum(x)[0];
+    const double got = test::to_host(sum(xd))[0];
     CHECK(std::abs(got - ref) / ref < 1e-6);
   }
 
-  TEST_CASE("log-sum-exp is stable for large inputs") {
+  TEST_CASE_TEMPLATE("log-sum-exp is stable for large inputs", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     Tensor<double, Shape<2, 3>> x;
     const double v[6] = {1000, 1001, 999, -5, 0, 2};
     for (int i = 0; i < 6; ++i) x[i] = v[i];
-    auto l = logsumexp<Axes<1>>(x);
+    const auto l = test::evaluate([](const auto& t) { return logsumexp<Axes<1>>(t); }, x.to<D>());
     CHECK(l[0] == doctest::Approx(1001 + std::log(std::exp(-1.0) + 1 + std::exp(-2.0))));
     CHECK(l[1] == doctest::Approx(std::log(std::exp(-5.0) + 1 + std::exp(2.0))));
-    Tensor<float, Shape<4>> f(100.f);
-    CHECK(logsumexp(f)[0] == doctest::Approx(100 + std::log(4.0)));
+    const auto f = test::evaluate([](const auto& t) { return logsumexp(t); }, Tensor<float, Shape<4>, D>(100.f));
+    CHECK(f[0] == doctest::Approx(100 + std::log(4.0)));
+  }
+
+  TEST_CASE_TEMPLATE("a reduction gives the same bits every time", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    const auto x = test::random_tensor<float, Shape<16, 32, 40, 40>, D>(61);
+    const auto s1 = sum<Axes<0, 2, 3>>(x).template to<cpu>();
+    const auto t1 = sum(square(x)).template to<cpu>();
+    const auto s2 = sum<Axes<0, 2, 3>>(x).template to<cpu>();
+    const auto t2 = sum(square(x)).template to<cpu>();
+    CHECK(std::memcmp(s1.data(), s2.data(), sizeof(float) * 32) == 0);
+    CHECK(t1[0] == t2[0]);
   }
 
   TEST_CASE("reductions give identical results with one and two threads") {

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The GPU check, for a machine with an NVIDIA GPU, a CUDA toolkit (nvcc), CMake and Python but no
+# Debian packages: builds tsgan_tests_cuda for sm_90, runs it, runs compute-sanitizer's memcheck on
+# a short selection, and writes a report with the machine, the date, the results, the timings and
+# the raw logs.
+#
+#   here (Debian, once per change of dependencies):  scripts/make-gpu-deps.sh
+#   there:                                            scripts/gpu-check.sh
+#
+# The header-only dependencies come from gpu-deps/ (made by make-gpu-deps.sh, git-ignored: carry it
+# with the working tree). cuDNN is taken from PyTorch's pip package nvidia-cudnn-cu13 when present,
+# else from site-packages or the CUDA toolkit. Output: $OUT/report.md and logs beside it, or
+# ./gpu-report/ when OUT is unset. Exit status: 0 when the build, the tests and memcheck all pass.
+#
+# Budget: everything ends within TSGAN_GPU_CHECK_BUDGET_S seconds (default 450; the machine this
+# is for allows 8 minutes): each step gets what is left, less a reserve for the steps after it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=${OUT:-$root/gpu-report}
+mkdir -p "$out"
+build=${TSGAN_GPU_BUILD_DIR:-$root/build-gpu}
+budget=${TSGAN_GPU_CHECK_BUDGET_S:-450}
+jobs=${TSGAN_GPU_CHECK_JOBS:-$(nproc)}
+started=$SECONDS
+declare -A took status
+note() { echo "gpu-check: $*" | tee -a "$out/steps.log"; }
+
+# Seconds step `name` may run: what is left of the budget less `reserve`, capped at `cap`.
+allowance() {
+  local cap=$1 reserve=$2 left=$((budget - (SECONDS - started) - reserve))
+  ((left > cap)) && left=$cap
+  ((left < 10)) && left=10
+  echo "$left"
+}
+# step NAME CAP RESERVE LOG CMD...: runs CMD under a time limit, logs everything, records status.
+step() {
+  local name=$1 cap=$2 reserve=$3 log=$4
+  shift 4
+  local limit t0=$SECONDS
+  limit=$(allowance "$cap" "$reserve")
+  note "$name (limit ${limit} s): $*"
+  timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1
+  status[$name]=$?
+  took[$name]=$((SECONDS - t0))
+  ((status[$name] == 124 || status[$name] == 137)) && note "$name: stopped at its time limit"
+  note "$name: exit ${status[$name]} after ${took[$name]} s"
+  return "${status[$name]}"
+}
+
+: >"$out/steps.log"
+
+# ---- the machine ---------------------------------------------------------------------------------
+{
+  echo "## date"; date -u +%Y-%m-%dT%H:%M:%SZ
+  echo "## nvidia-smi"; nvidia-smi 2>&1 || echo "nvidia-smi failed"
+  echo "## nvidia-smi -q (clocks, memory)"; nvidia-smi -q -d CLOCK,MEMORY 2>&1 | head -n 80
+  echo "## CPU"; lscpu 2>&1 | head -n 20
+  echo "## OS"; cat /etc/os-release 2>&1; uname -a
+} >"$out/machine.txt"
+
+nvcc=$(command -v nvcc || true)
+[[ -z $nvcc && -x /usr/local/cuda/bin/nvcc ]] && nvcc=/usr/local/cuda/bin/nvcc
+sanitizer=$(command -v compute-sanitizer || true)
+[[ -z $sanitizer && -x /usr/local/cuda/bin/compute-sanitizer ]] && sanitizer=/usr/local/cuda/bin/compute-sanitizer
+generator=()
+command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+
+# cuDNN: PyTorch's wheel first, then any site-packages, then the toolkit and the usual prefixes.
+find_cudnn() {
+  local d
+  d=$(python3 -c "import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))" 2>/dev/null) ||
+    d=$(python3 -c "import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])" 2>/dev/null) || d=""
+  if [[ -n $d && -f $d/include/cudnn.h ]]; then echo "$d"; return; fi
+  local sp
+  for sp in $(python3 -c "import site, sys; print(' '.join(site.getsitepackages() + [site.getusersitepackages()] + sys.path))" 2>/dev/null); do
+    if [[ -f $sp/nvidia/cudnn/include/cudnn.h ]]; then echo "$sp/nvidia/cudnn"; return; fi
+  done
+  for d in "${CUDNN_ROOT:-}" /usr/local/cuda /usr/local/cudnn /usr; do
+    if [[ -n $d && ( -f $d/include/cudnn.h || -f $d/include/x86_64-linux-gnu/cudnn.h ) ]]; then echo "$d"; return; fi
+  done
+}
+cudnn_root=$(find_cudnn)
+
+{
+  echo "## tools"
+  echo "nvcc: ${nvcc:-not found}"; [[ -n $nvcc ]] && "$nvcc" --version
+  echo "cmake: $(cmake --version 2>&1 | head -n 1)"
+  echo "generator: ${generator[*]:-Unix Makefiles}"
+  echo "c++: $(c++ --version 2>&1 | head -n 1)"
+  echo "compute-sanitizer: ${sanitizer:-not found}"
+  echo "python3: $(python3 --version 2>&1)"
+  echo "cuDNN root: ${cudnn_root:-not found}"
+  [[ -n $cudnn_root ]] && ls "$cudnn_root" "$cudnn_root/lib" 2>&1 | head -n 30
+  echo "## cuBLAS in the toolkit"
+  ls "$(dirname "$(dirname "${nvcc:-/usr/local/cuda/bin/nvcc}")")"/lib64/libcublas* 2>&1 | head
+  echo "## gpu-deps"; cat "$root/gpu-deps/MANIFEST.txt" 2>&1
+  echo "## tsgan"; git -C "$root" log -1 --format='%H %s' 2>&1; git -C "$root" status --short 2>&1 | head -n 20
+} >"$out/environment.txt" 2>&1
+
+problems=()
+[[ -d $root/gpu-deps ]] || problems+=("gpu-deps/ is missing: run scripts/make-gpu-deps.sh on the Debian machine and carry it")
+[[ -n $nvcc ]] || problems+=("nvcc not found")
+[[ -n $cudnn_root ]] || problems+=("cuDNN not found (nvidia-cudnn-cu13, site-packages, /usr/local/cuda)")
+
+# ---- configure, build, test ----------------------------------------------------------------------
+if ((${#problems[@]} == 0)); then
+  export LD_LIBRARY_PATH="$cudnn_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  step configure 120 300 "$out/build.log" \
+    cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+      -DTSGAN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$nvcc" \
+      -DCUDNN_ROOT="$cudnn_root" -DCMAKE_PREFIX_PATH="$root/gpu-deps" \
+      -DCMAKE_FIND_PACKAGE_PREFER_CONFIG=ON -DTSGAN_BUILD_BENCH=OFF -DTSGAN_BUILD_EXAMPLES=OFF &&
+  step build 420 110 "$out/build.log" cmake --build "$build" -j "$jobs" --target tsgan_tests_cuda
+  if [[ ${status[build]:-1} == 0 ]]; then
+    tests="$build/tests/tsgan_tests_cuda"
+    step tests 120 60 "$out/tests.log" "$tests" --duration=true
+    if [[ -n $sanitizer ]]; then
+      # The GPU instances of the op, broadcast and context tests: every kernel kind, small sizes.
+      step memcheck 180 0 "$out/memcheck.log" "$sanitizer" --tool memcheck --error-exitcode 86 \
+        "$tests" --test-suite="expr.ops,expr.broadcast,cuda.context" --test-case-exclude="*<cpu>"
+    else
+      status[memcheck]=skipped
+    fi
+  fi
+else
+  for p in "${problems[@]}"; do note "cannot build: $p"; done
+fi
+
+# ---- the report ----------------------------------------------------------------------------------
+result() { echo "${status[$1]:-not run}"; }
+seconds() { [[ -n ${took[$1]:-} ]] && echo "${took[$1]} s" || echo "-"; }
+summary() { [[ -f $1 ]] && grep -E "$2" "$1" | tail -n 5 | sed 's/^/    /'; }
+ok=1
+for s in configure build tests; do [[ $(result "$s") == 0 ]] || ok=0; done
+[[ $(result memcheck) == 0 || $(result memcheck) == skipped ]] || ok=0
+gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)
+skipped=$(grep -c 'no CUDA device: skipped' "$out/tests.log" 2>/dev/null)
+# On a machine with a GPU, a GPU test that skipped itself is a failure: the binary saw no device.
+if [[ -n $gpu && ${skipped:-0} -gt 0 ]]; then
+  ok=0
+  problems+=("nvidia-smi lists a GPU but tsgan_tests_cuda skipped ${skipped} GPU cases (cuda_available() was false)")
+fi
+{
+  echo "# tsgan GPU check"
+  echo
+  echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "- machine: ${gpu:-no GPU reported by nvidia-smi}; $(nproc) CPU cores"
+  echo "- tsgan: $(git -C "$root" log -1 --format='%h %s' 2>/dev/null)$( [[ -n $(git -C "$root" status --short 2>/dev/null) ]] && echo ' (with local changes)')"
+  echo "- nvcc: $([[ -n $nvcc ]] && "$nvcc" --version | tail -n 1); cuDNN: ${cudnn_root:-not found}"
+  echo "- result: $([[ $ok == 1 ]] && echo PASS || echo FAIL)"
+  echo
+  echo "| step | exit | time |"
+  echo "|---|---|---|"
+  for s in configure build tests memcheck; do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
+  echo "| total | | $((SECONDS - started)) s |"
+  echo
+  for p in "${problems[@]}"; do echo "- problem: $p"; done
+  echo "## tests (tsgan_tests_cuda)"
+  summary "$out/tests.log" '^\[doctest\] (test cases|assertions|Status)'
+  echo "  skipped GPU cases: ${skipped:-0}"
+  echo "  failures:"
+  grep -E "ERROR:|FATAL ERROR|CHECK\(|REQUIRE\(" "$out/tests.log" 2>/dev/null | head -n 20 | sed 's/^/    /'
+  echo "  slowest test cases (doctest --duration):"
+  grep -E "^[0-9.]+ s: " "$out/tests.log" 2>/dev/null | sort -rn | head -n 8 | sed 's/^/    /'
+  echo
+  echo "## compute-sanitizer memcheck"
+  [[ -z $sanitizer ]] && echo "  compute-sanitizer not found: not run"
+  summary "$out/memcheck.log" 'ERROR SUMMARY|\[doctest\] (test cases|Status)'
+  echo
+  echo "## build"
+  echo "  warnings: $(grep -c 'warning' "$out/build.log" 2>/dev/null || echo 0); errors:"
+  grep -E "error" "$out/build.log" 2>/dev/null | head -n 10 | sed 's/^/    /'
+  echo
+  echo "Raw logs beside this file: machine.txt, environment.txt, steps.log, build.log, tests.log, memcheck.log."
+} >"$out/report.md"
+cat "$out/report.md"
+[[ $ok == 1 ]]
