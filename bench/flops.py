@@ -238,7 +238,7 @@ def _shape(c: int, h: int) -> str:
 
 def print_table(cfg: Config, file=sys.stdout) -> None:
     total = step_flops(cfg)
-    print(f"| layer | op | in (C×H×W) | out | params | GFLOP/pass | passes f/w/i | GFLOP/step | share |",
+    print("| layer | op | in (C×H×W) | out | params | GFLOP/pass | passes f/w/i | GFLOP/step | share |",
           file=file)
     print("|---|---|---|---|---|---|---|---|---|", file=file)
     for r in rows(cfg):
