@@ -14,7 +14,7 @@ The last line printed is one JSON object; a C++ program that prints the same key
     FLOPs per step / median time), peak_rss_mb (getrusage maxrss), steps.
 Extra keys, for the record only: warmup, seed, gflop_per_step, base_rss_mb (resident memory
 before the networks exist: interpreter and libraries), loss_d, loss_g (of the last step),
-version, blas_core.
+version, blas_core, blas_threads.
 """
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def parse_args(argv=None):
     ap.add_argument("--steps", type=int, default=10, help="timed steps (the spec asks for >= 10)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="OpenBLAS's own thread count (default: --threads); an experiment knob")
     return ap.parse_args(argv)
 
 
@@ -46,8 +48,9 @@ ARGS = parse_args()
 # PyTorch's own pool follows torch.set_num_threads, but Debian's build calls a generic BLAS
 # (OpenBLAS through libblas.so.3) that sizes its pool from OPENBLAS_NUM_THREADS; without it a
 # "1 thread" run could use both cores inside the BLAS.
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)
+BLAS_THREADS = ARGS.blas_threads or ARGS.threads
+os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
+os.environ["OPENBLAS_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(BLAS_THREADS)
 # OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons (e.g. family 6 model 207) and falls back
 # to its SSE3 "Prescott" kernels, 7x slower than its AVX-512 ones. On a CPU with AVX-512 the
 # reference gets the SkylakeX kernels unless the caller chose a core type.
@@ -252,7 +255,7 @@ def main() -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "steps": a.steps, "warmup": a.warmup, "seed": a.seed, "gflop_per_step": round(total / 1e9, 4),
         "base_rss_mb": round(base_rss, 1), "loss_d": round(loss_d, 5), "loss_g": round(loss_g, 5),
-        "version": f"torch {torch.__version__}", "blas_core": blas_core(),
+        "version": f"torch {torch.__version__}", "blas_core": blas_core(), "blas_threads": BLAS_THREADS,
     }))
     return 0
 
