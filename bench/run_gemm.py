@@ -28,7 +28,7 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from run_pix2pix import blas_env, machine  # noqa: E402
+from run_pix2pix import blas_env, machine, without_note  # noqa: E402
 
 BEGIN, END = "<!-- sgemm:begin -->", "<!-- sgemm:end -->"
 BINARIES = ["tsgan-bench-gemm", "tsgan-bench-gemm-openblas-omp", "tsgan-bench-gemm-blis"]
@@ -68,18 +68,21 @@ def run(build: pathlib.Path, out: pathlib.Path, rounds: int, min_time: float, ex
 
 
 def load(out: pathlib.Path):
-    """{(kind, backend, label, threads): [GFLOPS of each round]}, contexts, default-kernel lines."""
-    rates, contexts, defaults = {}, {}, []
+    """{(kind, backend, label, threads): [GFLOPS of each round]} by wall-clock time and, for one
+    thread, by the process's CPU time; contexts; default-kernel lines."""
+    rates, cpu_rates, contexts, defaults = {}, {}, {}, []
     for name in BINARIES:
         for p in sorted(out.glob(f"{name}.round*.json")):
             rep = json.loads(p.read_text())
-            contexts[name] = rep.get("context", {})
+            contexts.setdefault(name, rep.get("context", {}))  # round 0: when it started
             for e in rep["benchmarks"]:
                 m = NAME.match(e.get("run_name", e["name"]))
                 if (m and "GFLOPS" in e and e.get("run_type", "iteration") == "iteration"
                         and (m.group(2) != "eigen" or name == BINARIES[0])):
                     key = (m.group(1), m.group(2), m.group(3), int(m.group(4)))
                     rates.setdefault(key, []).append(float(e["GFLOPS"]))
+                    if key[3] == 1 and e.get("cpu_time"):
+                        cpu_rates.setdefault(key, []).append(float(e["GFLOPS"]) * e["real_time"] / e["cpu_time"])
         d = out / f"{name}.default.json"
         if d.is_file():
             rep = json.loads(d.read_text())
@@ -88,7 +91,7 @@ def load(out: pathlib.Path):
                 if m and m.group(2) != "eigen":
                     defaults.append(f"{rep['context'].get('gemm_blas', name)}: {float(e['GFLOPS']):.0f} GFLOP/s "
                                     f"on sq1024 at 1 thread")
-    return rates, contexts, defaults
+    return rates, cpu_rates, contexts, defaults
 
 
 def write_combined(rates, contexts, path: pathlib.Path) -> None:
@@ -187,7 +190,7 @@ def main(argv=None) -> int:
     if not a.from_json:
         run(a.build, a.out, a.rounds, a.min_time, parse_env(a.env), a.filter)
     load_after = os.getloadavg()
-    rates, contexts, defaults = load(a.out)
+    rates, cpu_rates, contexts, defaults = load(a.out)
     if not rates:
         print(f"no results in {a.out}", file=sys.stderr)
         return 1
@@ -202,7 +205,13 @@ def main(argv=None) -> int:
         parts += ["The same GEMMs between two OpenMP-parallel passes (an im2col-sized copy before, bias + "
                   "LeakyReLU after), as in a convolution layer; GFLOP/s counts the GEMM only:", "",
                   table(rates, "conv", dims, stat), ""]
-    notes = summary(rates, stat)
+    if cpu_rates:
+        parts += ["One thread, GFLOP per second of the process's CPU time: what the thread computes while "
+                  "it runs. Other jobs on the machine take turns on the core but hardly change this "
+                  "figure, so on a loaded machine it is the better estimate of the quiet rate (at 2 threads "
+                  "CPU time includes spin-waiting and says nothing):", "",
+                  table(cpu_rates, "sgemm", dims, stat), ""]
+    notes = summary(rates, stat) + [f"Per CPU second, {line}" for line in summary(cpu_rates, stat)]
     notes += [f"{name}: {ctx.get('gemm_blas', '')}" for name, ctx in contexts.items()]
     if BINARIES[0] in contexts:
         notes.append(f"Eigen {contexts[BINARIES[0]].get('eigen', '')}")
@@ -215,8 +224,12 @@ def main(argv=None) -> int:
     print(text)
 
     if a.write_doc:
-        cmd = shlex.join(["/usr/bin/python3", "bench/run_gemm.py"] + (argv if argv is not None else sys.argv[1:]))
-        stamp = datetime.datetime.now(datetime.timezone.utc)
+        args = without_note(argv if argv is not None else sys.argv[1:])
+        cmd = shlex.join(["/usr/bin/python3", "bench/run_gemm.py"] + args)
+        # When the benchmarks ran (their own context), not when the table was written.
+        dates = sorted(c["date"] for c in contexts.values() if c.get("date"))
+        stamp = (datetime.datetime.fromisoformat(dates[0]) if dates else datetime.datetime.now(datetime.timezone.utc))
+        stamp = stamp.astimezone(datetime.timezone.utc)
         section = [BEGIN, f"Run {stamp:%Y-%m-%d %H:%M} UTC on {machine()}. Command: `{cmd}`.", ""]
         if a.note:
             section += [a.note, ""]

@@ -166,6 +166,19 @@ def table(results, configs, threads, ceiling) -> str:
     return "\n".join(rows)
 
 
+def without_note(args: list[str]) -> list[str]:
+    """The command line as recorded in the document: the note is printed there already."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--note":
+            skip = True
+        elif not arg.startswith("--note="):
+            out.append(arg)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--configs", default="small,paper", help="comma-separated: small,paper")
@@ -201,7 +214,8 @@ def main(argv=None) -> int:
     notes = []
     have_tsgan = a.tsgan.is_file() and os.access(a.tsgan, os.X_OK)
     if not have_tsgan:
-        notes.append(f"tsgan-bench-pix2pix is not built ({a.tsgan}): PyTorch only.")
+        shown = os.path.relpath(a.tsgan, ROOT) if a.tsgan.resolve().is_relative_to(ROOT) else a.tsgan
+        notes.append(f"tsgan-bench-pix2pix is not built ({shown}): PyTorch only.")
         print(f"# {notes[-1]}", file=sys.stderr)
 
     ceiling: dict[int, tuple[float, str]] = {}
@@ -223,6 +237,7 @@ def main(argv=None) -> int:
                 notes.append(f"no SGEMM figure at {t} threads {source}.")
 
     load_before = os.getloadavg()
+    started = datetime.datetime.now(datetime.timezone.utc)
     results: dict[tuple[str, str, int], list[dict]] = {}
     pytorch = [a.python, str(HERE / "reference/pix2pix.py")]
     for r in range(a.rounds):
@@ -257,11 +272,12 @@ def main(argv=None) -> int:
     print()
 
     if a.write_doc:
-        cmd = shlex.join(["/usr/bin/python3", "bench/run_pix2pix.py"] + (argv if argv is not None else sys.argv[1:]))
+        args = without_note(argv if argv is not None else sys.argv[1:])
+        cmd = shlex.join(["/usr/bin/python3", "bench/run_pix2pix.py"] + args)
         versions = sorted({r.get("version", "") for rs in results.values() for r in rs} - {""})
         section = [
             BEGIN,
-            f"Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}.",
+            f"Run {started:%Y-%m-%d %H:%M} UTC on {machine()}.",
             f"Command: `{cmd}`" + (f"; {', '.join(versions)}." if versions else "."),
             "",
         ]
