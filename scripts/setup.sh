@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libeigen3-dev libfmt-dev doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev
   libbenchmark-dev libopenblas-dev
+  libopenblas-pthread-dev libopenblas-openmp-dev libblis-openmp-dev   # the SGEMM benchmarks (bench/)
   python3 python3-numpy python3-torch   # golden values and the side-by-side benchmark
 )
 
