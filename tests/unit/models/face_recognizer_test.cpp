@@ -154,6 +154,10 @@ TEST_CASE("face recognizer: the differentiable preprocessing matches the host on
   CHECK_MESSAGE(r.ok, r.message);
 }
 
+// TSGAN can use it as its identity network φ, at any image size.
+static_assert(models::IdentityNetwork<FaceRecognizer<float>, Var<float, Shape<4, 3, 128, 128>>>);
+static_assert(models::IdentityNetwork<FaceRecognizer<double>, Var<double, Shape<1, 3, 32, 32>>>);
+
 TEST_CASE("face recognizer: parameter names are the TF.js names, and the network is frozen") {
   FaceRecognizer<> net;  // zero weights
   std::vector<std::string> names;
