@@ -1,0 +1,105 @@
+// tsgan-embed: face descriptors of images with the pretrained face recognizer (dlib's ResNet from
+// face-api's TF.js weights; docs/face-models.md).
+//
+//   tsgan-embed [--models DIR] [--crop none|center] IMAGE...
+//
+// Prints one line per image: its path, then the 128 values of its descriptor, separated by
+// spaces, each as the shortest decimal that reads back as the same float (fmt's "{}"), which is
+// also what tools/face-api-crosscheck/embed.mjs prints, so compare.py can compare the two.
+// --crop none (the default) takes the whole image as the face crop; --crop center takes the
+// fixed LFW crop generalised to any size (a centred square of side round(min(W, H)·126/250)).
+// Either way the crop is padded to a centred square, resized to 150x150 and normalised as
+// face-api does. An image that cannot be read is reported on stderr, naming it, and the others
+// are still processed; the exit status is then 1 (2 for a usage error or missing models).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tsgan/io/image.hpp"
+#include "tsgan/models/face_recognizer.hpp"
+
+namespace {
+
+using tsgan::models::FaceRecognizer;
+using Face = tsgan::Tensor<float, tsgan::Shape<3, tsgan::models::face::input_size, tsgan::models::face::input_size>>;
+
+// Images are read and embedded this many at a time, so memory stays bounded for long lists.
+constexpr std::size_t chunk = 64;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Face descriptors (128 values per image) from tsgan's face recognizer"};
+  std::string models;
+  std::string crop = "none";
+  std::vector<std::string> images;
+  app.add_option("--models", models,
+                 "folder of face_recognition_model-weights_manifest.json and its .bin "
+                 "(default: $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models)");
+  app.add_option("--crop", crop, "face crop: none (the whole image) or center (the fixed LFW crop)")
+      ->check(CLI::IsMember({"none", "center"}));
+  app.add_option("IMAGE", images, "PNG, JPEG or binary PGM/PPM files")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  std::filesystem::path dir;
+  if (!models.empty()) {
+    dir = models;
+  } else if (auto found = tsgan::io::face_models_dir()) {
+    dir = *found;
+  } else {
+    fmt::print(stderr,
+               "tsgan-embed: the face recognizer is not in {} (run scripts/fetch-face-models.sh, or pass "
+               "--models DIR or set TSGAN_MODELS_DIR)\n",
+               tsgan::io::face_models_search_dir().string());
+    return 2;
+  }
+
+  std::optional<FaceRecognizer<float>> net;
+  try {
+    net.emplace(dir);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tsgan-embed: {}\n", e.what());
+    return 2;
+  }
+
+  bool failed = false;
+  for (std::size_t begin = 0; begin < images.size(); begin += chunk) {
+    const std::size_t end = std::min(images.size(), begin + chunk);
+    std::vector<Face> faces;
+    std::vector<std::size_t> which;
+    for (std::size_t i = begin; i < end; ++i) {
+      try {
+        const tsgan::io::Image im = tsgan::io::read_image(images[i]);
+        std::optional<tsgan::models::face::Crop> box;
+        if (crop == "center") box = tsgan::models::face::center_crop(im.width, im.height);
+        faces.push_back(tsgan::models::preprocess_face(im, box));
+        which.push_back(i);
+      } catch (const std::exception& e) {
+        // read_image's errors start with the path; preprocess_face's do not.
+        const std::string what = e.what();
+        if (what.starts_with(images[i])) fmt::print(stderr, "tsgan-embed: {}\n", what);
+        else fmt::print(stderr, "tsgan-embed: {}: {}\n", images[i], what);
+        failed = true;
+      }
+    }
+    const auto descriptors = net->embed_all<16>(faces);
+    for (std::size_t k = 0; k < descriptors.size(); ++k) {
+      std::string line = images[which[k]];
+      for (float v : descriptors[k]) fmt::format_to(std::back_inserter(line), " {}", v);
+      line += '\n';
+      std::fputs(line.c_str(), stdout);
+    }
+    std::fflush(stdout);
+  }
+  return failed ? 1 : 0;
+}
