@@ -14,6 +14,7 @@
 
 #include "tsgan/core/shape.hpp"
 #include "tsgan/losses/dual_triplet.hpp"
+#include "tsgan/models/face_recognizer.hpp"
 #include "tsgan/models/identity.hpp"
 
 namespace tsgan::config {
@@ -58,9 +59,10 @@ struct Paper {
   static constexpr double learning_rate = 1e-4;
   static constexpr double beta1 = 0.9;  // not given by the slides [T, switch]
   static constexpr double beta2 = 0.999;
-  // The identity network φ; the pretrained recognizer replaces this stand-in when available.
+  // The identity network φ: the pretrained dlib ResNet (docs/face-models.md); its weights are
+  // loaded with model.networks().phi.load(dir) and stored in checkpoints.
   template <class T, class D>
-  using identity_network = models::TinyIdentity<image_size, T, D>;
+  using identity_network = models::FaceRecognizer<T, D>;
 };
 
 // 64 × 64 crops: one U-Net level fewer, half the widths.
@@ -70,11 +72,10 @@ struct Small : Paper {
   static constexpr index_t generator_width = 32;
   static constexpr index_t discriminator_width = 32;
   static constexpr std::array<index_t, 3> attention_sides{16, 8, 4};
-  template <class T, class D>
-  using identity_network = models::TinyIdentity<image_size, T, D>;
 };
 
-// 32 × 32 crops for tests: five levels of base width 8, attention at 8 × 8 and 4 × 4, batch 4.
+// 32 × 32 crops for tests: five levels of base width 8, attention at 8 × 8 and 4 × 4, batch 4, and a
+// small random identity network instead of the pretrained recognizer.
 struct Tiny : Paper {
   static constexpr index_t image_size = 32;
   static constexpr index_t batch = 4;
