@@ -1,22 +1,8 @@
 # Usage: cmake -DINTEROP=<safetensors_interop> -DSCRIPT=<safetensors_torch.py> -DWORK_DIR=<dir>
 #              [-DPYTHON=<python>] -P run_safetensors_torch.cmake
-# Exchanges safetensors files between tsgan and PyTorch in both directions. Uses PYTHON when given,
-# else the first python3 on PATH, then /usr/bin/python3 (Debian's python3-torch lives there, and a
-# pyenv or venv python3 earlier on PATH often lacks it), that imports torch and numpy. Without one
-# it prints the skip marker the CTest case is registered with.
-set(candidates ${PYTHON})
-if(NOT candidates)
-  find_program(path_python python3 NO_CACHE)
-  set(candidates ${path_python} /usr/bin/python3)
-endif()
-set(python "")
-foreach(p IN LISTS candidates)
-  execute_process(COMMAND ${p} -c "import torch, numpy" RESULT_VARIABLE r OUTPUT_QUIET ERROR_QUIET)
-  if(r EQUAL 0)
-    set(python ${p})
-    break()
-  endif()
-endforeach()
+# Exchanges safetensors files between tsgan and PyTorch in both directions. Without a Python that
+# imports torch (find_torch_python.cmake) it prints the skip marker the CTest case is registered with.
+include(${CMAKE_CURRENT_LIST_DIR}/find_torch_python.cmake)
 if(NOT python)
   message("tsgan-skip: no python3 that imports torch and numpy (tried: ${candidates}); "
           "install python3-torch or set TSGAN_TEST_PYTHON")
