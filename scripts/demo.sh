@@ -22,7 +22,7 @@ while (($#)); do
 done
 
 scripts/setup.sh --build-only
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTSGAN_CUDA=OFF >/dev/null
 cmake --build build --target tsgan-train-tiny -j "$(nproc)"
 
 # Threads that wait passively do not fight over a small or shared machine.

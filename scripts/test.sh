@@ -10,7 +10,7 @@ scripts/setup.sh
 scripts/fetch-face-models.sh >/dev/null || echo "test: face models unavailable; their tests will be skipped"
 jobs=$(nproc)
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTSGAN_CUDA=OFF
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 

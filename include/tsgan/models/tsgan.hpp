@@ -347,7 +347,8 @@ class TSGAN {
     opt_gf_->step();
     nn::unfreeze(nets_.dd);
     nn::unfreeze(nets_.df);
-    dtl_.update_centres(to_host(real_f.embedding.value()), batch.identity);
+    if (dtl_.mode() == losses::Negatives::running_centres)
+      dtl_.update_centres(to_host(real_f.embedding.value()), batch.identity);
   }
 
   template <ShapeType X>

@@ -17,10 +17,14 @@ using Tiny = config::Tiny;
 struct Narrower : config::Tiny {
   static constexpr index_t generator_width = 4;
 };
+struct WithCentres : config::Tiny {
+  static constexpr losses::Negatives negatives = losses::Negatives::running_centres;
+};
 
-Batch<Tiny> synthetic_batch(std::uint64_t seed) {
+template <class C = Tiny>
+Batch<C> synthetic_batch(std::uint64_t seed) {
   random::Generator g(seed);
-  Batch<Tiny> b;
+  Batch<C> b;
   b.profile = random::uniform<Shape<4, 3, 32, 32>>(g);
   b.frontal = random::uniform<Shape<4, 3, 32, 32>>(g);
   b.mask = random::bernoulli<Shape<4, 1, 32, 32>>(g, 0.25f);
@@ -125,6 +129,19 @@ TEST_SUITE("models.tsgan") {
     const auto wa = snapshot(a.networks()), wb = snapshot(b.networks());
     REQUIRE(wa.size() == wb.size());
     CHECK(std::memcmp(wa.data(), wb.data(), wa.size() * sizeof(float)) == 0);
+  }
+
+  TEST_CASE("running-centre negatives: one centre per identity seen, kept by checkpoints") {
+    TSGAN<WithCentres> a(8);
+    a.train_step(synthetic_batch<WithCentres>(30));  // identities 0, 1, 2
+    CHECK(a.dual_triplet().centres().size() == 3);
+    test::TempDir dir;
+    a.save(dir.path() / "c.safetensors");
+    TSGAN<WithCentres> b(9);
+    b.load(dir.path() / "c.safetensors");
+    CHECK(b.dual_triplet().centres() == a.dual_triplet().centres());
+    const auto next = synthetic_batch<WithCentres>(31);
+    CHECK(b.train_step(next).dual_triplet == a.train_step(next).dual_triplet);
   }
 
   TEST_CASE("a checkpoint of another configuration or a damaged one is refused with every reason") {
