@@ -107,12 +107,9 @@ namespace expr {
 // has the output's shape; a leaf that broadcasts writes a full-size temporary that finish() sums
 // over the broadcast axes into the gradient.
 template <class T, class Layout, ShapeType LeafS, ShapeType Out, class D>
-struct VarLeafEval {
+struct VarLeafEval : TensorLeafEval<T, Layout> {
   using GradLayout = LeafLayout<Out, default_strides_t<Out>, Out>;
   static constexpr bool has_grad = true;
-  static constexpr std::size_t min_split = Layout::min_split;
-  const T* data;
-  const T* row = nullptr;
   T* grad = nullptr;  // null when this Var needs no gradient
   T* grad_row = nullptr;
   bool accumulate = false;
@@ -120,20 +117,9 @@ struct VarLeafEval {
 
   template <std::size_t K>
   TSGAN_HD void begin_row(const index_t* outer) {
-    row = data + Layout::template row_offset<K>(outer);
+    TensorLeafEval<T, Layout>::template begin_row<K>(outer);
     if (grad) grad_row = grad + GradLayout::template row_offset<K>(outer);
   }
-  template <class V, std::size_t K>
-  TSGAN_HD_TEMPLATE V eval(const RowPos<K>& p) const {
-    if constexpr (Layout::contiguous_from(K)) return load_value<V>(row + p.i, p.n);
-    else return V(*row);
-  }
-  template <class V, std::size_t R>
-  TSGAN_HD_TEMPLATE V eval(const ElementPos<R>& p) const {
-    return data[Layout::element_offset(p.linear, p.idx)];
-  }
-  template <class V, class P>
-  TSGAN_HD_TEMPLATE LeafTrace<V> trace(const P& p) const { return {eval<V>(p)}; }
 
   template <class V, std::size_t K>
   TSGAN_HD_TEMPLATE void backward(const LeafTrace<V>&, V adj, const RowPos<K>& p) const {
@@ -154,7 +140,7 @@ struct VarLeafEval {
       const auto target = fold_into->target();
       TensorLeaf<T, Out, D, default_strides_t<Out>> full;
       full.data = grad;
-      reduction::reduce_into<reduction::Sum, broadcast_axes_t<LeafS, Out>>(target.data, full, target.accumulate);
+      reduction::reduce_on<D, reduction::Sum, broadcast_axes_t<LeafS, Out>>(target.data, full, target.accumulate);
     }
   }
 };
@@ -185,7 +171,8 @@ struct VarLeaf : ExprTraits<T, S, D> {
   template <ShapeType Out, class Ctx>
   auto grad_evaluator(Ctx& temps) const {
     using Layout = LeafLayout<S, default_strides_t<S>, Out>;
-    VarLeafEval<T, Layout, S, Out, D> e{data};
+    VarLeafEval<T, Layout, S, Out, D> e;
+    e.data = data;
     if (slot == nullptr) return e;
     if constexpr (Layout::identity) {
       const auto target = slot->target();

@@ -152,27 +152,13 @@ struct Sequential {
   }
 };
 
-namespace detail {
-struct ResetVisitor {
-  random::Generator& gen;
-  template <class M>
-  void enter(M& m) {
-    if constexpr (requires { m.reset_parameters(gen); }) m.reset_parameters(gen);
-  }
-  template <class P>
-  void param(const std::string&, P&) {}
-  template <class B>
-  void buffer(const std::string&, B&) {}
-  void training(bool&) {}
-};
-}  // namespace detail
-
 // PyTorch's default initialisation: every layer with a reset_parameters(gen) member draws its
 // parameters, in the order the modules are visited (so the same seed gives the same network).
 template <class M>
 void reset_parameters(M& m, random::Generator& gen) {
-  detail::ResetVisitor v{gen};
-  walk(m, "", v);
+  for_each_module(m, [&](auto& x) {
+    if constexpr (requires { x.reset_parameters(gen); }) x.reset_parameters(gen);
+  });
 }
 
 }  // namespace tsgan::nn
