@@ -27,7 +27,8 @@ void write_snapshot(Model& model, const tsgan::Batch<Config>& batch, const fs::p
   constexpr tsgan::index_t B = Config::batch, S = Config::image_size;
   tsgan::Tensor<float, tsgan::Shape<B, 3, S, S>> occluded = batch.profile * (1.f - batch.mask);
   const auto restored = model.restore(occluded, batch.mask);
-  tsgan::io::write_grid(path, occluded, batch.mask, restored.deoccluded, restored.frontal, batch.frontal);
+  const auto grid = tsgan::io::make_grid(occluded, batch.mask, restored.deoccluded, restored.frontal, batch.frontal);
+  tsgan::io::write_png(path, tsgan::io::enlarge(grid, 4));  // 32-pixel faces are hard to see
 }
 
 std::string json_line(std::int64_t step, const tsgan::StepLosses& l, double ms) {

@@ -276,6 +276,17 @@ inline Image to_rgb(const Image& image) {
   return out;
 }
 
+// Enlarges an image `factor` times by repeating pixels (to look at small training snapshots).
+inline Image enlarge(const Image& image, int factor) {
+  detail::check_image(image, "enlarge");
+  if (factor < 1) fail<IoError>("tsgan: enlarge: the factor must be at least 1 (got {})", factor);
+  Image out(image.width * factor, image.height * factor, image.channels);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x)
+      for (int c = 0; c < image.channels; ++c) out.at(y, x, c) = image.at(y / factor, x / factor, c);
+  return out;
+}
+
 // Bilinear resize to height x width. Pixel centres sit at half-integer coordinates, as in
 // PyTorch's interpolate(mode="bilinear", align_corners=False) and OpenCV's INTER_LINEAR: output
 // pixel x samples the input at (x + 0.5) * in_width / width - 0.5, clamped to [0, in_width - 1].

@@ -293,4 +293,16 @@ TEST_SUITE("io.image") {
     CHECK_THROWS_WITH_AS(io::to_rgb(im), doctest::Contains("tsgan: to_rgb: the image is 2x2x3 with 11 bytes"),
                          Error);
   }
+
+  TEST_CASE("enlarge repeats every pixel factor x factor times") {
+    Image im(2, 1, 1);
+    im.at(0, 0, 0) = 10;
+    im.at(0, 1, 0) = 200;
+    const Image big = io::enlarge(im, 3);
+    CHECK(big.width == 6);
+    CHECK(big.height == 3);
+    for (int y = 0; y < 3; ++y)
+      for (int x = 0; x < 6; ++x) CHECK(big.at(y, x, 0) == (x < 3 ? 10 : 200));
+    CHECK_THROWS_AS(io::enlarge(im, 0), IoError);
+  }
 }
