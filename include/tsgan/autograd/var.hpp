@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "tsgan/autograd/graph.hpp"
+#include "tsgan/core/profile.hpp"
 #include "tsgan/expr/expr.hpp"
 #include "tsgan/expr/reduce.hpp"
 
@@ -301,6 +302,7 @@ class FusedNode final : public Node {
   FusedNode(N expr, Slot<T, S, D>* out) : expr_(std::move(expr)), out_(out) {}
   void backward() override {
     if (!out_->grad.ready()) return;
+    const profile::Scope scope(profile::Op::elementwise_backward);
     expr::GradTemps<T, D, N::var_leaves> temps;
     auto ev = expr::grad_evaluator<S>(expr_, temps);
     using GradLeaf = expr::TensorLeafEval<T, expr::LeafLayout<S, default_strides_t<S>, S>>;
@@ -338,6 +340,7 @@ class Var {
     static_assert(CheckSameShape<S, typename N::shape>::value);
     static_assert(CheckSameValueType<T, typename N::value_type>::value);
     auto [g, needs_grad] = expr::graph_of(node);
+    const profile::Scope scope(profile::Op::elementwise_forward);
     auto* slot = g->template make<Slot<T, S, D>>(uninitialized);
     assign(slot->value, node);
     graph_ = g;

@@ -85,6 +85,7 @@ class Conv2dNode final : public Node {
   void backward() override {
     const T* dy = ops::output_grad(out_);
     if (!dy) return;
+    const profile::Scope scope(profile::Op::conv_backward);
     using K = kernels::ConvKernels<D>;
     ops::write_grad(x_, [&](T* dx, bool acc) { K::backward_data(g_, dy, w_.value().data(), dx, acc); });
     ops::write_grad(w_, [&](T* dw, bool acc) { K::backward_weight(g_, x_.value().data(), dy, dw, acc); });
@@ -109,6 +110,7 @@ class ConvTranspose2dNode final : public Node {
   void backward() override {
     const T* dy = ops::output_grad(out_);
     if (!dy) return;
+    const profile::Scope scope(profile::Op::conv_backward);
     using K = kernels::ConvKernels<D>;
     ops::write_grad(x_, [&](T* dx, bool acc) { K::forward(g_, dy, w_.value().data(), static_cast<const T*>(nullptr), dx, acc); });
     ops::write_grad(w_, [&](T* dw, bool acc) { K::backward_weight(g_, dy, x_.value().data(), dw, acc); });
@@ -137,6 +139,7 @@ auto conv2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shap
   using Y = typename Plan::out;
   const bool grad = ops::needs_grad(x, w) || (b && ops::needs_grad(*b));
   auto out = ops::make_output<T, Y, D>(x.graph(), grad);
+  const profile::Scope scope(profile::Op::conv_forward);
   kernels::ConvKernels<D>::forward(Plan::geometry, x.value().data(), w.value().data(), b ? b->value().data() : nullptr,
                                    out.data());
   if (grad) x.graph().template record<Conv2dNode<T, X, W, Y, W::dims[0], D>>(Plan::geometry, x, w, b, out.slot);

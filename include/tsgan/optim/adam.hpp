@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tsgan/core/copy.hpp"
+#include "tsgan/core/profile.hpp"
 #include "tsgan/kernels/cpu/optim.hpp"
 #include "tsgan/optim/parameters.hpp"
 
@@ -36,6 +37,7 @@ class Adam {
 
   // One update of every parameter that has a gradient.
   void step() {
+    const profile::Scope scope(profile::Op::optimizer);
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const T* g = params_[i].gradient();
       if (!g) continue;

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "tsgan/core/profile.hpp"
 #include "tsgan/kernels/cpu/optim.hpp"
 #include "tsgan/optim/parameters.hpp"
 
@@ -29,6 +30,7 @@ class Sgd {
   Sgd(M& module, SgdOptions options) : Sgd(parameters<T, D>(module), options) {}
 
   void step() {
+    const profile::Scope scope(profile::Op::optimizer);
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const T* g = params_[i].gradient();
       if (!g) continue;
