@@ -36,6 +36,11 @@ class GradSlot {
     ready_ = true;
     return {tensor_->data(), acc};
   }
+  // Allocates the buffer now, without a gradient in it: an optimizer reserves its parameters'
+  // gradients up front, so that the first step's allocations are those of every later step.
+  void reserve() {
+    if (!tensor_) tensor_.emplace(uninitialized);
+  }
   bool ready() const { return ready_; }
   const Tensor<T, S, D>& tensor() const { return *tensor_; }
   Tensor<T, S, D>& tensor() { return *tensor_; }

@@ -22,8 +22,10 @@ template <class T, class D = cpu>
 class Sgd {
  public:
   Sgd(std::vector<ParamRef<T, D>> params, SgdOptions options) : params_(std::move(params)), options_(options) {
-    for (const auto& p : params_)
+    for (const auto& p : params_) {
+      p.reserve_gradient();  // as Adam does: the first step allocates what every later step does
       states_.push_back(State{Buffer<T, D>(options_.momentum != 0 ? static_cast<std::size_t>(p.size) : 0), false});
+    }
   }
   template <class M>
     requires(!std::is_same_v<std::remove_cvref_t<M>, std::vector<ParamRef<T, D>>>)
