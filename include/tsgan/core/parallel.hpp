@@ -45,6 +45,16 @@ inline void set_num_threads(int n) {
   if (auto hook = detail::blas_thread_hook()) hook(n);
 }
 
+// The least work worth a parallel region, in elements touched: below it, waking and joining the
+// other threads costs more than the work (many times more when they must be woken from sleep, as
+// with OMP_WAIT_POLICY=passive, or when another job holds the core a thread is waiting for).
+inline constexpr index_t parallel_min_elements = 32768;
+
+// The grain (items per chunk) for parallel_for over items of `elements` elements each.
+inline index_t grain_for(index_t elements) {
+  return std::max<index_t>(1, parallel_min_elements / std::max<index_t>(1, elements));
+}
+
 // Calls body(begin, end) on disjoint chunks of [0, n) on up to num_threads() threads. Chunk
 // boundaries depend only on n, `grain` and the thread count, never on timing.
 template <class Body>

@@ -152,16 +152,10 @@ auto conv_transpose2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const V
   using Y = typename Plan::out;
   const bool grad = ops::needs_grad(x, w) || (b && ops::needs_grad(*b));
   auto out = ops::make_output<T, Y, D>(x.graph(), grad);
+  const profile::Scope scope(profile::Op::conv_forward);
   constexpr auto g = Plan::geometry;
   using K = kernels::ConvKernels<D>;
-  K::backward_data(g, x.value().data(), w.value().data(), out.data(), false);
-  if (b) {
-    kernels::ConvGeometry out_g = g;
-    out_g.c_out = Plan::c_out;
-    out_g.h_out = g.h_in;
-    out_g.w_out = g.w_in;
-    K::add_bias(out_g, out.data(), b->value().data());
-  }
+  K::backward_data(g, x.value().data(), w.value().data(), out.data(), false, b ? b->value().data() : nullptr);
   if (grad) x.graph().template record<ConvTranspose2dNode<T, X, W, Y, W::dims[1], D>>(g, x, w, b, out.slot);
   return out.var(x.graph());
 }
