@@ -56,7 +56,10 @@ inline index_t grain_for(index_t elements) {
 }
 
 // Calls body(begin, end) on disjoint chunks of [0, n) on up to num_threads() threads. Chunk
-// boundaries depend only on n, `grain` and the thread count, never on timing.
+// boundaries depend only on n, `grain` and the thread count, never on timing. There are up to
+// four chunks per thread, handed out as threads become free: on a machine shared with other jobs a
+// thread that loses its core for a while does not hold the others up with a fixed share of the
+// work.
 template <class Body>
 void parallel_for(index_t n, index_t grain, Body&& body) {
   if (n <= 0) return;
@@ -67,12 +70,10 @@ void parallel_for(index_t n, index_t grain, Body&& body) {
     return;
   }
 #if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-  {
-    const index_t t = omp_get_thread_num();
-    const index_t nt = omp_get_num_threads();
-    const index_t begin = n * t / nt;
-    const index_t end = n * (t + 1) / nt;
+  const index_t chunks = std::min<index_t>(max_chunks, index_t{4} * threads);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (index_t c = 0; c < chunks; ++c) {
+    const index_t begin = n * c / chunks, end = n * (c + 1) / chunks;
     if (begin < end) body(begin, end);
   }
 #else

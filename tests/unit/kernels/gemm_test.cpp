@@ -67,6 +67,20 @@ TEST_SUITE("kernels.gemm") {
     kernels::set_gemm_backend(chosen);
   }
 
+  TEST_CASE("large products on two threads") {
+    const GemmBackend chosen = kernels::gemm_backend();
+    const int threads = num_threads();
+    set_num_threads(2);
+    for (GemmBackend backend : {GemmBackend::blas, GemmBackend::eigen})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          check_gemm<float>(backend, ta, tb, 130, 300, 120, 1.f, 0.f);
+          check_gemm<float>(backend, ta, tb, 333, 97, 150, 0.5f, 1.f);
+        }
+    set_num_threads(threads);
+    kernels::set_gemm_backend(chosen);
+  }
+
   TEST_CASE("OpenBLAS kernel names are ranked by the instructions they use") {
     using kernels::cpu_detail::openblas_core_level;
     CHECK(openblas_core_level("Prescott") == 0);

@@ -36,9 +36,11 @@ struct ConvGeometry {
   index_t kh, kw;
   index_t stride, pad_top, pad_left, dilation, groups;
 
-  // Output planes smaller than this share their GEMMs across images; column buffers of batched
-  // products stay below batch_limit elements (32 MB of floats).
-  static constexpr index_t batch_below = 1024;
+  // Images share their GEMMs when the output plane is under batch_below pixels, or under
+  // batch_deep_below with a column matrix of deep_rows rows or more (the reshuffles batching adds
+  // cost 1/rows of the GEMM); the column buffers of batched products stay below batch_limit
+  // elements (32 MB of floats).
+  static constexpr index_t batch_below = 1024, batch_deep_below = 4096, deep_rows = 512;
   static constexpr index_t batch_limit = index_t{8} << 20;
 
   index_t cin_g() const { return c_in / groups; }
@@ -56,7 +58,8 @@ struct ConvGeometry {
   // Images per GEMM: 1 for large planes, else as many as the buffer limit allows, spread evenly.
   index_t images_per_gemm() const {
     if (output_side()) return spread((c_in + cout_g() * kh * kw) * in_plane());
-    if (out_plane() >= batch_below || n == 1) return 1;
+    const bool small = out_plane() < batch_below || (out_plane() < batch_deep_below && col_rows() >= deep_rows);
+    if (!small || n == 1) return 1;
     return spread(col_rows() * out_plane());
   }
 
@@ -112,9 +115,10 @@ TSGAN_INLINE void zero(T* __restrict dst, index_t n) {
   for (index_t i = 0; i < n; ++i) dst[i] = T(0);
 }
 
-// Output rows narrower than this are unfolded through a table of tap offsets: below 16 pixels the
-// per-row range bookkeeping of the strided copies costs more than the copy itself.
-inline constexpr index_t narrow_width = 16;
+// Output rows narrower than this are unfolded through a table of tap offsets: below it the per-row
+// range bookkeeping of the strided copies costs more than the copy itself. Rows of a stride-1
+// convolution are plain copies that vectorise, and pay off from 8 pixels.
+inline bool narrow_rows(const ConvGeometry& g) { return g.w_out < (g.stride == 1 ? 8 : 16); }
 
 // off[tap·P + p]: where output pixel p of tap (ky, kx) reads in an input plane, −1 on the padding.
 inline void tap_offsets(const ConvGeometry& g, std::int32_t* off) {
@@ -140,7 +144,7 @@ void im2col(const ConvGeometry& geometry, const T* x, index_t img0, index_t imag
   const ConvGeometry g = geometry;  // a local copy: the stores below cannot alias it
   const index_t P = g.out_plane(), taps = g.kh * g.kw;
   const index_t grain = grain_for(taps * P);
-  if (g.w_out < narrow_width) {
+  if (narrow_rows(g)) {
     Buffer<std::int32_t, cpu> table(static_cast<std::size_t>(taps * P));
     tap_offsets(g, table.data());
     const std::int32_t* offsets = table.data();
@@ -195,7 +199,7 @@ void col2im(const ConvGeometry& geometry, const T* col, index_t ld, index_t img0
   const profile::Scope scope(profile::Op::conv_unfold);
   const ConvGeometry g = geometry;
   const index_t P = g.out_plane(), taps = g.kh * g.kw;
-  const bool narrow = g.w_out < narrow_width;
+  const bool narrow = narrow_rows(g);
   Buffer<std::int32_t, cpu> table(narrow ? static_cast<std::size_t>(taps * P) : 0);
   if (narrow) tap_offsets(g, table.data());
   const std::int32_t* offsets = table.data();
