@@ -8,9 +8,8 @@ find_package(fmt REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(OpenMP COMPONENTS CXX)
 # OpenBLAS for the CPU matrix products (kernels/cpu/gemm.hpp); Eigen's product otherwise.
-set(BLA_VENDOR OpenBLAS)
-find_package(BLAS)
-unset(BLA_VENDOR)
+include(TsganBlas)
+tsgan_find_openblas()
 
 # CUDA: nvcc compiles the kernels; cuDNN and cuBLAS do the heavy ops.
 set(TSGAN_HAS_CUDA OFF)
@@ -42,10 +41,7 @@ message(STATUS "tsgan: CUDA backend ${TSGAN_HAS_CUDA}")
 
 function(tsgan_link_dependencies target)
   target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt nlohmann_json::nlohmann_json)
-  if(BLAS_FOUND)
-    target_link_libraries(${target} INTERFACE BLAS::BLAS)
-    target_compile_definitions(${target} INTERFACE TSGAN_WITH_OPENBLAS=1)
-  endif()
+  target_link_libraries(${target} INTERFACE tsgan::openblas)
   if(OpenMP_CXX_FOUND)
     target_link_libraries(${target} INTERFACE OpenMP::OpenMP_CXX)
     # nvcc forwards OpenMP to the host compiler.

@@ -9,11 +9,14 @@ if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
   set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
 endif()
 
+# tsgan_dev_options: the compiler flags alone (the SGEMM benchmarks link their own BLAS instead of
+# tsgan's); tsgan_dev: tsgan with those flags.
+add_library(tsgan_dev_options INTERFACE)
 add_library(tsgan_dev INTERFACE)
-target_link_libraries(tsgan_dev INTERFACE tsgan::tsgan)
+target_link_libraries(tsgan_dev INTERFACE tsgan::tsgan tsgan_dev_options)
 # GCC 12 warns about _mm512_undefined_ps() inside its own AVX-512 intrinsics once they are inlined
 # into Eigen's packet code (GCC bug 105593); those two warnings are off for GCC 12 only.
-target_compile_options(tsgan_dev INTERFACE
+target_compile_options(tsgan_dev_options INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wno-unknown-pragmas>
   $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-uninitialized -Wno-maybe-uninitialized>
   # nvcc's host pass hands GCC code rewritten by its front end, in which GCC no longer sees that the
@@ -21,7 +24,7 @@ target_compile_options(tsgan_dev INTERFACE
   # does not warn on the same code.
   $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wno-aggressive-loop-optimizations>)
 if(TSGAN_NATIVE_ARCH)
-  target_compile_options(tsgan_dev INTERFACE
+  target_compile_options(tsgan_dev_options INTERFACE
     $<$<COMPILE_LANGUAGE:CXX>:-march=native>
     $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-march=native>)
 endif()

@@ -15,4 +15,5 @@ install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/tsganConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/tsganConfigVersion.cmake
   cmake/FindCUDNN.cmake
+  cmake/TsganBlas.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tsgan)

@@ -12,7 +12,8 @@ The last line printed is one JSON object; a C++ program that prints the same key
 "framework": "tsgan") can be compared by bench/run_pix2pix.py:
     framework, config, threads, ms_per_step (median), ms_min, ms_max, gflops (bench/flops.py's
     FLOPs per step / median time), peak_rss_mb (getrusage maxrss), steps.
-Extra keys, for the record only: warmup, seed, gflop_per_step, base_rss_mb (resident memory
+Extra keys, for the record only: cpu_ms_per_step (median process CPU time of a step, all threads:
+on a machine shared with other jobs the steadier figure at one thread), warmup, seed, gflop_per_step, base_rss_mb (resident memory
 before the networks exist: interpreter and libraries), loss_d, loss_g (of the last step),
 version, blas_core, blas_threads.
 """
@@ -240,10 +241,11 @@ def main() -> int:
 
     for _ in range(a.warmup):
         step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss_d, loss_g = step()
+        cpu_times.append((time.process_time() - c0) * 1e3)
         times.append((time.perf_counter() - t0) * 1e3)
 
     med = statistics.median(times)
@@ -251,6 +253,7 @@ def main() -> int:
     print(json.dumps({
         "framework": "pytorch", "config": cfg.name, "threads": a.threads,
         "ms_per_step": round(med, 3), "ms_min": round(min(times), 3), "ms_max": round(max(times), 3),
+        "cpu_ms_per_step": round(statistics.median(cpu_times), 3),
         "gflops": round(total / (med * 1e6), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "steps": a.steps, "warmup": a.warmup, "seed": a.seed, "gflop_per_step": round(total / 1e9, 4),

@@ -42,6 +42,7 @@ class ReduceNode final : public Node {
 
   void backward() override {
     if (!out_->grad.ready()) return;
+    const profile::Scope scope(profile::Op::reduce_backward);
     using KeptLeaf = expr::TensorLeafEval<T, expr::LeafLayout<Kept, default_strides_t<Kept>, In>>;
     const KeptLeaf g{out_->grad.tensor().data()};
     const KeptLeaf y{out_->value.data()};
@@ -81,6 +82,7 @@ auto reduce_var(const E& e, bool mean = false) {
   using In = typename N::shape;
   using Out = reduce_t<In, Ax, KeepDims>;
   auto [g, needs_grad] = expr::graph_of(node);
+  const profile::Scope scope(profile::Op::reduce_forward);
   auto* slot = g->template make<Slot<T, Out, D>>(uninitialized);
   const T scale = mean ? T(Out::size) / T(In::size) : T(1);
   if constexpr (Kind == expr::ReduceKind::sum) {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "tsgan/autograd/graph.hpp"
+#include "tsgan/core/profile.hpp"
 #include "tsgan/expr/expr.hpp"
 #include "tsgan/expr/reduce.hpp"
 
@@ -34,6 +35,11 @@ class GradSlot {
     const bool acc = ready_;
     ready_ = true;
     return {tensor_->data(), acc};
+  }
+  // Allocates the buffer now, without a gradient in it: an optimizer reserves its parameters'
+  // gradients up front, so that the first step's allocations are those of every later step.
+  void reserve() {
+    if (!tensor_) tensor_.emplace(uninitialized);
   }
   bool ready() const { return ready_; }
   const Tensor<T, S, D>& tensor() const { return *tensor_; }
@@ -288,6 +294,7 @@ class FusedNode final : public Node {
   FusedNode(N expr, Slot<T, S, D>* out) : expr_(std::move(expr)), out_(out) {}
   void backward() override {
     if (!out_->grad.ready()) return;
+    const profile::Scope scope(profile::Op::elementwise_backward);
     expr::GradTemps<T, D, N::var_leaves> temps;
     auto ev = expr::grad_evaluator<S>(expr_, temps);
     using GradLeaf = expr::TensorLeafEval<T, expr::LeafLayout<S, default_strides_t<S>, S>>;
@@ -325,6 +332,7 @@ class Var {
     static_assert(CheckSameShape<S, typename N::shape>::value);
     static_assert(CheckSameValueType<T, typename N::value_type>::value);
     auto [g, needs_grad] = expr::graph_of(node);
+    const profile::Scope scope(profile::Op::elementwise_forward);
     auto* slot = g->template make<Slot<T, S, D>>(uninitialized);
     assign(slot->value, node);
     graph_ = g;

@@ -45,8 +45,21 @@ inline void set_num_threads(int n) {
   if (auto hook = detail::blas_thread_hook()) hook(n);
 }
 
+// The least work worth a parallel region, in elements touched: below it, waking and joining the
+// other threads costs more than the work (many times more when they must be woken from sleep, as
+// with OMP_WAIT_POLICY=passive, or when another job holds the core a thread is waiting for).
+inline constexpr index_t parallel_min_elements = 32768;
+
+// The grain (items per chunk) for parallel_for over items of `elements` elements each.
+inline index_t grain_for(index_t elements) {
+  return std::max<index_t>(1, parallel_min_elements / std::max<index_t>(1, elements));
+}
+
 // Calls body(begin, end) on disjoint chunks of [0, n) on up to num_threads() threads. Chunk
-// boundaries depend only on n, `grain` and the thread count, never on timing.
+// boundaries depend only on n, `grain` and the thread count, never on timing. There are up to
+// four chunks per thread, handed out as threads become free: on a machine shared with other jobs a
+// thread that loses its core for a while does not hold the others up with a fixed share of the
+// work.
 template <class Body>
 void parallel_for(index_t n, index_t grain, Body&& body) {
   if (n <= 0) return;
@@ -57,12 +70,10 @@ void parallel_for(index_t n, index_t grain, Body&& body) {
     return;
   }
 #if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-  {
-    const index_t t = omp_get_thread_num();
-    const index_t nt = omp_get_num_threads();
-    const index_t begin = n * t / nt;
-    const index_t end = n * (t + 1) / nt;
+  const index_t chunks = std::min<index_t>(max_chunks, index_t{4} * threads);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (index_t c = 0; c < chunks; ++c) {
+    const index_t begin = n * c / chunks, end = n * (c + 1) / chunks;
     if (begin < end) body(begin, end);
   }
 #else

@@ -85,6 +85,7 @@ class Conv2dNode final : public Node {
   void backward() override {
     const T* dy = ops::output_grad(out_);
     if (!dy) return;
+    const profile::Scope scope(profile::Op::conv_backward);
     using K = kernels::ConvKernels<D>;
     ops::write_grad(x_, [&](T* dx, bool acc) { K::backward_data(g_, dy, w_.value().data(), dx, acc); });
     ops::write_grad(w_, [&](T* dw, bool acc) { K::backward_weight(g_, x_.value().data(), dy, dw, acc); });
@@ -109,6 +110,7 @@ class ConvTranspose2dNode final : public Node {
   void backward() override {
     const T* dy = ops::output_grad(out_);
     if (!dy) return;
+    const profile::Scope scope(profile::Op::conv_backward);
     using K = kernels::ConvKernels<D>;
     ops::write_grad(x_, [&](T* dx, bool acc) { K::forward(g_, dy, w_.value().data(), static_cast<const T*>(nullptr), dx, acc); });
     ops::write_grad(w_, [&](T* dw, bool acc) { K::backward_weight(g_, dy, x_.value().data(), dw, acc); });
@@ -137,6 +139,7 @@ auto conv2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shap
   using Y = typename Plan::out;
   const bool grad = ops::needs_grad(x, w) || (b && ops::needs_grad(*b));
   auto out = ops::make_output<T, Y, D>(x.graph(), grad);
+  const profile::Scope scope(profile::Op::conv_forward);
   kernels::ConvKernels<D>::forward(Plan::geometry, x.value().data(), w.value().data(), b ? b->value().data() : nullptr,
                                    out.data());
   if (grad) x.graph().template record<Conv2dNode<T, X, W, Y, W::dims[0], D>>(Plan::geometry, x, w, b, out.slot);
@@ -149,16 +152,10 @@ auto conv_transpose2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const V
   using Y = typename Plan::out;
   const bool grad = ops::needs_grad(x, w) || (b && ops::needs_grad(*b));
   auto out = ops::make_output<T, Y, D>(x.graph(), grad);
+  const profile::Scope scope(profile::Op::conv_forward);
   constexpr auto g = Plan::geometry;
   using K = kernels::ConvKernels<D>;
-  K::backward_data(g, x.value().data(), w.value().data(), out.data(), false);
-  if (b) {
-    kernels::ConvGeometry out_g = g;
-    out_g.c_out = Plan::c_out;
-    out_g.h_out = g.h_in;
-    out_g.w_out = g.w_in;
-    K::add_bias(out_g, out.data(), b->value().data());
-  }
+  K::backward_data(g, x.value().data(), w.value().data(), out.data(), false, b ? b->value().data() : nullptr);
   if (grad) x.graph().template record<ConvTranspose2dNode<T, X, W, Y, W::dims[1], D>>(g, x, w, b, out.slot);
   return out.var(x.graph());
 }

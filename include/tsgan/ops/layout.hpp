@@ -103,6 +103,7 @@ class ConcatNode final : public Node {
   void backward() override {
     const T* dy = ops::output_grad(out_);
     if (!dy) return;
+    const profile::Scope scope(profile::Op::layout_backward);
     using K = kernels::LayoutKernels<D>;
     using BA = AxisBlocks<A, Axis>;
     constexpr index_t a_len = BA::dim * BA::inner, b_len = B::dims[Axis] * BA::inner;
@@ -153,6 +154,7 @@ auto concat(const Var<T, A, D>& a, const Var<T, B, D>& b) {
   using K = kernels::LayoutKernels<D>;
   constexpr index_t a_len = BA::dim * BA::inner, b_len = B::dims[Joined::axis] * BA::inner;
   auto out = ops::make_output<T, Y, D>(a.graph(), ops::needs_grad(a, b));
+  const profile::Scope scope(profile::Op::layout_forward);
   K::copy_rows(BA::outer, a_len, a.value().data(), a_len, out.data(), a_len + b_len, false);
   K::copy_rows(BA::outer, b_len, b.value().data(), b_len, out.data() + a_len, a_len + b_len, false);
   if (out.grad) a.graph().template record<detail::ConcatNode<T, A, B, Y, Joined::axis, D>>(a, b, out.slot);

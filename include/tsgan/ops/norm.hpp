@@ -46,6 +46,7 @@ class BatchNormNode final : public Node {
   void backward() override {
     const T* dy = ops::output_grad(out_);
     if (!dy) return;
+    const profile::Scope scope(profile::Op::norm_backward);
     kernels::GradOut<T> dx, dgamma, dbeta;
     ops::write_grad(x_, [&](T* p, bool acc) { dx = {p, acc}; });
     if (gamma_) ops::write_grad(*gamma_, [&](T* p, bool acc) { dgamma = {p, acc}; });
@@ -74,6 +75,7 @@ Var<T, X, D> batch_norm_impl(const Var<T, X, D>& x, const Var<T, Shape<C>, D>* g
     fail("tsgan: batch_norm in training mode needs more than one value per channel (the input has {})", g.count());
   const bool grad = ops::needs_grad(x) || (gamma && ops::needs_grad(*gamma)) || (beta && ops::needs_grad(*beta));
   auto out = ops::make_output<T, X, D>(x.graph(), grad);
+  const profile::Scope scope(profile::Op::norm_forward);
   Tensor<T, Shape<C>, D> mean(uninitialized), invstd(uninitialized);
   if (training)
     K::batch_stats(g, x.value().data(), eps, mean.data(), invstd.data(), running_mean.data(), running_var.data(), momentum);

@@ -1,13 +1,17 @@
 // Adam (Kingma & Ba) with PyTorch's conventions: bias correction, L2 weight decay added to the
 // gradient (not decoupled), per-parameter step counts, and parameters without a gradient skipped
 // (as PyTorch does for a gradient of None). The state (step, exp_avg, exp_avg_sq of each
-// parameter) is exposed by name for checkpoints.
+// parameter) is exposed by name for checkpoints. The constructor also allocates the parameters'
+// gradient buffers, with the state: a step after the first then allocates nothing, instead of the
+// second step still finding the caching allocator's free lists short by the gradients that the
+// first step took from them mid-way.
 #pragma once
 
 #include <algorithm>
 #include <vector>
 
 #include "tsgan/core/copy.hpp"
+#include "tsgan/core/profile.hpp"
 #include "tsgan/kernels/cpu/optim.hpp"
 #include "tsgan/optim/parameters.hpp"
 
@@ -26,6 +30,7 @@ class Adam {
  public:
   Adam(std::vector<ParamRef<T, D>> params, AdamOptions options) : params_(std::move(params)), options_(options) {
     for (const auto& p : params_) {
+      p.reserve_gradient();
       states_.push_back(State{Buffer<T, D>(static_cast<std::size_t>(p.size)), Buffer<T, D>(static_cast<std::size_t>(p.size))});
     }
     reset_state();
@@ -36,6 +41,7 @@ class Adam {
 
   // One update of every parameter that has a gradient.
   void step() {
+    const profile::Scope scope(profile::Op::optimizer);
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const T* g = params_[i].gradient();
       if (!g) continue;

@@ -16,8 +16,10 @@ struct ParamRef {
   index_t size;
   void* param;
   const T* (*grad)(void* param);  // null when the parameter has no gradient
+  void (*reserve)(void* param);    // allocates the gradient's buffer (GradSlot::reserve)
 
   const T* gradient() const { return grad(param); }
+  void reserve_gradient() const { reserve(param); }
 };
 
 // The parameters of a module (all must share the element type T and the device D).
@@ -31,7 +33,8 @@ std::vector<ParamRef<T, D>> parameters(M& module) {
     refs.push_back({name, p.value().data(), P::shape::size, &p, [](void* q) -> const T* {
                       auto* param = static_cast<P*>(q);
                       return param->has_grad() ? param->grad().data() : nullptr;
-                    }});
+                    },
+                    [](void* q) { static_cast<P*>(q)->grad_slot().reserve(); }});
   });
   return refs;
 }

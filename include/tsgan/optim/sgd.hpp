@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "tsgan/core/profile.hpp"
 #include "tsgan/kernels/cpu/optim.hpp"
 #include "tsgan/optim/parameters.hpp"
 
@@ -21,14 +22,17 @@ template <class T, class D = cpu>
 class Sgd {
  public:
   Sgd(std::vector<ParamRef<T, D>> params, SgdOptions options) : params_(std::move(params)), options_(options) {
-    for (const auto& p : params_)
+    for (const auto& p : params_) {
+      p.reserve_gradient();  // as Adam does: the first step allocates what every later step does
       states_.push_back(State{Buffer<T, D>(options_.momentum != 0 ? static_cast<std::size_t>(p.size) : 0), false});
+    }
   }
   template <class M>
     requires(!std::is_same_v<std::remove_cvref_t<M>, std::vector<ParamRef<T, D>>>)
   Sgd(M& module, SgdOptions options) : Sgd(parameters<T, D>(module), options) {}
 
   void step() {
+    const profile::Scope scope(profile::Op::optimizer);
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const T* g = params_[i].gradient();
       if (!g) continue;

@@ -1,6 +1,11 @@
 // conv2d and conv_transpose2d: forward against direct loops in double, gradients against finite
-// differences, over strides, paddings (symmetric and TF 'same'), dilation, groups and odd sizes.
+// differences, over strides, paddings (symmetric and TF 'same'), dilation, groups and odd sizes;
+// and the CPU kernels' three products against direct loops for every way they organise the work
+// (a GEMM per image or per batch chunk, wide and narrow rows, small output channels).
 #include <doctest/doctest.h>
+
+#include <random>
+#include <vector>
 
 #include "support.hpp"
 #include "tsgan/autograd/gradcheck.hpp"
@@ -95,6 +100,65 @@ void check_conv_transpose(std::uint64_t seed) {
   }
 }
 
+// The three kernels of a geometry against direct loops in double: y = conv(x, w) + b,
+// dx = conv's input gradient of dy (plus an initial value, to check accumulation), and
+// dw = its weight gradient (likewise).
+void check_kernels(const kernels::ConvGeometry& g, std::uint64_t seed) {
+  CAPTURE(g.n);
+  CAPTURE(g.c_in);
+  CAPTURE(g.h_out);
+  CAPTURE(g.images_per_gemm());
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  auto random = [&](index_t n) {
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (auto& e : v) e = u(rng);
+    return v;
+  };
+  const index_t taps = g.kh * g.kw, cin_g = g.cin_g(), cout_g = g.cout_g();
+  const auto x = random(g.n * g.c_in * g.in_plane()), w = random(g.c_out * cin_g * taps), b = random(g.c_out);
+  const auto dy = random(g.n * g.c_out * g.out_plane()), dx0 = random(g.n * g.c_in * g.in_plane()),
+             dw0 = random(g.c_out * cin_g * taps);
+  std::vector<double> y(static_cast<std::size_t>(g.n * g.c_out * g.out_plane())), dx(dx0.begin(), dx0.end()),
+      dw(dw0.begin(), dw0.end());
+  for (index_t n = 0; n < g.n; ++n)
+    for (index_t o = 0; o < g.c_out; ++o) {
+      const index_t grp = o / cout_g;
+      for (index_t oy = 0; oy < g.h_out; ++oy)
+        for (index_t ox = 0; ox < g.w_out; ++ox) {
+          const std::size_t yi = static_cast<std::size_t>(((n * g.c_out + o) * g.h_out + oy) * g.w_out + ox);
+          y[yi] = b[static_cast<std::size_t>(o)];
+          for (index_t i = 0; i < cin_g; ++i)
+            for (index_t ky = 0; ky < g.kh; ++ky)
+              for (index_t kx = 0; kx < g.kw; ++kx) {
+                const index_t iy = oy * g.stride - g.pad_top + ky * g.dilation;
+                const index_t ix = ox * g.stride - g.pad_left + kx * g.dilation;
+                if (iy < 0 || iy >= g.h_in || ix < 0 || ix >= g.w_in) continue;
+                const auto xi = static_cast<std::size_t>(((n * g.c_in + grp * cin_g + i) * g.h_in + iy) * g.w_in + ix);
+                const auto wi = static_cast<std::size_t>((o * cin_g + i) * taps + ky * g.kw + kx);
+                y[yi] += double(x[xi]) * double(w[wi]);
+                dx[xi] += double(dy[yi]) * double(w[wi]);
+                dw[wi] += double(dy[yi]) * double(x[xi]);
+              }
+        }
+    }
+  using K = kernels::ConvKernels<cpu>;
+  std::vector<float> y_got(y.size()), dx_got(dx0), dw_got(dw0);
+  K::forward(g, x.data(), w.data(), b.data(), y_got.data());
+  K::backward_data(g, dy.data(), w.data(), dx_got.data(), true);
+  K::backward_weight(g, x.data(), dy.data(), dw_got.data(), true);
+  auto check = [](const std::vector<float>& got, const std::vector<double>& want, const char* what) {
+    for (std::size_t i = 0; i < want.size(); ++i)
+      if (!test::close(got[i], want[i], 1e-4, 1e-4)) {
+        FAIL(what << "[" << i << "]: got " << got[i] << ", direct loop " << want[i]);
+        return;
+      }
+  };
+  check(y_got, y, "forward");
+  check(dx_got, dx, "backward_data (accumulating)");
+  check(dw_got, dw, "backward_weight (accumulating)");
+}
+
 }  // namespace
 
 TEST_SUITE("ops.conv") {
@@ -116,6 +180,30 @@ TEST_SUITE("ops.conv") {
     check_conv_transpose<ConvTransposeOptions{.stride = 1, .padding = 0}, T, 2, 2, 3, 5, 2, 3>(13);
     check_conv_transpose<ConvTransposeOptions{.stride = 3, .padding = 2, .dilation = 2}, T, 1, 2, 3, 3, 2, 3>(14);
     check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1}, T, 2, 3, 16, 16, 2, 4>(15);
+  }
+
+  TEST_CASE("the CPU kernels match direct loops whatever the product strategy") {
+    using G = kernels::ConvGeometry;
+    // n, c_in, h_in, w_in, c_out, h_out, w_out, kh, kw, stride, pad_top, pad_left, dilation, groups
+    check_kernels(G{2, 3, 64, 64, 4, 32, 32, 4, 4, 2, 1, 1, 1, 1}, 1);   // a GEMM per image, wide rows
+    check_kernels(G{3, 3, 40, 40, 4, 20, 20, 4, 4, 2, 1, 1, 1, 1}, 2);   // batched, wide rows, stride 2
+    check_kernels(G{3, 4, 22, 22, 2, 21, 21, 4, 4, 1, 1, 1, 1, 1}, 3);   // batched, wide rows, stride 1
+    check_kernels(G{4, 8, 8, 8, 6, 7, 7, 4, 4, 1, 1, 1, 1, 1}, 4);       // narrow rows (a PatchGAN's d4)
+    check_kernels(G{4, 16, 7, 7, 1, 6, 6, 4, 4, 1, 1, 1, 1, 1}, 5);      // one output channel (d5): output side
+    check_kernels(G{3, 24, 10, 10, 1, 5, 5, 4, 4, 2, 1, 1, 1, 1}, 10);   // output side, stride 2
+    check_kernels(G{2, 32, 9, 9, 2, 9, 9, 3, 3, 1, 1, 1, 1, 2}, 11);     // output side, groups
+    check_kernels(G{5, 6, 9, 9, 4, 5, 5, 3, 3, 2, 1, 1, 1, 2}, 6);       // groups, narrow
+    check_kernels(G{2, 4, 11, 11, 3, 5, 5, 3, 3, 2, 2, 2, 2, 1}, 7);     // dilation
+    check_kernels(G{3, 5, 6, 6, 4, 6, 6, 1, 1, 1, 0, 0, 1, 1}, 8);       // pointwise
+    // More column-buffer elements than batch_limit: the batch is cut into chunks.
+    const G chunked{18, 64, 32, 32, 16, 30, 30, 3, 3, 1, 0, 0, 1, 1};
+    REQUIRE(chunked.col_rows() * chunked.out_plane() * chunked.n > G::batch_limit);
+    REQUIRE(chunked.images_per_gemm() > 1);
+    REQUIRE(chunked.images_per_gemm() < chunked.n);
+    check_kernels(chunked, 9);
+    for (const G& g : {G{4, 16, 7, 7, 1, 6, 6, 4, 4, 1, 1, 1, 1, 1}, G{2, 32, 9, 9, 2, 9, 9, 3, 3, 1, 1, 1, 1, 2}})
+      CHECK(g.output_side());
+    CHECK_FALSE(G{4, 8, 8, 8, 6, 7, 7, 4, 4, 1, 1, 1, 1, 1}.output_side());
   }
 
   TEST_CASE("output shapes are computed at compile time") {

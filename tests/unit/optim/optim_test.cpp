@@ -151,4 +151,22 @@ TEST_SUITE("optim") {
     CHECK(steps.at("p0") == 1);
     CHECK(steps.at("p1") == 0);
   }
+
+  TEST_CASE("optimizers allocate their parameters' gradient buffers up front, empty") {
+    TwoParams m;
+    nn::name_parameters(m);
+    optim::Adam<float> adam(m, {});
+    CHECK_FALSE(m.p0.has_grad());  // reserved, not a gradient: the step skips it
+    const float* reserved = m.p0.grad_slot().tensor().data();
+    {
+      Graph g;
+      auto l = eval(sum(square(g.param(m.p0))));
+      l.backward();
+    }
+    CHECK(m.p0.grad().data() == reserved);  // the backward pass wrote into the reserved buffer
+    TwoParams n;
+    optim::Sgd<float> sgd(n, {.lr = 0.1});
+    CHECK_FALSE(n.p1.has_grad());
+    CHECK(n.p1.grad_slot().tensor().data() != nullptr);
+  }
 }

@@ -3,10 +3,18 @@
 // im2col unfolds the receptive field of every output pixel into a column, so a convolution is
 // one matrix product: Y[Cout, P] = W[Cout, Cin·kh·kw] · col[Cin·kh·kw, P]. Backward: dW = dY·colᵀ,
 // dcol = Wᵀ·dY folded back by col2im. A transposed convolution is the same pair read the other
-// way round. When the output plane is small (deep U-Net levels), the images of the batch share one
-// product (P = N·Hout·Wout) so the weights are streamed once; otherwise each image has its own
-// product and writes its output in place. The column buffer comes from the caching allocator and
-// is recomputed in the backward pass rather than kept (memory over a cheap extra pass).
+// way round.
+//
+// Batching: when the output plane P is small (the deep levels of a U-Net, a PatchGAN's last
+// layers), a GEMM per image is narrow (N = P) and runs far below the machine's SGEMM rate; so the
+// images of the batch share one product with P·images columns (for the weight gradient, an inner
+// dimension of P·images instead of many accumulating products), in chunks whose column buffer
+// stays under batch_limit elements. The price is one reshuffle between [C, images·P] and NCHW
+// per product. Large planes keep a product per image that writes its output in place.
+//
+// The column buffer comes from the caching allocator and is recomputed in the backward pass
+// rather than kept (memory over a cheap extra pass). Copies run in parallel over (image, row) or
+// (image, channel) pairs, so no two threads write the same element.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +22,7 @@
 
 #include "tsgan/core/allocator.hpp"
 #include "tsgan/core/parallel.hpp"
+#include "tsgan/core/profile.hpp"
 #include "tsgan/core/tensor.hpp"
 #include "tsgan/kernels/cpu/gemm.hpp"
 
@@ -27,6 +36,13 @@ struct ConvGeometry {
   index_t kh, kw;
   index_t stride, pad_top, pad_left, dilation, groups;
 
+  // Images share their GEMMs when the output plane is under batch_below pixels, or under
+  // batch_deep_below with a column matrix of deep_rows rows or more (the reshuffles batching adds
+  // cost 1/rows of the GEMM); the column buffers of batched products stay below batch_limit
+  // elements (32 MB of floats).
+  static constexpr index_t batch_below = 1024, batch_deep_below = 4096, deep_rows = 512;
+  static constexpr index_t batch_limit = index_t{8} << 20;
+
   index_t cin_g() const { return c_in / groups; }
   index_t cout_g() const { return c_out / groups; }
   index_t col_rows() const { return cin_g() * kh * kw; }  // per group
@@ -35,8 +51,25 @@ struct ConvGeometry {
   bool pointwise() const {  // 1x1, stride 1, no padding: the input already is the column matrix
     return kh == 1 && kw == 1 && stride == 1 && pad_top == 0 && pad_left == 0 && h_in == h_out && w_in == w_out;
   }
-  // Images share one product when their output planes are small.
-  bool batched() const { return out_plane() < 256 && n > 1; }
+  // Few output channels against many input channels (a discriminator's logits layer, 512 -> 1):
+  // the convolution is computed from the output side (see ConvKernels<cpu>), whose unfolded
+  // matrix has cout·kh·kw rows over the input plane instead of cin·kh·kw rows over the output's.
+  bool output_side() const { return !pointwise() && 4 * cout_g() * in_plane() <= cin_g() * out_plane(); }
+  // Images per GEMM: 1 for large planes, else as many as the buffer limit allows, spread evenly.
+  index_t images_per_gemm() const {
+    if (output_side()) return spread((c_in + cout_g() * kh * kw) * in_plane());
+    const bool small = out_plane() < batch_below || (out_plane() < batch_deep_below && col_rows() >= deep_rows);
+    if (!small || n == 1) return 1;
+    return spread(col_rows() * out_plane());
+  }
+
+ private:
+  // Chunks of at most batch_limit / per_image images, of equal sizes but for the last.
+  index_t spread(index_t per_image) const {
+    const index_t fit = std::max<index_t>(1, batch_limit / std::max<index_t>(1, per_image));
+    const index_t chunks = (n + fit - 1) / fit;
+    return (n + chunks - 1) / chunks;
+  }
 };
 
 template <class D>
@@ -44,76 +77,179 @@ struct ConvKernels;
 
 namespace cpu_detail {
 
-// Unfolds channels [c0, c0 + channels) of one image into col (rows: (c, ky, kx); columns: output
-// pixels), writing column `col_offset + p` of a matrix with `ld` columns.
+// The output positions o in [0, out) (along a row or a column) whose input position
+// o·stride + offset lies in [0, in).
+struct ValidRange {
+  index_t lo, hi;
+};
+inline ValidRange valid_range(index_t out, index_t in, index_t stride, index_t offset) {
+  const index_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  const index_t last = in - 1 - offset;  // o·stride <= last
+  const index_t hi = last < 0 ? 0 : last / stride + 1;
+  const index_t l = std::min(lo, out), h = std::clamp(hi, l, out);
+  return {l, h};
+}
+
+// Copies n elements src[0], src[s], src[2s], ... to dst (s = 1 and 2 get their own loops so that
+// the compiler vectorises them).
 template <class T>
-void im2col(const ConvGeometry& g, const T* image, index_t c0, index_t channels, T* col, index_t ld, index_t col_offset) {
-  const index_t rows = channels * g.kh * g.kw;
-  parallel_for(rows, std::max<index_t>(1, 4096 / std::max<index_t>(1, g.out_plane())), [&](index_t r0, index_t r1) {
-    for (index_t r = r0; r < r1; ++r) {
-      const index_t c = r / (g.kh * g.kw), ky = r / g.kw % g.kh, kx = r % g.kw;
-      const T* plane = image + (c0 + c) * g.in_plane();
-      T* dst = col + r * ld + col_offset;
-      for (index_t oy = 0; oy < g.h_out; ++oy) {
-        const index_t iy = oy * g.stride - g.pad_top + ky * g.dilation;
-        T* row = dst + oy * g.w_out;
-        if (iy < 0 || iy >= g.h_in) {
-          std::fill_n(row, g.w_out, T(0));
-          continue;
+TSGAN_INLINE void strided_copy(T* __restrict dst, const T* __restrict src, index_t n, index_t s) {
+  if (s == 1)
+    for (index_t i = 0; i < n; ++i) dst[i] = src[i];
+  else if (s == 2)
+    for (index_t i = 0; i < n; ++i) dst[i] = src[2 * i];
+  else
+    for (index_t i = 0; i < n; ++i) dst[i] = src[i * s];
+}
+template <class T>
+TSGAN_INLINE void strided_add(T* __restrict dst, const T* __restrict src, index_t n, index_t s) {
+  if (s == 1)
+    for (index_t i = 0; i < n; ++i) dst[i] += src[i];
+  else if (s == 2)
+    for (index_t i = 0; i < n; ++i) dst[2 * i] += src[i];
+  else
+    for (index_t i = 0; i < n; ++i) dst[i * s] += src[i];
+}
+template <class T>
+TSGAN_INLINE void zero(T* __restrict dst, index_t n) {
+  for (index_t i = 0; i < n; ++i) dst[i] = T(0);
+}
+
+// Output rows narrower than this are unfolded through a table of tap offsets: below it the per-row
+// range bookkeeping of the strided copies costs more than the copy itself. Rows of a stride-1
+// convolution are plain copies that vectorise, and pay off from 8 pixels.
+inline bool narrow_rows(const ConvGeometry& g) { return g.w_out < (g.stride == 1 ? 8 : 16); }
+
+// off[tap·P + p]: where output pixel p of tap (ky, kx) reads in an input plane, −1 on the padding.
+inline void tap_offsets(const ConvGeometry& g, std::int32_t* off) {
+  for (index_t ky = 0; ky < g.kh; ++ky)
+    for (index_t kx = 0; kx < g.kw; ++kx)
+      for (index_t oy = 0; oy < g.h_out; ++oy)
+        for (index_t ox = 0; ox < g.w_out; ++ox) {
+          const index_t iy = oy * g.stride - g.pad_top + ky * g.dilation;
+          const index_t ix = ox * g.stride - g.pad_left + kx * g.dilation;
+          const bool inside = iy >= 0 && iy < g.h_in && ix >= 0 && ix < g.w_in;
+          *off++ = inside ? static_cast<std::int32_t>(iy * g.w_in + ix) : -1;
         }
-        const T* src = plane + iy * g.w_in;
-        const index_t x0 = -g.pad_left + kx * g.dilation;
-        if (g.stride == 1) {
-          // Valid output range: 0 <= ox + x0 < w_in.
-          const index_t lo = std::clamp<index_t>(-x0, 0, g.w_out), hi = std::clamp<index_t>(g.w_in - x0, 0, g.w_out);
-          std::fill_n(row, lo, T(0));
-          if (hi > lo) std::memcpy(row + lo, src + lo + x0, sizeof(T) * static_cast<std::size_t>(hi - lo));
-          std::fill_n(row + std::max(lo, hi), g.w_out - std::max(lo, hi), T(0));
-        } else {
-          for (index_t ox = 0; ox < g.w_out; ++ox) {
-            const index_t ix = ox * g.stride + x0;
-            row[ox] = (ix >= 0 && ix < g.w_in) ? src[ix] : T(0);
+}
+
+// Unfolds channels [c0, c0 + channels) of images [img0, img0 + images) into col: row (c, ky, kx),
+// column (image − img0)·P + p of a matrix with `ld` columns. One task per (image, channel): its
+// kh·kw rows, with the valid ranges of each tap computed once (planes deep in a U-Net are a few
+// pixels wide, so per-row bookkeeping would cost more than the copy).
+template <class T>
+void im2col(const ConvGeometry& geometry, const T* x, index_t img0, index_t images, index_t c0, index_t channels,
+            T* col, index_t ld) {
+  const profile::Scope scope(profile::Op::conv_unfold);
+  const ConvGeometry g = geometry;  // a local copy: the stores below cannot alias it
+  const index_t P = g.out_plane(), taps = g.kh * g.kw;
+  const index_t grain = grain_for(taps * P);
+  if (narrow_rows(g)) {
+    Buffer<std::int32_t, cpu> table(static_cast<std::size_t>(taps * P));
+    tap_offsets(g, table.data());
+    const std::int32_t* offsets = table.data();
+    parallel_for(images * channels, grain, [=](index_t t0, index_t t1) {
+      for (index_t t = t0; t < t1; ++t) {
+        const index_t img = t / channels, c = t % channels;
+        const T* __restrict plane = x + ((img0 + img) * g.c_in + c0 + c) * g.in_plane();
+        T* base = col + c * taps * ld + img * P;
+        for (index_t tap = 0; tap < taps; ++tap) {
+          T* __restrict dst = base + tap * ld;
+          const std::int32_t* __restrict off = offsets + tap * P;
+          for (index_t p = 0; p < P; ++p) dst[p] = off[p] >= 0 ? plane[off[p]] : T(0);
+        }
+      }
+    });
+    return;
+  }
+  parallel_for(images * channels, grain, [=](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t img = t / channels, c = t % channels;
+      const T* plane = x + ((img0 + img) * g.c_in + c0 + c) * g.in_plane();
+      T* base = col + c * taps * ld + img * P;
+      for (index_t ky = 0; ky < g.kh; ++ky) {
+        const index_t y0 = -g.pad_top + ky * g.dilation;
+        const ValidRange ys = valid_range(g.h_out, g.h_in, g.stride, y0);
+        for (index_t kx = 0; kx < g.kw; ++kx) {
+          const index_t x0 = -g.pad_left + kx * g.dilation;
+          const ValidRange xs = valid_range(g.w_out, g.w_in, g.stride, x0);
+          T* dst = base + (ky * g.kw + kx) * ld;
+          zero(dst, ys.lo * g.w_out);
+          for (index_t oy = ys.lo; oy < ys.hi; ++oy) {
+            T* row = dst + oy * g.w_out;
+            zero(row, xs.lo);
+            strided_copy(row + xs.lo, plane + (oy * g.stride + y0) * g.w_in + x0 + xs.lo * g.stride, xs.hi - xs.lo,
+                         g.stride);
+            zero(row + xs.hi, g.w_out - xs.hi);
           }
+          zero(dst + ys.hi * g.w_out, (g.h_out - ys.hi) * g.w_out);
         }
       }
     }
   });
 }
 
-// Folds col back into an image, adding into it (the adjoint of im2col). Parallel over channels,
-// so no two threads write the same pixel.
+// Folds col back into images [img0, img0 + images) (the adjoint of im2col): each (image, channel)
+// plane is first set to its bias or zero (or, when the result accumulates, gets its bias added),
+// then receives the columns' contributions. One thread per plane, so no two threads write the same
+// pixel.
 template <class T>
-void col2im(const ConvGeometry& g, const T* col, index_t ld, index_t col_offset, index_t c0, index_t channels, T* image) {
-  parallel_for(channels, 1, [&](index_t cb, index_t ce) {
-    for (index_t c = cb; c < ce; ++c) {
-      T* plane = image + (c0 + c) * g.in_plane();
-      for (index_t ky = 0; ky < g.kh; ++ky)
-        for (index_t kx = 0; kx < g.kw; ++kx) {
-          const T* src = col + ((c * g.kh + ky) * g.kw + kx) * ld + col_offset;
-          const index_t x0 = -g.pad_left + kx * g.dilation;
-          for (index_t oy = 0; oy < g.h_out; ++oy) {
-            const index_t iy = oy * g.stride - g.pad_top + ky * g.dilation;
-            if (iy < 0 || iy >= g.h_in) continue;
-            T* dst = plane + iy * g.w_in;
-            const T* s = src + oy * g.w_out;
-            for (index_t ox = 0; ox < g.w_out; ++ox) {
-              const index_t ix = ox * g.stride + x0;
-              if (ix >= 0 && ix < g.w_in) dst[ix] += s[ox];
-            }
-          }
+void col2im(const ConvGeometry& geometry, const T* col, index_t ld, index_t img0, index_t images, index_t c0,
+            index_t channels, T* x, bool accumulate, const T* bias) {
+  const profile::Scope scope(profile::Op::conv_unfold);
+  const ConvGeometry g = geometry;
+  const index_t P = g.out_plane(), taps = g.kh * g.kw;
+  const bool narrow = narrow_rows(g);
+  Buffer<std::int32_t, cpu> table(narrow ? static_cast<std::size_t>(taps * P) : 0);
+  if (narrow) tap_offsets(g, table.data());
+  const std::int32_t* offsets = table.data();
+  parallel_for(images * channels, grain_for(taps * P), [=](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t img = t / channels, c = t % channels;
+      T* __restrict plane = x + ((img0 + img) * g.c_in + c0 + c) * g.in_plane();
+      if (!accumulate) {
+        const T b = bias ? bias[c0 + c] : T(0);
+        for (index_t i = 0; i < g.in_plane(); ++i) plane[i] = b;
+      } else if (bias) {
+        const T b = bias[c0 + c];
+        for (index_t i = 0; i < g.in_plane(); ++i) plane[i] += b;
+      }
+      const T* base = col + c * taps * ld + img * P;
+      if (narrow) {  // within one tap no two pixels read the same input pixel
+        for (index_t tap = 0; tap < taps; ++tap) {
+          const T* __restrict src = base + tap * ld;
+          const std::int32_t* __restrict off = offsets + tap * P;
+          for (index_t p = 0; p < P; ++p)
+            if (off[p] >= 0) plane[off[p]] += src[p];
         }
+        continue;
+      }
+      for (index_t ky = 0; ky < g.kh; ++ky) {
+        const index_t y0 = -g.pad_top + ky * g.dilation;
+        const ValidRange ys = valid_range(g.h_out, g.h_in, g.stride, y0);
+        for (index_t kx = 0; kx < g.kw; ++kx) {
+          const index_t x0 = -g.pad_left + kx * g.dilation;
+          const ValidRange xs = valid_range(g.w_out, g.w_in, g.stride, x0);
+          const T* src = base + (ky * g.kw + kx) * ld;
+          for (index_t oy = ys.lo; oy < ys.hi; ++oy)
+            strided_add(plane + (oy * g.stride + y0) * g.w_in + x0 + xs.lo * g.stride, src + oy * g.w_out + xs.lo,
+                        xs.hi - xs.lo, g.stride);
+        }
+      }
     }
   });
 }
 
-// Scatters Y_tmp[c, n·P + p] into y[n, c, p] (assigning or adding), plus an optional bias.
+// Scatters tmp[c, i·P + p] into y[img0 + i, c, p] (assigning or adding), plus an optional bias.
 template <class T>
-void unbatch(const T* tmp, index_t n, index_t c, index_t plane, T* y, bool accumulate, const T* bias) {
-  parallel_for(n * c, std::max<index_t>(1, 4096 / std::max<index_t>(1, plane)), [&](index_t b, index_t e) {
+void unbatch(const T* tmp, index_t img0, index_t images, index_t c, index_t plane, T* y, bool accumulate,
+             const T* bias) {
+  const profile::Scope scope(profile::Op::conv_unfold);
+  parallel_for(images * c, grain_for(plane), [&](index_t b, index_t e) {
     for (index_t i = b; i < e; ++i) {
       const index_t img = i / c, ch = i % c;
-      const T* src = tmp + ch * n * plane + img * plane;
-      T* dst = y + i * plane;
+      const T* __restrict src = tmp + ch * images * plane + img * plane;
+      T* __restrict dst = y + ((img0 + img) * c + ch) * plane;
       const T add = bias ? bias[ch] : T(0);
       if (accumulate)
         for (index_t p = 0; p < plane; ++p) dst[p] += src[p] + add;
@@ -123,20 +259,22 @@ void unbatch(const T* tmp, index_t n, index_t c, index_t plane, T* y, bool accum
   });
 }
 
-// The reverse: y[n, c, p] into tmp[c, n·P + p].
+// The reverse: y[img0 + i, c, p] into tmp[c, i·P + p].
 template <class T>
-void batch(const T* y, index_t n, index_t c, index_t plane, T* tmp) {
-  parallel_for(n * c, std::max<index_t>(1, 4096 / std::max<index_t>(1, plane)), [&](index_t b, index_t e) {
+void batch(const T* y, index_t img0, index_t images, index_t c, index_t plane, T* tmp) {
+  const profile::Scope scope(profile::Op::conv_unfold);
+  parallel_for(images * c, grain_for(plane), [&](index_t b, index_t e) {
     for (index_t i = b; i < e; ++i) {
       const index_t img = i / c, ch = i % c;
-      std::memcpy(tmp + ch * n * plane + img * plane, y + i * plane, sizeof(T) * static_cast<std::size_t>(plane));
+      std::memcpy(tmp + ch * images * plane + img * plane, y + ((img0 + img) * c + ch) * plane,
+                  sizeof(T) * static_cast<std::size_t>(plane));
     }
   });
 }
 
 template <class T>
 void add_bias(T* y, const T* bias, index_t n, index_t c, index_t plane) {
-  parallel_for(n * c, std::max<index_t>(1, 4096 / std::max<index_t>(1, plane)), [&](index_t b, index_t e) {
+  parallel_for(n * c, grain_for(plane), [&](index_t b, index_t e) {
     for (index_t i = b; i < e; ++i) {
       const T v = bias[i % c];
       T* dst = y + i * plane;
@@ -148,7 +286,7 @@ void add_bias(T* y, const T* bias, index_t n, index_t c, index_t plane) {
 // db[c] (+)= Σ_{n,p} dy[n, c, p]; a double accumulator per channel.
 template <class T>
 void bias_grad(const T* dy, index_t n, index_t c, index_t plane, T* db, bool accumulate) {
-  parallel_for(c, 1, [&](index_t cb, index_t ce) {
+  parallel_for(c, grain_for(n * plane), [&](index_t cb, index_t ce) {
     for (index_t ch = cb; ch < ce; ++ch) {
       double s = 0;
       for (index_t img = 0; img < n; ++img) {
@@ -162,6 +300,58 @@ void bias_grad(const T* dy, index_t n, index_t c, index_t plane, T* db, bool acc
   });
 }
 
+// The output side's tap layout D[(o, tap), i·in_plane + q] of dy for the output channels of group
+// grp: dy[img0 + i, o, p] lands on the input pixel q that tap reads for output pixel p (nothing on
+// the padding). Within a tap no two output pixels read the same input pixel, so this is a copy.
+template <class T>
+void scatter_taps(const ConvGeometry& g, const std::int32_t* offsets, const T* dy, index_t img0, index_t images,
+                  index_t grp, T* d, index_t ld) {
+  const profile::Scope scope(profile::Op::conv_unfold);
+  const index_t P = g.out_plane(), taps = g.kh * g.kw, cg = g.cout_g(), plane = g.in_plane();
+  parallel_for(images * cg, grain_for(taps * plane), [=](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t img = t / cg, o = t % cg;
+      const T* __restrict src = dy + ((img0 + img) * g.c_out + grp * cg + o) * P;
+      for (index_t tap = 0; tap < taps; ++tap) {
+        T* __restrict dst = d + (o * taps + tap) * ld + img * plane;
+        const std::int32_t* __restrict off = offsets + tap * P;
+        zero(dst, plane);
+        for (index_t p = 0; p < P; ++p)
+          if (off[p] >= 0) dst[off[p]] = src[p];
+      }
+    }
+  });
+}
+
+// The reverse gather: y[img0 + i, o, p] (+)= bias[o] + Σ_tap Z[(o, tap), i·in_plane + off(tap, p)].
+template <class T>
+void gather_taps(const ConvGeometry& g, const std::int32_t* offsets, const T* z, index_t ld, index_t img0,
+                 index_t images, index_t grp, T* y, bool accumulate, const T* bias) {
+  const profile::Scope scope(profile::Op::conv_unfold);
+  const index_t P = g.out_plane(), taps = g.kh * g.kw, cg = g.cout_g(), plane = g.in_plane();
+  parallel_for(images * cg, grain_for(taps * P), [=](index_t t0, index_t t1) {
+    for (index_t t = t0; t < t1; ++t) {
+      const index_t img = t / cg, o = t % cg;
+      T* __restrict dst = y + ((img0 + img) * g.c_out + grp * cg + o) * P;
+      const T b = bias ? bias[grp * cg + o] : T(0);
+      for (index_t p = 0; p < P; ++p) dst[p] = accumulate ? dst[p] + b : b;
+      for (index_t tap = 0; tap < taps; ++tap) {
+        const T* __restrict src = z + (o * taps + tap) * ld + img * plane;
+        const std::int32_t* __restrict off = offsets + tap * P;
+        for (index_t p = 0; p < P; ++p)
+          if (off[p] >= 0) dst[p] += src[off[p]];
+      }
+    }
+  });
+}
+
+template <class T>
+void conv_gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, const T* a, index_t lda, const T* b,
+               index_t ldb, T beta, T* c, index_t ldc) {
+  const profile::Scope scope(profile::Op::conv_gemm);
+  gemm<T>(trans_a, trans_b, m, n, k, T(1), a, lda, b, ldb, beta, c, ldc);
+}
+
 }  // namespace cpu_detail
 
 template <>
@@ -170,96 +360,91 @@ struct ConvKernels<cpu> {
   template <class T>
   static void forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y, bool accumulate = false) {
     using namespace cpu_detail;
-    const index_t P = g.out_plane(), K = g.col_rows(), cg = g.cout_g();
-    if (g.batched()) {
-      const index_t ld = g.n * P;
-      Buffer<T, cpu> col(static_cast<std::size_t>(K * ld)), tmp(static_cast<std::size_t>(g.c_out * ld));
-      for (index_t grp = 0; grp < g.groups; ++grp) {
-        for (index_t img = 0; img < g.n; ++img)
-          im2col(g, x + img * g.c_in * g.in_plane(), grp * g.cin_g(), g.cin_g(), col.data(), ld, img * P);
-        gemm<T>(false, false, cg, ld, K, T(1), w + grp * cg * K, K, col.data(), ld, T(0), tmp.data() + grp * cg * ld, ld);
+    const index_t P = g.out_plane(), K = g.col_rows(), cg = g.cout_g(), nb = g.images_per_gemm();
+    if (g.output_side()) return output_side_forward(g, x, w, bias, y, accumulate);
+    if (nb > 1) {
+      Buffer<T, cpu> col(static_cast<std::size_t>(K * nb * P)), tmp(static_cast<std::size_t>(g.c_out * nb * P));
+      for (index_t i0 = 0; i0 < g.n; i0 += nb) {
+        const index_t images = std::min(nb, g.n - i0), ld = images * P;
+        for (index_t grp = 0; grp < g.groups; ++grp) {
+          im2col(g, x, i0, images, grp * g.cin_g(), g.cin_g(), col.data(), ld);
+          conv_gemm<T>(false, false, cg, ld, K, w + grp * cg * K, K, col.data(), ld, T(0), tmp.data() + grp * cg * ld, ld);
+        }
+        unbatch(tmp.data(), i0, images, g.c_out, P, y, accumulate, bias);
       }
-      unbatch(tmp.data(), g.n, g.c_out, P, y, accumulate, bias);
       return;
     }
     Buffer<T, cpu> col(g.pointwise() ? 0 : static_cast<std::size_t>(K * P));
     for (index_t img = 0; img < g.n; ++img) {
-      const T* image = x + img * g.c_in * g.in_plane();
       for (index_t grp = 0; grp < g.groups; ++grp) {
-        const T* cols = image + grp * g.cin_g() * g.in_plane();
+        const T* cols = x + (img * g.c_in + grp * g.cin_g()) * g.in_plane();
         if (!g.pointwise()) {
-          im2col(g, image, grp * g.cin_g(), g.cin_g(), col.data(), P, 0);
+          im2col(g, x, img, 1, grp * g.cin_g(), g.cin_g(), col.data(), P);
           cols = col.data();
         }
-        gemm<T>(false, false, cg, P, K, T(1), w + grp * cg * K, K, cols, P, accumulate ? T(1) : T(0),
-                y + (img * g.c_out + grp * cg) * P, P);
+        conv_gemm<T>(false, false, cg, P, K, w + grp * cg * K, K, cols, P, accumulate ? T(1) : T(0),
+                     y + (img * g.c_out + grp * cg) * P, P);
       }
     }
     if (bias) cpu_detail::add_bias(y, bias, g.n, g.c_out, P);
   }
 
-  // dx (+)= conv's input gradient for output gradient dy.
+  // dx (+)= conv's input gradient for output gradient dy, plus bias[c] on channel c of dx when
+  // bias is not null (a transposed convolution's bias, added while dx is in cache).
   template <class T>
-  static void backward_data(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool accumulate) {
+  static void backward_data(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool accumulate,
+                            const T* bias = nullptr) {
     using namespace cpu_detail;
-    const index_t P = g.out_plane(), K = g.col_rows(), cg = g.cout_g();
-    if (!accumulate) std::fill_n(dx, g.n * g.c_in * g.in_plane(), T(0));
+    const index_t P = g.out_plane(), K = g.col_rows(), cg = g.cout_g(), nb = g.images_per_gemm();
+    if (g.output_side()) return output_side_backward_data(g, dy, w, dx, accumulate, bias);
     if (g.pointwise()) {  // dx_n = Wᵀ dy_n directly
+      if (!accumulate) std::fill_n(dx, g.n * g.c_in * g.in_plane(), T(0));
       for (index_t img = 0; img < g.n; ++img)
         for (index_t grp = 0; grp < g.groups; ++grp)
-          gemm<T>(true, false, K, P, cg, T(1), w + grp * cg * K, K, dy + (img * g.c_out + grp * cg) * P, P, T(1),
-                  dx + (img * g.c_in + grp * g.cin_g()) * g.in_plane(), P);
+          conv_gemm<T>(true, false, K, P, cg, w + grp * cg * K, K, dy + (img * g.c_out + grp * cg) * P, P, T(1),
+                       dx + (img * g.c_in + grp * g.cin_g()) * g.in_plane(), P);
+      if (bias) cpu_detail::add_bias(dx, bias, g.n, g.c_in, g.in_plane());
       return;
     }
-    if (g.batched()) {
-      const index_t ld = g.n * P;
-      Buffer<T, cpu> dyb(static_cast<std::size_t>(g.c_out * ld)), col(static_cast<std::size_t>(K * ld));
-      batch(dy, g.n, g.c_out, P, dyb.data());
-      for (index_t grp = 0; grp < g.groups; ++grp) {
-        gemm<T>(true, false, K, ld, cg, T(1), w + grp * cg * K, K, dyb.data() + grp * cg * ld, ld, T(0), col.data(), ld);
-        for (index_t img = 0; img < g.n; ++img)
-          col2im(g, col.data(), ld, img * P, grp * g.cin_g(), g.cin_g(), dx + img * g.c_in * g.in_plane());
+    Buffer<T, cpu> col(static_cast<std::size_t>(K * nb * P)), dyb(nb > 1 ? static_cast<std::size_t>(g.c_out * nb * P) : 0);
+    for (index_t i0 = 0; i0 < g.n; i0 += nb) {
+      const index_t images = std::min(nb, g.n - i0), ld = images * P;
+      const T* grads = dy + i0 * g.c_out * P;  // [c_out, ld] when one image
+      if (nb > 1) {
+        batch(dy, i0, images, g.c_out, P, dyb.data());
+        grads = dyb.data();
       }
-      return;
+      for (index_t grp = 0; grp < g.groups; ++grp) {
+        conv_gemm<T>(true, false, K, ld, cg, w + grp * cg * K, K, grads + grp * cg * ld, ld, T(0), col.data(), ld);
+        col2im(g, col.data(), ld, i0, images, grp * g.cin_g(), g.cin_g(), dx, accumulate, bias);
+      }
     }
-    Buffer<T, cpu> col(static_cast<std::size_t>(K * P));
-    for (index_t img = 0; img < g.n; ++img)
-      for (index_t grp = 0; grp < g.groups; ++grp) {
-        gemm<T>(true, false, K, P, cg, T(1), w + grp * cg * K, K, dy + (img * g.c_out + grp * cg) * P, P, T(0),
-                col.data(), P);
-        col2im(g, col.data(), P, 0, grp * g.cin_g(), g.cin_g(), dx + img * g.c_in * g.in_plane());
-      }
   }
 
   // dw (+)= Σ_n dy_n · col(x_n)ᵀ.
   template <class T>
   static void backward_weight(const ConvGeometry& g, const T* x, const T* dy, T* dw, bool accumulate) {
     using namespace cpu_detail;
-    const index_t P = g.out_plane(), K = g.col_rows(), cg = g.cout_g();
-    if (g.batched()) {
-      const index_t ld = g.n * P;
-      Buffer<T, cpu> dyb(static_cast<std::size_t>(g.c_out * ld)), col(static_cast<std::size_t>(K * ld));
-      batch(dy, g.n, g.c_out, P, dyb.data());
-      for (index_t grp = 0; grp < g.groups; ++grp) {
-        for (index_t img = 0; img < g.n; ++img)
-          im2col(g, x + img * g.c_in * g.in_plane(), grp * g.cin_g(), g.cin_g(), col.data(), ld, img * P);
-        gemm<T>(false, true, cg, K, ld, T(1), dyb.data() + grp * cg * ld, ld, col.data(), ld, accumulate ? T(1) : T(0),
-                dw + grp * cg * K, K);
+    const index_t P = g.out_plane(), K = g.col_rows(), cg = g.cout_g(), nb = g.images_per_gemm();
+    if (g.output_side()) return output_side_backward_weight(g, x, dy, dw, accumulate);
+    const bool direct = g.pointwise() && nb == 1;  // the input is the column matrix
+    Buffer<T, cpu> col(direct ? 0 : static_cast<std::size_t>(K * nb * P));
+    Buffer<T, cpu> dyb(nb > 1 ? static_cast<std::size_t>(g.c_out * nb * P) : 0);
+    for (index_t i0 = 0; i0 < g.n; i0 += nb) {
+      const index_t images = std::min(nb, g.n - i0), ld = images * P;
+      const T* grads = dy + i0 * g.c_out * P;
+      if (nb > 1) {
+        batch(dy, i0, images, g.c_out, P, dyb.data());
+        grads = dyb.data();
       }
-      return;
-    }
-    Buffer<T, cpu> col(g.pointwise() ? 0 : static_cast<std::size_t>(K * P));
-    for (index_t img = 0; img < g.n; ++img) {
-      const T* image = x + img * g.c_in * g.in_plane();
       for (index_t grp = 0; grp < g.groups; ++grp) {
-        const T* cols = image + grp * g.cin_g() * g.in_plane();
-        if (!g.pointwise()) {
-          im2col(g, image, grp * g.cin_g(), g.cin_g(), col.data(), P, 0);
+        const T* cols = x + (i0 * g.c_in + grp * g.cin_g()) * g.in_plane();
+        if (!direct) {
+          im2col(g, x, i0, images, grp * g.cin_g(), g.cin_g(), col.data(), ld);
           cols = col.data();
         }
-        const bool add = accumulate || img > 0;
-        gemm<T>(false, true, cg, K, P, T(1), dy + (img * g.c_out + grp * cg) * P, P, cols, P, add ? T(1) : T(0),
-                dw + grp * cg * K, K);
+        const bool add = accumulate || i0 > 0;
+        conv_gemm<T>(false, true, cg, K, ld, grads + grp * cg * ld, ld, cols, ld, add ? T(1) : T(0), dw + grp * cg * K, K);
       }
     }
   }
@@ -272,6 +457,83 @@ struct ConvKernels<cpu> {
   template <class T>
   static void backward_bias(const ConvGeometry& g, const T* dy, T* db, bool accumulate) {
     cpu_detail::bias_grad(dy, g.n, g.c_out, g.out_plane(), db, accumulate);
+  }
+
+ private:
+  // The output side (ConvGeometry::output_side): with Wₒ = w[o] read as [cin_g, taps] and X the
+  // input of a chunk of images as [cin_g, images·in_plane] (per group),
+  //   forward:  Z[(o, tap), ·] = Wₒᵀ·X, then y[o, p] = Σ_tap Z[(o, tap), off(tap, p)] (gather_taps);
+  //   backward: D = dy scattered into the same tap layout (scatter_taps); dx = Σₒ Wₒ·D[(o, ·), ·],
+  //             dWₒ = X·D[(o, ·), ·]ᵀ.
+  // Every product is a GEMM whose inner or outer size is kh·kw, and nothing is unfolded over the
+  // many input channels.
+  template <class T>
+  struct OutputSide {
+    const ConvGeometry& g;
+    index_t nb, plane, taps, rows;
+    Buffer<std::int32_t, cpu> table;
+    Buffer<T, cpu> xb, zd;
+    explicit OutputSide(const ConvGeometry& geometry)
+        : g(geometry), nb(g.images_per_gemm()), plane(g.in_plane()), taps(g.kh * g.kw), rows(g.cout_g() * taps),
+          table(static_cast<std::size_t>(taps * g.out_plane())),
+          xb(static_cast<std::size_t>(g.c_in * nb * plane)),
+          zd(static_cast<std::size_t>(rows * nb * plane)) {
+      cpu_detail::tap_offsets(g, table.data());
+    }
+    template <class P>  // T or const T
+    P* weight(P* w, index_t grp, index_t o) const {
+      return w + (grp * g.cout_g() + o) * g.cin_g() * taps;
+    }
+  };
+
+  template <class T>
+  static void output_side_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y, bool accumulate) {
+    using namespace cpu_detail;
+    OutputSide<T> s(g);
+    for (index_t i0 = 0; i0 < g.n; i0 += s.nb) {
+      const index_t images = std::min(s.nb, g.n - i0), ld = images * s.plane;
+      batch(x, i0, images, g.c_in, s.plane, s.xb.data());
+      for (index_t grp = 0; grp < g.groups; ++grp) {
+        for (index_t o = 0; o < g.cout_g(); ++o)
+          conv_gemm<T>(true, false, s.taps, ld, g.cin_g(), s.weight(w, grp, o), s.taps, s.xb.data() + grp * g.cin_g() * ld,
+                       ld, T(0), s.zd.data() + o * s.taps * ld, ld);
+        gather_taps(g, s.table.data(), s.zd.data(), ld, i0, images, grp, y, accumulate, bias);
+      }
+    }
+  }
+
+  template <class T>
+  static void output_side_backward_data(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool accumulate,
+                                        const T* bias) {
+    using namespace cpu_detail;
+    OutputSide<T> s(g);  // xb holds dx of the chunk, [c_in, images·in_plane]
+    for (index_t i0 = 0; i0 < g.n; i0 += s.nb) {
+      const index_t images = std::min(s.nb, g.n - i0), ld = images * s.plane;
+      for (index_t grp = 0; grp < g.groups; ++grp) {
+        scatter_taps(g, s.table.data(), dy, i0, images, grp, s.zd.data(), ld);
+        for (index_t o = 0; o < g.cout_g(); ++o)
+          conv_gemm<T>(false, false, g.cin_g(), ld, s.taps, s.weight(w, grp, o), s.taps, s.zd.data() + o * s.taps * ld, ld,
+                       o > 0 ? T(1) : T(0), s.xb.data() + grp * g.cin_g() * ld, ld);
+      }
+      unbatch(s.xb.data(), i0, images, g.c_in, s.plane, dx, accumulate, bias);
+    }
+  }
+
+  template <class T>
+  static void output_side_backward_weight(const ConvGeometry& g, const T* x, const T* dy, T* dw, bool accumulate) {
+    using namespace cpu_detail;
+    OutputSide<T> s(g);
+    for (index_t i0 = 0; i0 < g.n; i0 += s.nb) {
+      const index_t images = std::min(s.nb, g.n - i0), ld = images * s.plane;
+      batch(x, i0, images, g.c_in, s.plane, s.xb.data());
+      for (index_t grp = 0; grp < g.groups; ++grp) {
+        scatter_taps(g, s.table.data(), dy, i0, images, grp, s.zd.data(), ld);
+        for (index_t o = 0; o < g.cout_g(); ++o)
+          conv_gemm<T>(false, true, g.cin_g(), s.taps, ld, s.xb.data() + grp * g.cin_g() * ld, ld,
+                       s.zd.data() + o * s.taps * ld, ld, accumulate || i0 > 0 ? T(1) : T(0),
+                       s.weight(dw, grp, o), s.taps);
+      }
+    }
   }
 };
 

@@ -50,7 +50,7 @@ void copy_or_add(const T* src, T* dst, index_t n, bool accumulate) {
     std::memcpy(dst, src, sizeof(T) * static_cast<std::size_t>(n));
 }
 
-inline index_t row_grain(index_t len) { return std::max<index_t>(1, 4096 / std::max<index_t>(1, len)); }
+inline index_t row_grain(index_t len) { return grain_for(len); }
 
 }  // namespace cpu_detail
 

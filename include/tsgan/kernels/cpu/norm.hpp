@@ -41,7 +41,7 @@ template <class F>
 void channel_sums(const NormGeometry& g, double* s1, double* s2, F&& f) {
   Buffer<double, cpu> part(static_cast<std::size_t>(2 * g.n * g.c));
   double* p = part.data();
-  parallel_for(g.n * g.c, std::max<index_t>(1, 4096 / g.plane), [&](index_t b, index_t e) {
+  parallel_for(g.n * g.c, grain_for(g.plane), [&](index_t b, index_t e) {
     for (index_t i = b; i < e; ++i) {
       double a = 0, q = 0;
       f(i, i % g.c, a, q);
@@ -110,7 +110,7 @@ struct NormKernels<cpu> {
   template <class T>
   static void normalize(const NormGeometry& g, const T* x, const T* mean, const T* invstd, const T* gamma,
                         const T* beta, T* y) {
-    parallel_for(g.n * g.c, std::max<index_t>(1, 4096 / g.plane), [&](index_t b, index_t e) {
+    parallel_for(g.n * g.c, grain_for(g.plane), [&](index_t b, index_t e) {
       for (index_t i = b; i < e; ++i) {
         const index_t ch = i % g.c;
         const T mu = mean[ch], scale = invstd[ch] * (gamma ? gamma[ch] : T(1)), shift = beta ? beta[ch] : T(0);
@@ -149,7 +149,7 @@ struct NormKernels<cpu> {
     }
     if (!dx.data) return;
     const double m = double(g.count());
-    parallel_for(g.n * g.c, std::max<index_t>(1, 4096 / g.plane), [&](index_t b, index_t e) {
+    parallel_for(g.n * g.c, grain_for(g.plane), [&](index_t b, index_t e) {
       for (index_t i = b; i < e; ++i) {
         const index_t ch = i % g.c;
         // dx = k1·dy + k2·(x − mean) + k0, the closed form above with x̂ expanded.

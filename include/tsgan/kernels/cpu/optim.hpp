@@ -1,11 +1,13 @@
 // Optimizer updates on the CPU: one pass over a parameter and its state, in the order of
-// operations PyTorch 1.13's single-tensor implementations use (so trajectories agree to rounding).
+// operations PyTorch 1.13's single-tensor implementations use (so trajectories agree to rounding;
+// Eigen's packet operations are never contracted into fused multiply-adds).
 #pragma once
 
 #include <cmath>
 
 #include "tsgan/core/parallel.hpp"
 #include "tsgan/core/tensor.hpp"
+#include "tsgan/expr/vec_cpu.hpp"
 
 namespace tsgan::kernels {
 
@@ -25,21 +27,39 @@ struct OptimKernels;
 
 template <>
 struct OptimKernels<cpu> {
+  // One pass over p, g, m and v in SIMD packets (a partial packet at the end of each thread's
+  // range, so every element goes through the same instructions whatever the thread count). The
+  // update is memory-bound: 28 bytes per parameter, so the step of a 40 M-parameter network moves
+  // about 1 GB.
   template <class T>
   static void adam(const AdamStep& s, index_t n, T* p, const T* g, T* m, T* v) {
-    const T b1 = T(s.beta1), b2 = T(s.beta2), a1 = T(1 - s.beta1), a2 = T(1 - s.beta2), wd = T(s.weight_decay);
-    const T step_size = T(s.lr / (1 - std::pow(s.beta1, double(s.step))));
-    const T bc2_sqrt = T(std::sqrt(1 - std::pow(s.beta2, double(s.step))));
-    const T eps = T(s.eps);
-    parallel_for(n, 16384, [&](index_t b, index_t e) {
-#pragma omp simd
-      for (index_t i = b; i < e; ++i) {
-        const T grad = wd != T(0) ? g[i] + wd * p[i] : g[i];
-        m[i] = m[i] * b1 + a1 * grad;
-        v[i] = v[i] * b2 + a2 * grad * grad;
-        const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-        p[i] = p[i] - step_size * (m[i] / denom);
-      }
+    using V = math::Vec<T>;
+    constexpr int W = V::width;
+    const V b1 = T(s.beta1), b2 = T(s.beta2), a1 = T(1 - s.beta1), a2 = T(1 - s.beta2), wd = T(s.weight_decay);
+    const V step_size = T(s.lr / (1 - std::pow(s.beta1, double(s.step))));
+    const V bc2_sqrt = T(std::sqrt(1 - std::pow(s.beta2, double(s.step))));
+    const V eps = T(s.eps);
+    const bool decay = s.weight_decay != 0;
+    parallel_for(n, 16384, [=](index_t b, index_t e) {
+      auto update = [&](index_t i, int w) {
+        auto load = [&](const T* src) { return w == W ? V::load(src + i) : V::load_partial(src + i, w); };
+        auto store = [&](V x, T* dst) {
+          if (w == W) x.store(dst + i);
+          else x.store_partial(dst + i, w);
+        };
+        const V param = load(p);
+        V grad = load(g);
+        if (decay) grad = grad + wd * param;
+        const V mi = load(m) * b1 + a1 * grad;
+        const V vi = load(v) * b2 + a2 * grad * grad;
+        const V denom = math::sqrt(vi) / bc2_sqrt + eps;
+        store(mi, m);
+        store(vi, v);
+        store(param - step_size * (mi / denom), p);
+      };
+      index_t i = b;
+      for (; i + W <= e; i += W) update(i, W);
+      if (i < e) update(i, static_cast<int>(e - i));
     });
   }
 
