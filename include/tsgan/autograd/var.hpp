@@ -154,7 +154,7 @@ struct VarLeafEval {
       const auto target = fold_into->target();
       TensorLeaf<T, Out, D, default_strides_t<Out>> full;
       full.data = grad;
-      reduction::reduce_into<reduction::Sum, broadcast_axes_t<LeafS, Out>>(target.data, full, target.accumulate);
+      reduction::reduce_on<D, reduction::Sum, broadcast_axes_t<LeafS, Out>>(target.data, full, target.accumulate);
     }
   }
 };
