@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "tsgan/kernels/cpu/optim.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/optim.cuh"
+#endif
 #include "tsgan/optim/parameters.hpp"
 
 namespace tsgan::optim {
