@@ -132,6 +132,27 @@ void check_parity_scaled(const X& gpu_on_host, const Y& cpu, const std::string& 
   check_all(gpu_on_host, [&](index_t i) { return cpu.data()[i]; }, rtol, atol, what + " (GPU against CPU)");
 }
 
+// Norm-wise relative error: max |got − want| / max |want| <= tol. For results of reduced
+// precision (TF32), whose error is relative to the terms of each sum rather than to its result,
+// so an element that cancels to near zero cannot be held to a relative bound of its own.
+template <class X, class Y>
+void check_relative_error(const X& got, const Y& want, double tol, const std::string& what = "") {
+  double largest = 0, worst = 0;
+  index_t at = 0;
+  for (index_t i = 0; i < Y::size; ++i) {
+    largest = std::max(largest, std::abs(static_cast<double>(want.data()[i])));
+    const double e = std::abs(static_cast<double>(got.data()[i]) - static_cast<double>(want.data()[i]));
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
+  }
+  const double rel = worst / std::max(largest, 1e-30);
+  if (!(rel <= tol))
+    FAIL(fmt::format("{}: max |error| / max |value| = {:.3g} > {:.3g} (element {}: got {:.9g}, want {:.9g})", what, rel,
+                     tol, at, static_cast<double>(got.data()[at]), static_cast<double>(want.data()[at])));
+}
+
 // f's value at the inputs (host tensors, copied to device D as graph variables) and the gradients
 // of Σ r ⊙ f(...) for a fixed random r with respect to each input, all copied to the host.
 template <class D, class F, class... X>

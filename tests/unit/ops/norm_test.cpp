@@ -69,7 +69,9 @@ void check_forward(std::uint64_t seed, T offset) {
   // Training: batch statistics; running statistics move towards the batch's (unbiased variance).
   auto rmd = rm0.template to<D>(), rvd = rv0.template to<D>();
   Graph g;
-  const auto xd = x.template to<D>(), gd = gamma.template to<D>(), bd = beta.template to<D>();
+  const auto xd = x.template to<D>();
+  const auto gd = gamma.template to<D>();
+  const auto bd = beta.template to<D>();
   auto y = batch_norm(g.input(xd), g.input(gd), g.input(bd), rmd, rvd, true, momentum, eps);
   const auto want = normalized(x, mean, var, gamma.data(), beta.data(), eps);
   test::check_all(test::to_host(y.value()), [&](index_t i) { return want[i]; }, tol, tol, "training output");

@@ -18,8 +18,12 @@
 //  - reports success for this geometry,
 //  - needs at most 1 GiB of workspace,
 //  - is deterministic while set_deterministic(true) (the default: backward-data and
-//    backward-filter algorithm 0 add with atomics and are skipped),
-//  - computes in FP32 (CUDNN_FMA_MATH) for float unless set_tf32(true) allows TF32 tensor cores.
+//    backward-filter algorithm 0 add with atomics and are skipped; should a geometry have no
+//    deterministic algorithm, the first other one runs and a warning says so once),
+//  - computes in FP32 (CUDNN_FMA_MATH) for float unless set_tf32(true) allows TF32 tensor cores,
+//  - and, unless TF32 is allowed, is not an FFT or Winograd algorithm: those transform the data
+//    and their rounding error scales with the whole tensor (about 1e-5 relative in FP32), so
+//    FP32 and FP64 convolutions stay within rounding of a direct sum, as on the CPU.
 // The workspace is the context's (CudaContext::workspace), shared by every call on the stream.
 //
 // Padding. cuDNN pads symmetrically: pad_top rows above and as many below as the output size
@@ -36,6 +40,7 @@
 
 #include <cudnn.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -77,6 +82,22 @@ struct ConvPlan {
   ConvChoice<cudnnConvolutionBwdFilterAlgo_t> bwd_filter;
 };
 
+// FFT and Winograd algorithms transform the data and round differently: their error grows with
+// the magnitude of the whole tensor rather than of each sum, up to about 1e-5 relative in FP32.
+// They are used only where TF32 is allowed (whose error is larger anyway).
+inline bool transforms(cudnnConvolutionFwdAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+}
+inline bool transforms(cudnnConvolutionBwdDataAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+}
+inline bool transforms(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
+}
+
 // The first acceptable entry of a heuristic ranking (see the top); throws when none is.
 template <class Perf, class Algo = decltype(Perf::algo)>
 ConvChoice<Algo> choose(const Perf* perf, int count, bool fp32, const char* direction, const ConvGeometry& g) {
@@ -85,18 +106,30 @@ ConvChoice<Algo> choose(const Perf* perf, int count, bool fp32, const char* dire
     if (p.status != CUDNN_STATUS_SUCCESS || p.memory > conv_workspace_limit) return false;
     if (need_deterministic && p.determinism != CUDNN_DETERMINISTIC) return false;
     if (fp32 && !tf32 && p.mathType != CUDNN_FMA_MATH) return false;
+    if (!(fp32 && tf32) && transforms(p.algo)) return false;
     return true;
   };
-  for (const bool strict : {true, false}) {  // deterministic first; else what works
-    if (!strict && deterministic) break;
+  auto describe = [&] {
+    return fmt::format("{} convolution {} for input [{}, {}, {}, {}], weight [{}, {}, {}, {}], stride {}, padding ({}, "
+                       "{}), dilation {}, groups {}",
+                       fp32 ? (tf32 ? "TF32" : "FP32") : "FP64", direction, g.n, g.c_in, g.h_in, g.w_in, g.c_out,
+                       g.cin_g(), g.kh, g.kw, g.stride, g.pad_top, g.pad_left, g.dilation, g.groups);
+  };
+  for (int i = 0; i < count; ++i)
+    if (acceptable(perf[i], deterministic)) return {perf[i].algo, perf[i].mathType, perf[i].memory};
+  if (deterministic) {
+    // No deterministic algorithm for this geometry: run a non-deterministic one rather than fail,
+    // and say so once per geometry (plans are cached).
     for (int i = 0; i < count; ++i)
-      if (acceptable(perf[i], strict && deterministic)) return {perf[i].algo, perf[i].mathType, perf[i].memory};
+      if (acceptable(perf[i], false)) {
+        std::fprintf(stderr, "tsgan: warning: cuDNN has no deterministic algorithm for the %s; using algorithm %d, "
+                             "whose results may differ in the last bits from run to run\n",
+                     describe().c_str(), static_cast<int>(perf[i].algo));
+        return {perf[i].algo, perf[i].mathType, perf[i].memory};
+      }
   }
-  fail<CudaError>("tsgan: cuDNN offers no {}{} convolution {} algorithm with at most {} bytes of workspace for input "
-                  "[{}, {}, {}, {}], weight [{}, {}, {}, {}], stride {}, padding ({}, {}), dilation {}, groups {}",
-                  deterministic ? "deterministic " : "", fp32 ? (tf32 ? "TF32" : "FP32") : "FP64", direction,
-                  conv_workspace_limit, g.n, g.c_in, g.h_in, g.w_in, g.c_out, g.cin_g(), g.kh, g.kw, g.stride,
-                  g.pad_top, g.pad_left, g.dilation, g.groups);
+  fail<CudaError>("tsgan: cuDNN offers no algorithm with at most {} bytes of workspace for the {}", conv_workspace_limit,
+                  describe());
 }
 
 template <class T>
