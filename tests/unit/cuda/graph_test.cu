@@ -48,7 +48,7 @@ struct Trainer {
     Graph g;
     nn::zero_grad(model);
     auto h = model.bn(model.conv(g.input(input)));
-    Var<float, Shape<4, 8, 8, 8>, cuda> a = leaky_relu(h, 0.2);
+    auto a = eval(leaky_relu(h, 0.2));
     auto y = model.up(a);
     auto l = l1_loss(tanh(y), target);
     l.backward();

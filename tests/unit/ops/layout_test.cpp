@@ -52,7 +52,13 @@ void check_grad(F f, const Tensor<double, S>&... x) {
   auto r = gradcheck(f, x.template to<D>()...);
   CHECK_MESSAGE(r.ok, r.message);
   auto again = [&](const auto& v, const auto&... rest) { return and_again(f(v, rest...), v); };
-  r = gradcheck(again, x.template to<D>()...);
+  // The second use multiplies by Σx, so the loss is Σx · Σ r ⊙ f(x): hundreds for the larger
+  // inputs, and its rounding divided by the finite-difference step is a few 1e-7 (measured up to
+  // 3e-7 on the 3330-element permutation) whatever the device or compiler: 1e-6 absolute is what
+  // such a check can promise; gradients are O(10) there.
+  GradcheckOptions options;
+  options.atol = 1e-6;
+  r = gradcheck(options, again, x.template to<D>()...);
   CHECK_MESSAGE(r.ok, r.message);
   test::check_gradient_parity<D>(again, x...);
 }

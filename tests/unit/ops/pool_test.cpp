@@ -81,11 +81,15 @@ void check_pool(std::uint64_t seed, T lo = T(-1), T hi = T(1)) {
     const auto d = distinct<X>(seed + 1).template to<D>();
     auto r = gradcheck([](const auto& v) { return max_pool2d<O>(v); }, d);
     CHECK_MESSAGE(r.ok, r.message);
-    r = gradcheck([](const auto& v) { return and_again(max_pool2d<O>(v), v); }, d);
+    // With the input used again the loss is Σx · Σ r ⊙ pool(x), and its rounding over the finite-
+    // difference step reaches a few 1e-7 on the larger planes (see layout_test.cpp): atol 1e-6.
+    GradcheckOptions again;
+    again.atol = 1e-6;
+    r = gradcheck(again, [](const auto& v) { return and_again(max_pool2d<O>(v), v); }, d);
     CHECK_MESSAGE(r.ok, r.message);
     r = gradcheck([](const auto& v) { return avg_pool2d<O>(v); }, x.template to<D>());
     CHECK_MESSAGE(r.ok, r.message);
-    r = gradcheck([](const auto& v) { return and_again(avg_pool2d<O>(v), v); }, x.template to<D>());
+    r = gradcheck(again, [](const auto& v) { return and_again(avg_pool2d<O>(v), v); }, x.template to<D>());
     CHECK_MESSAGE(r.ok, r.message);
   }
 }
