@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, a CUDA toolkit (nvcc), CMake and Python but no
-# Debian packages: builds tsgan_tests_cuda for sm_90, runs it, runs compute-sanitizer's memcheck on
-# a short selection, and writes a report with the machine, the date, the results, the timings and
-# the raw logs.
+# Debian packages: builds tsgan_tests_cuda and tsgan-bench-pix2pix-gpu for sm_90, runs the tests,
+# runs the pix2pix training-step benchmark (tsgan eagerly and as a CUDA graph, and PyTorch's
+# bench/reference/pix2pix.py on the same GPU when python3 imports torch with CUDA), runs
+# compute-sanitizer's memcheck on a short selection, and writes a report with the machine, the
+# date, the results, the timings, the benchmark table and the raw logs.
 #
 #   here (Debian, once per change of dependencies):  scripts/make-gpu-deps.sh
 #   there:                                            scripts/gpu-check.sh
@@ -14,6 +16,8 @@
 #
 # Budget: everything ends within TSGAN_GPU_CHECK_BUDGET_S seconds (default 450; the machine this
 # is for allows 8 minutes): each step gets what is left, less a reserve for the steps after it.
+# Order of importance: build, tests, benchmark, memcheck. TSGAN_GPU_CHECK_BENCH=0 skips the
+# benchmark; TSGAN_GPU_CHECK_BENCH_STEPS sets its timed steps (default 20).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -22,6 +26,8 @@ mkdir -p "$out"
 build=${TSGAN_GPU_BUILD_DIR:-$root/build-gpu}
 budget=${TSGAN_GPU_CHECK_BUDGET_S:-450}
 jobs=${TSGAN_GPU_CHECK_JOBS:-$(nproc)}
+bench_on=${TSGAN_GPU_CHECK_BENCH:-1}
+bench_steps=${TSGAN_GPU_CHECK_BENCH_STEPS:-20}
 started=$SECONDS
 declare -A took status
 note() { echo "gpu-check: $*" | tee -a "$out/steps.log"; }
@@ -106,21 +112,60 @@ problems=()
 # ---- configure, build, test ----------------------------------------------------------------------
 if ((${#problems[@]} == 0)); then
   export LD_LIBRARY_PATH="$cudnn_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  step configure 120 300 "$out/build.log" \
+  step configure 120 330 "$out/build.log" \
     cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
       -DTSGAN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$nvcc" \
       -DCUDNN_ROOT="$cudnn_root" -DCMAKE_PREFIX_PATH="$root/gpu-deps" \
-      -DCMAKE_FIND_PACKAGE_PREFER_CONFIG=ON -DTSGAN_BUILD_BENCH=OFF -DTSGAN_BUILD_EXAMPLES=OFF &&
-  step build 420 110 "$out/build.log" cmake --build "$build" -j "$jobs" --target tsgan_tests_cuda
+      -DCMAKE_FIND_PACKAGE_PREFER_CONFIG=ON -DTSGAN_BUILD_BENCH=ON -DTSGAN_BUILD_EXAMPLES=OFF &&
+  # Only the two targets this check runs (nvcc is slow; the examples and CPU benchmarks are not needed).
+  step build 400 130 "$out/build.log" cmake --build "$build" -j "$jobs" --target tsgan_tests_cuda tsgan-bench-pix2pix-gpu
   if [[ ${status[build]:-1} == 0 ]]; then
     tests="$build/tests/tsgan_tests_cuda"
-    step tests 120 60 "$out/tests.log" "$tests" --duration=true
+    step tests 150 70 "$out/tests.log" "$tests" --duration=true
+    if [[ $bench_on == 1 ]]; then
+      bench="$build/bench/tsgan-bench-pix2pix-gpu"
+      : >"$out/bench.jsonl"
+      torch_ok=0
+      if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >>"$out/bench.log" 2>&1; then
+        torch_ok=1
+      else
+        note "bench: python3 has no torch with CUDA: the PyTorch reference is not run"
+      fi
+      # bench NAME CAP CMD...: one run; its last output line (the JSON object) goes to bench.jsonl.
+      bench() {
+        local name=$1 cap=$2
+        shift 2
+        step "bench-$name" "$cap" 30 "$out/bench-$name.log" "$@"
+        local last
+        last=$(grep '^{' "$out/bench-$name.log" | tail -n 1)
+        [[ -n $last ]] && echo "$last" >>"$out/bench.jsonl"
+        return 0
+      }
+      for batch in 6 64; do
+        for mode in eager graph; do
+          bench "tsgan-$mode-b$batch" 60 "$bench" --config paper --batch "$batch" --mode "$mode" --steps "$bench_steps" --warmup 3 --tf32 1
+        done
+        if [[ $torch_ok == 1 ]]; then
+          bench "pytorch-eager-b$batch" 90 python3 "$root/bench/reference/pix2pix.py" --config paper --batch "$batch" \
+            --device cuda --steps "$bench_steps" --warmup 3 --tf32 1 --threads 1
+        fi
+      done
+    else
+      status[bench]=skipped
+    fi
     if [[ -n $sanitizer ]]; then
-      # The GPU instances of the op, broadcast and context tests: every kernel kind, small sizes.
-      step memcheck 180 0 "$out/memcheck.log" "$sanitizer" --tool memcheck --error-exitcode 86 \
-        "$tests" --test-suite="expr.ops,expr.broadcast,cuda.context" --test-case-exclude="*<cpu>"
+      # The GPU instances of the elementwise, broadcast, context and graph tests (every kernel kind
+      # of the expression engine, small sizes; memcheck is slow) ...
+      step memcheck 120 60 "$out/memcheck.log" "$sanitizer" --tool memcheck --error-exitcode 86 \
+        "$tests" --test-suite="expr.ops,expr.broadcast,cuda.context,cuda.graph" --test-case-exclude="*<cpu>"
+      # ... and the light cases of the op families: every op kernel at least once (the heavy
+      # finite-difference cases stay out).
+      step memcheck-ops 100 0 "$out/memcheck.log" "$sanitizer" --tool memcheck --error-exitcode 86 \
+        "$tests" --test-case="*TF32*,*tied maxima*,*padding cells*,*NaN in a window*,*by hand*,*reshape keeps*,*flip_horizontal*,*total variation*,*mean far from zero*,*state is exposed*,*Var used twice*" \
+        --test-case-exclude="*<cpu>"
     else
       status[memcheck]=skipped
+      status[memcheck-ops]=skipped
     fi
   fi
 else
@@ -134,6 +179,9 @@ summary() { [[ -f $1 ]] && grep -E "$2" "$1" | tail -n 5 | sed 's/^/    /'; }
 ok=1
 for s in configure build tests; do [[ $(result "$s") == 0 ]] || ok=0; done
 [[ $(result memcheck) == 0 || $(result memcheck) == skipped ]] || ok=0
+[[ $(result memcheck-ops) == 0 || $(result memcheck-ops) == skipped ]] || ok=0
+# A tsgan benchmark run that fails is a bug (the PyTorch reference's failures are only reported).
+for s in "${!status[@]}"; do [[ $s == bench-tsgan-* && ${status[$s]} != 0 ]] && ok=0; done
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)
 skipped=$(grep -c 'no CUDA device: skipped' "$out/tests.log" 2>/dev/null)
 # On a machine with a GPU, a GPU test that skipped itself is a failure: the binary saw no device.
@@ -152,7 +200,8 @@ fi
   echo
   echo "| step | exit | time |"
   echo "|---|---|---|"
-  for s in configure build tests memcheck; do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
+  for s in configure build tests memcheck memcheck-ops; do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
+  for s in $(printf '%s\n' "${!status[@]}" | grep '^bench-' | sort); do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
   echo "| total | | $((SECONDS - started)) s |"
   echo
   for p in "${problems[@]}"; do echo "- problem: $p"; done
@@ -164,6 +213,30 @@ fi
   echo "  slowest test cases (doctest --duration):"
   grep -E "^[0-9.]+ s: " "$out/tests.log" 2>/dev/null | sort -rn | head -n 8 | sed 's/^/    /'
   echo
+  echo "## pix2pix training step on the GPU (paper config: 128x128, base 64; TF32 on)"
+  if [[ -s $out/bench.jsonl ]]; then
+    python3 - "$out/bench.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("| framework | mode | batch | ms/step (median) | min | max | GFLOP/s | peak device MB | reserved MB |")
+print("|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['framework']} | {r.get('mode', 'eager')} | {r.get('batch', '')} | {r['ms_per_step']} | {r['ms_min']} | "
+          f"{r['ms_max']} | {r['gflops']} | {r.get('peak_device_mb', '')} | {r.get('reserved_device_mb', '')} |")
+ref = {r.get("batch"): r for r in rows if r["framework"] == "pytorch"}
+for r in rows:
+    p = ref.get(r.get("batch"))
+    if r["framework"] == "tsgan" and p:
+        print(f"\n- batch {r['batch']}, tsgan {r['mode']}: {r['ms_per_step'] / p['ms_per_step']:.2f}x PyTorch's time "
+              f"(tsgan losses D {r['loss_d']}, G {r['loss_g']}; PyTorch D {p['loss_d']}, G {p['loss_g']})", end="")
+print()
+PY
+    echo
+    echo "  (raw JSON: bench.jsonl; logs: bench-*.log. Losses differ: the frameworks draw other weights and data.)"
+  else
+    echo "  not run or no result (see steps.log)"
+  fi
+  echo
   echo "## compute-sanitizer memcheck"
   [[ -z $sanitizer ]] && echo "  compute-sanitizer not found: not run"
   summary "$out/memcheck.log" 'ERROR SUMMARY|\[doctest\] (test cases|Status)'
@@ -172,7 +245,7 @@ fi
   echo "  warnings: $(grep -c 'warning' "$out/build.log" 2>/dev/null || echo 0); errors:"
   grep -E "error" "$out/build.log" 2>/dev/null | head -n 10 | sed 's/^/    /'
   echo
-  echo "Raw logs beside this file: machine.txt, environment.txt, steps.log, build.log, tests.log, memcheck.log."
+  echo "Raw logs beside this file: machine.txt, environment.txt, steps.log, build.log, tests.log, bench-*.log, bench.jsonl, memcheck.log."
 } >"$out/report.md"
 cat "$out/report.md"
 [[ $ok == 1 ]]

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -115,6 +117,73 @@ void check_parity(const X& gpu_on_host, const Y& cpu, const std::string& what = 
   constexpr double rtol = std::is_same_v<T, double> ? 1e-12 : 1e-5;
   constexpr double atol = std::is_same_v<T, double> ? 1e-13 : 1e-6;
   check_all(gpu_on_host, [&](index_t i) { return cpu.data()[i]; }, rtol, atol, what + " (GPU against CPU)");
+}
+
+// Parity of a GPU gradient (or any result of a long sum) with the CPU's: the relative tolerance
+// of check_parity, and an absolute one scaled by the largest value, since rounding errors of a
+// sum scale with the magnitude of its terms, not of its result. `relax` multiplies both (TF32).
+template <class X, class Y>
+void check_parity_scaled(const X& gpu_on_host, const Y& cpu, const std::string& what = "", double relax = 1) {
+  using T = typename X::value_type;
+  double largest = 1;
+  for (index_t i = 0; i < Y::size; ++i) largest = std::max(largest, std::abs(static_cast<double>(cpu.data()[i])));
+  const double rtol = (std::is_same_v<T, double> ? 1e-12 : 1e-5) * relax;
+  const double atol = (std::is_same_v<T, double> ? 1e-13 : 1e-6) * relax * largest;
+  check_all(gpu_on_host, [&](index_t i) { return cpu.data()[i]; }, rtol, atol, what + " (GPU against CPU)");
+}
+
+// Norm-wise relative error: max |got − want| / max |want| <= tol. For results of reduced
+// precision (TF32), whose error is relative to the terms of each sum rather than to its result,
+// so an element that cancels to near zero cannot be held to a relative bound of its own.
+template <class X, class Y>
+void check_relative_error(const X& got, const Y& want, double tol, const std::string& what = "") {
+  double largest = 0, worst = 0;
+  index_t at = 0;
+  for (index_t i = 0; i < Y::size; ++i) {
+    largest = std::max(largest, std::abs(static_cast<double>(want.data()[i])));
+    const double e = std::abs(static_cast<double>(got.data()[i]) - static_cast<double>(want.data()[i]));
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
+  }
+  const double rel = worst / std::max(largest, 1e-30);
+  if (!(rel <= tol))
+    FAIL(fmt::format("{}: max |error| / max |value| = {:.3g} > {:.3g} (element {}: got {:.9g}, want {:.9g})", what, rel,
+                     tol, at, static_cast<double>(got.data()[at]), static_cast<double>(want.data()[at])));
+}
+
+// f's value at the inputs (host tensors, copied to device D as graph variables) and the gradients
+// of Σ r ⊙ f(...) for a fixed random r with respect to each input, all copied to the host.
+template <class D, class F, class... X>
+auto value_and_gradients(F& f, const X&... inputs) {
+  Graph g;
+  auto vars = std::make_tuple(g.variable(inputs.template to<D>())...);
+  auto y = std::apply([&](auto&... v) { return eval(f(v...)); }, vars);
+  using Y = decltype(y);
+  using T = typename Y::value_type;
+  random::Generator gen(987);
+  Tensor<T, typename Y::shape, D> r = random::uniform<typename Y::shape, T, D>(gen, T(-1), T(1));
+  sum(y * std::move(r)).backward();
+  auto value = y.value().template to<cpu>();
+  return std::apply([&](auto&... v) { return std::make_tuple(std::move(value), v.grad().template to<cpu>()...); }, vars);
+}
+
+// On a GPU: f's value and its gradients with respect to every input agree with the CPU's
+// (check_parity_scaled). On the CPU there is nothing to compare: it returns at once.
+template <class D, class F, class... X>
+void check_gradient_parity(F f, const X&... inputs) {
+  if constexpr (is_gpu<D>) {
+    auto got = value_and_gradients<D>(f, inputs...);
+    auto want = value_and_gradients<cpu>(f, inputs...);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (check_parity_scaled(std::get<I>(got), std::get<I>(want), I == 0 ? std::string("value") : fmt::format("gradient {}", I - 1)),
+       ...);
+    }(std::make_index_sequence<sizeof...(X) + 1>{});
+  } else {
+    (void)f;
+    ((void)inputs, ...);
+  }
 }
 
 // make(inputs...) computed on the inputs' device, as a tensor. On the GPU it is computed again on

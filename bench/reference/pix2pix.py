@@ -7,6 +7,7 @@ step on the detached fake and the real image, then the G step with BCE + 100 L1,
 betas (0.5, 0.999)) on each, batch norm in training mode, float32.
 
     /usr/bin/python3 bench/reference/pix2pix.py --config small --threads 2 --steps 10
+    python3 bench/reference/pix2pix.py --config paper --device cuda --batch 64 --tf32 1
 
 The last line printed is one JSON object; a C++ program that prints the same keys (with
 "framework": "tsgan") can be compared by bench/run_pix2pix.py:
@@ -16,6 +17,11 @@ Extra keys, for the record only: cpu_ms_per_step (median process CPU time of a s
 on a machine shared with other jobs the steadier figure at one thread), warmup, seed, gflop_per_step, base_rss_mb (resident memory
 before the networks exist: interpreter and libraries), loss_d, loss_g (of the last step),
 version, blas_core, blas_threads.
+With --device cuda (the GPU check, next to tsgan-bench-pix2pix-gpu): device (the GPU's name), mode
+("eager"), batch, tf32, cudnn_benchmark, peak_device_mb (torch.cuda.max_memory_allocated) and
+reserved_device_mb (max_memory_reserved). --batch overrides the config's batch (FLOPs follow it);
+--tf32 sets both torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32, as
+tsgan's one switch does.
 """
 from __future__ import annotations
 
@@ -41,6 +47,10 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--blas-threads", type=int, default=None,
                     help="OpenBLAS's own thread count (default: --threads); an experiment knob")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--batch", type=int, default=None, help="batch size (default: the config's)")
+    ap.add_argument("--tf32", type=int, choices=[0, 1], default=1,
+                    help="CUDA only: allow TF32 in cuDNN convolutions and cuBLAS products")
     return ap.parse_args(argv)
 
 
@@ -61,6 +71,8 @@ if "OPENBLAS_CORETYPE" not in os.environ:
             os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
     except OSError:
         pass
+
+import dataclasses  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -198,19 +210,27 @@ def main() -> int:
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     cfg = flops.CONFIGS[a.config]
+    if a.batch is not None:
+        cfg = dataclasses.replace(cfg, batch=a.batch)
+    dev = torch.device(a.device)
+    if a.device == "cuda":
+        torch.backends.cudnn.allow_tf32 = bool(a.tf32)
+        torch.backends.cuda.matmul.allow_tf32 = bool(a.tf32)
     base_rss = rss_mb()
 
     G = UNetGenerator(cfg)
     D = PatchDiscriminator(cfg)
     G.apply(init_weights)
     D.apply(init_weights)
+    G.to(dev)
+    D.to(dev)
     opt_g = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=1e-4, betas=(0.5, 0.999))
 
     # One fixed batch: RGB in [-1, 1] plus a 0/1 occlusion mask, and the target image.
     n, h = cfg.batch, cfg.size
-    x = torch.cat([torch.rand(n, 3, h, h) * 2 - 1, (torch.rand(n, 1, h, h) > 0.7).float()], 1)
-    real = torch.rand(n, 3, h, h) * 2 - 1
+    x = torch.cat([torch.rand(n, 3, h, h) * 2 - 1, (torch.rand(n, 1, h, h) > 0.7).float()], 1).to(dev)
+    real = (torch.rand(n, 3, h, h) * 2 - 1).to(dev)
     check_against_flops(cfg, G, D, x, real)
     G.train(), D.train()
 
@@ -239,17 +259,30 @@ def main() -> int:
         opt_g.step()
         return loss_d.item(), loss_g.item()
 
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     for _ in range(a.warmup):
         step()
+    sync()
+    if a.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     times, cpu_times = [], []
     for _ in range(a.steps):
+        sync()
         t0, c0 = time.perf_counter(), time.process_time()
-        loss_d, loss_g = step()
+        loss_d, loss_g = step()  # .item() waits for the GPU
+        sync()
         cpu_times.append((time.process_time() - c0) * 1e3)
         times.append((time.perf_counter() - t0) * 1e3)
 
     med = statistics.median(times)
     total = flops.step_flops(cfg)
+    gpu = {}
+    if a.device == "cuda":
+        gpu = {"device": torch.cuda.get_device_name(), "mode": "eager", "batch": cfg.batch, "tf32": bool(a.tf32),
+               "cudnn_benchmark": torch.backends.cudnn.benchmark,
+               "cudnn_version": torch.backends.cudnn.version(),
+               "peak_device_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1),
+               "reserved_device_mb": round(torch.cuda.max_memory_reserved() / 2**20, 1)}
     print(json.dumps({
         "framework": "pytorch", "config": cfg.name, "threads": a.threads,
         "ms_per_step": round(med, 3), "ms_min": round(min(times), 3), "ms_max": round(max(times), 3),
@@ -259,6 +292,7 @@ def main() -> int:
         "steps": a.steps, "warmup": a.warmup, "seed": a.seed, "gflop_per_step": round(total / 1e9, 4),
         "base_rss_mb": round(base_rss, 1), "loss_d": round(loss_d, 5), "loss_g": round(loss_g, 5),
         "version": f"torch {torch.__version__}", "blas_core": blas_core(), "blas_threads": BLAS_THREADS,
+        **gpu,
     }))
     return 0
 

@@ -8,6 +8,7 @@
 #include "tsgan/core/tensor.hpp"
 #include "tsgan/core/random.hpp"
 #include "tsgan/core/parallel.hpp"
+#include "tsgan/core/settings.hpp"
 #include "tsgan/core/format.hpp"
 #include "tsgan/expr/expr.hpp"
 #include "tsgan/expr/reduce.hpp"
@@ -16,3 +17,6 @@
 #include "tsgan/autograd/var.hpp"
 #include "tsgan/autograd/reduce.hpp"
 #include "tsgan/autograd/gradcheck.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/graph.cuh"
+#endif

@@ -4,6 +4,9 @@
 // L = Σ r ⊙ f(...) for a fixed random r (so every output element takes part); it compares each
 // input's gradient with central differences (L(x + h) − L(x − h)) / 2h. gradcheck_params does the
 // same for parameters that f reads itself. Use double precision: float differences are too noisy.
+//
+// Inputs and parameters may live on any device: f runs there, and the perturbed copies are kept
+// on the host and copied over for each evaluation (slow on a GPU, but gradchecks are small).
 #pragma once
 
 #include <cmath>
@@ -16,6 +19,7 @@
 
 #include "tsgan/autograd/reduce.hpp"
 #include "tsgan/autograd/var.hpp"
+#include "tsgan/core/copy.hpp"
 #include "tsgan/expr/random_expr.hpp"
 
 namespace tsgan {
@@ -51,10 +55,10 @@ auto call_as_var(F& f, Vs&... vs) {
   return eval(f(vs...));
 }
 
-// Compares analytic gradient `analytic` of one input with central differences of `loss_at`,
-// which evaluates L with the input's element i set to a given value.
-template <class T, class LossAt>
-void compare(GradcheckResult& result, const GradcheckOptions& o, const std::string& what, T* value,
+// Compares analytic gradient `analytic` (host memory) of one input with central differences of
+// `loss_at`, which evaluates L after set(i, value) has changed the input's element i.
+template <class T, class Get, class Set, class LossAt>
+void compare(GradcheckResult& result, const GradcheckOptions& o, const std::string& what, Get&& get, Set&& set,
              const T* analytic, index_t size, LossAt&& loss_at) {
   std::vector<index_t> elements;
   if (size <= o.max_elements) {
@@ -64,12 +68,12 @@ void compare(GradcheckResult& result, const GradcheckOptions& o, const std::stri
     for (index_t k = 0; k < o.max_elements; ++k) elements.push_back(g.uniform_int(0, size - 1));
   }
   for (index_t i : elements) {
-    const T saved = value[i];
-    value[i] = saved + static_cast<T>(o.step);
+    const T saved = get(i);
+    set(i, saved + static_cast<T>(o.step));
     const double plus = loss_at();
-    value[i] = saved - static_cast<T>(o.step);
+    set(i, saved - static_cast<T>(o.step));
     const double minus = loss_at();
-    value[i] = saved;
+    set(i, saved);
     const double numeric = (plus - minus) / (2 * o.step);
     const double a = static_cast<double>(analytic[i]);
     const double err = std::abs(a - numeric);
@@ -86,25 +90,33 @@ void compare(GradcheckResult& result, const GradcheckOptions& o, const std::stri
   }
 }
 
+// The one value of a scalar Var, on the host.
+template <class T, ShapeType S, class D>
+double scalar_value(const Var<T, S, D>& v) {
+  T x;
+  copy_to_host<D>(&x, v.value().data(), 1);
+  return static_cast<double>(x);
+}
+
 }  // namespace detail
 
 // Checks the gradients of f with respect to each of its input tensors (all of element type T).
 template <class F, class T, ShapeType... S, class D>
 GradcheckResult gradcheck(const GradcheckOptions& o, F f, const Tensor<T, S, D>&... inputs) {
   static_assert(sizeof...(S) > 0, "tsgan: gradcheck needs at least one input tensor");
-  auto values = std::make_tuple(inputs.clone()...);
+  auto values = std::make_tuple(inputs.template to<cpu>()...);  // host copies, perturbed in place
   auto loss_of = [&](bool with_grad, auto&... vars) -> double {
     auto l = detail::project(detail::call_as_var(f, vars...), o.seed + 1);
     if (with_grad) l.backward();
-    return static_cast<double>(l.value()[0]);
+    return detail::scalar_value(l);
   };
 
   GradcheckResult result;
   // Analytic gradients.
   Graph g;
-  auto vars = std::apply([&](auto&... v) { return std::make_tuple(g.variable(v.clone())...); }, values);
+  auto vars = std::apply([&](auto&... v) { return std::make_tuple(g.variable(v.template to<D>())...); }, values);
   std::apply([&](auto&... v) { loss_of(true, v...); }, vars);
-  auto grads = std::apply([&](auto&... v) { return std::make_tuple(v.grad().clone()...); }, vars);
+  auto grads = std::apply([&](auto&... v) { return std::make_tuple(v.grad().template to<cpu>()...); }, vars);
   g.reset();
 
   // Numeric gradients, one input at a time.
@@ -112,14 +124,17 @@ GradcheckResult gradcheck(const GradcheckOptions& o, F f, const Tensor<T, S, D>&
     NoGrad guard;
     Graph h;
     return std::apply([&](auto&... v) {
-      auto hv = std::make_tuple(h.input(v)...);
+      auto hv = std::make_tuple(h.input(v.template to<D>())...);
       return std::apply([&](auto&... x) { return loss_of(false, x...); }, hv);
     }, values);
   };
   std::size_t index = 0;
   std::apply([&](auto&... v) {
     std::apply([&](auto&... gr) {
-      (detail::compare(result, o, fmt::format("input {}", index++), v.data(), gr.data(), std::remove_cvref_t<decltype(v)>::size, loss_now), ...);
+      (detail::compare(result, o, fmt::format("input {}", index++), [&](index_t i) { return v.data()[i]; },
+                       [&](index_t i, T x) { v.data()[i] = x; }, gr.data(), std::remove_cvref_t<decltype(v)>::size,
+                       loss_now),
+       ...);
     }, grads);
   }, values);
   return result;
@@ -139,7 +154,7 @@ GradcheckResult gradcheck_params(const GradcheckOptions& o, F f, P&... params) {
     if (!with_grad) guard.emplace();
     auto l = detail::project(eval(f(g)), o.seed + 1);
     if (with_grad) l.backward();
-    return static_cast<double>(l.value()[0]);
+    return detail::scalar_value(l);
   };
   (params.zero_grad(), ...);
   run(true);
@@ -150,9 +165,19 @@ GradcheckResult gradcheck_params(const GradcheckOptions& o, F f, P&... params) {
       result.ok = false;
       return;
     }
-    auto analytic = p.grad().clone();
-    detail::compare(result, o, fmt::format("parameter '{}'", p.name()), p.value().data(), analytic.data(),
-                    std::remove_cvref_t<decltype(p)>::shape::size, [&] { return run(false); });
+    using Prm = std::remove_cvref_t<decltype(p)>;
+    using T = typename Prm::value_type;
+    using D = typename Prm::device;
+    auto analytic = p.grad().template to<cpu>();
+    T* value = p.value().data();
+    detail::compare(result, o, fmt::format("parameter '{}'", p.name()),
+                    [&](index_t i) {
+                      T x;
+                      copy_to_host<D>(&x, value + i, 1);
+                      return x;
+                    },
+                    [&](index_t i, T x) { copy_from_host<D>(value + i, &x, 1); }, analytic.data(), Prm::shape::size,
+                    [&] { return run(false); });
   };
   (check_one(params), ...);
   return result;

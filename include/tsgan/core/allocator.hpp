@@ -5,12 +5,20 @@
 // CachingAllocator<Backend> holds the policy (size classes, free lists, statistics); a backend
 // only says how to get and return raw memory. The host backend uses 64-byte aligned memory; the
 // CUDA backend (kernels/cuda/) uses cudaMalloc with the same interface and statistics.
+//
+// Private pools serve CUDA graphs (kernels/cuda/graph.cuh). While a pool is active, requests are
+// served from the pool's free lists, then from the shared ones, and never from the system (a
+// graph being captured may not call cudaMalloc: warm up first). Every block handed out while the
+// pool is active belongs to it from then on: when freed it returns to the pool, not to the shared
+// lists, so memory a graph reads and writes on every replay is never given to anyone else.
+// release_private_pool() hands the pool's blocks back when the graph is destroyed.
 #pragma once
 
 #include <cstddef>
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <algorithm>
 #include <unordered_map>
 #include <vector>
 
@@ -53,9 +61,18 @@ class CachingAllocator {
     std::lock_guard lock(mutex_);
     ++stats_.requests;
     void* p = nullptr;
-    if (auto it = free_.find(cls); it != free_.end() && !it->second.empty()) {
-      p = it->second.back();
-      it->second.pop_back();
+    if (active_pool_ != 0) {
+      p = take_from(pools_[active_pool_], cls);
+      if (p == nullptr) p = take_from(free_, cls);
+      if (p == nullptr)
+        fail("tsgan: the {} allocator needs a new block of {} bytes while a private pool is active "
+             "(CUDA graph capture); run the captured work once before capturing, so that every block "
+             "it needs is cached",
+             Backend::name, cls);
+      owner_[p] = active_pool_;
+      stats_.bytes_cached -= cls;
+    } else if (void* q = take_from(free_, cls)) {
+      p = q;
       stats_.bytes_cached -= cls;
     } else {
       p = Backend::allocate(cls);
@@ -81,7 +98,39 @@ class CachingAllocator {
     std::lock_guard lock(mutex_);
     stats_.bytes_in_use -= cls;
     stats_.bytes_cached += cls;
+    if (!owner_.empty()) {
+      if (auto it = owner_.find(p); it != owner_.end()) {
+        pools_[it->second][cls].push_back(p);
+        return;
+      }
+    }
     free_[cls].push_back(p);
+  }
+
+  // Starts a private pool (see the top of this file) and returns its id. One at a time.
+  int begin_private_pool() {
+    std::lock_guard lock(mutex_);
+    if (active_pool_ != 0) fail("tsgan: a private pool of the {} allocator is already active", Backend::name);
+    active_pool_ = ++last_pool_;
+    pools_[active_pool_];
+    return active_pool_;
+  }
+  // Stops handing out blocks from the active pool; the blocks it owns stay its own.
+  void end_private_pool() {
+    std::lock_guard lock(mutex_);
+    active_pool_ = 0;
+  }
+  // Gives the pool's free blocks back to the shared lists and forgets which blocks it owned
+  // (those still in use go to the shared lists when they are freed).
+  void release_private_pool(int id) {
+    std::lock_guard lock(mutex_);
+    if (id == active_pool_) active_pool_ = 0;
+    auto pool = pools_.find(id);
+    if (pool == pools_.end()) return;
+    for (auto& [cls, blocks] : pool->second)
+      for (void* b : blocks) free_[cls].push_back(b);
+    pools_.erase(pool);
+    std::erase_if(owner_, [id](const auto& entry) { return entry.second == id; });
   }
 
   // Returns every cached block to the system.
@@ -112,9 +161,23 @@ class CachingAllocator {
     stats_.bytes_cached = 0;
   }
 
+  using FreeLists = std::unordered_map<std::size_t, std::vector<void*>>;
+
+  static void* take_from(FreeLists& lists, std::size_t cls) {
+    auto it = lists.find(cls);
+    if (it == lists.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    return p;
+  }
+
   mutable std::mutex mutex_;
-  std::unordered_map<std::size_t, std::vector<void*>> free_;
+  FreeLists free_;
   AllocatorStats stats_;
+  std::unordered_map<int, FreeLists> pools_;  // private pools' free blocks
+  std::unordered_map<void*, int> owner_;      // blocks that belong to a private pool
+  int active_pool_ = 0;                        // 0: none
+  int last_pool_ = 0;
 };
 
 struct HostMemory {

@@ -63,7 +63,44 @@ __global__ void __launch_bounds__(256) assign_kernel(Ev ev, Dst dst) {
   }
 }
 
+// The fused backward pass of an expression (see backward_cpu in eval_cpu.hpp): thread i recomputes
+// the trace of output element i from the leaves, takes its adjoint and pushes it through the op
+// structs' derivatives into the leaves' gradients. Each element's gradient is written by the one
+// thread that owns it: a Var leaf of the output's shape writes element i of its gradient (twice,
+// in order, when the Var appears twice), a broadcasting leaf writes element i of its full-size
+// temporary. So no atomics, and the same bits on every run.
+template <class T, ShapeType Out, class Ev, class Adj>
+__global__ void __launch_bounds__(256) backward_kernel(Ev ev, Adj adj) {
+  using I = index_type<Out::size>;
+  constexpr std::size_t R = Out::rank;
+  const I n = static_cast<I>(Out::size);
+  const I step = static_cast<I>(gridDim.x) * blockDim.x;
+  for (I i = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    index_t idx[R + 1];
+    unravel<Out>(i, idx);
+    const ElementPos<R> pos{static_cast<index_t>(i), idx};
+    const auto tr = ev.template trace<T>(pos);
+    ev.backward(tr, adj.template adjoint<T>(pos, tr.y), pos);
+  }
+}
+
 }  // namespace expr::cuda_detail
+
+namespace expr {
+// The GPU's run_backward (autograd/var.hpp): one kernel over the output shape, then the
+// broadcasting leaves fold their temporaries into their gradients (finish(), reductions queued on
+// the same stream).
+template <class T, ShapeType Out, class Ev, class Adj>
+void backward_device(Ev& ev, const Adj& adj) {
+  static_assert(std::is_trivially_copyable_v<Ev> && std::is_trivially_copyable_v<Adj>,
+                "tsgan: evaluators are kernel arguments");
+  auto& ctx = cuda_context();
+  constexpr int block = 256;
+  cuda_detail::backward_kernel<T, Out><<<ctx.grid_for(Out::size, block), block, 0, ctx.stream()>>>(ev, adj);
+  TSGAN_CUDA_CHECK_LAUNCH("tsgan::expr::cuda_detail::backward_kernel");
+  ev.finish();
+}
+}  // namespace expr
 
 // Evaluates `e` into `dst` (a GPU tensor or view) in one kernel, queued on the context's stream.
 template <class Dst, Expression E>

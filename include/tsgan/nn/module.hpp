@@ -89,15 +89,20 @@ void walk(M& m, const std::string& prefix, V& v) {
     std::size_t i = 0;
     std::apply([&](auto&... part) { (walk(part, join_name(prefix, std::to_string(i++)), v), ...); }, m);
   } else if constexpr (std::is_aggregate_v<M> && std::is_class_v<M>) {
-    reflect::for_each_member(m, [&](auto& member, std::size_t i) {
-      using Member = std::remove_cvref_t<decltype(member)>;
+    // The names are made before the lambda: nvcc 13's front end, instantiating this lambda inside
+    // a recursive walk, looks M::field_names up in the member's type instead of M's.
+    constexpr std::size_t count = reflect::member_count<M>;
+    std::array<std::string, count> names;
+    for (std::size_t i = 0; i < count; ++i) {
       if constexpr (requires { M::field_names; }) {
-        static_assert(M::field_names.size() == reflect::member_count<M>,
-                      "tsgan: a module's field_names must name every member, in order");
-        walk<Member>(member, join_name(prefix, M::field_names[i]), v);
+        static_assert(M::field_names.size() == count, "tsgan: a module's field_names must name every member, in order");
+        names[i] = M::field_names[i];
       } else {
-        walk<Member>(member, join_name(prefix, std::to_string(i)), v);
+        names[i] = std::to_string(i);
       }
+    }
+    reflect::for_each_member(m, [&](auto& member, std::size_t i) {
+      walk<std::remove_cvref_t<decltype(member)>>(member, join_name(prefix, names[i]), v);
     });
   }
   // Anything else (numbers, flags, plain tensors) is not part of the module's state.

@@ -10,6 +10,9 @@
 #pragma once
 
 #include "tsgan/kernels/cpu/conv.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/conv.cuh"
+#endif
 #include "tsgan/ops/node.hpp"
 
 namespace tsgan {

@@ -20,6 +20,9 @@
 #include <type_traits>
 
 #include "tsgan/kernels/cpu/layout.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/layout.cuh"
+#endif
 #include "tsgan/ops/node.hpp"
 
 namespace tsgan {

@@ -8,6 +8,9 @@
 #include <optional>
 
 #include "tsgan/kernels/cpu/gemm.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/gemm.cuh"
+#endif
 #include "tsgan/ops/node.hpp"
 
 namespace tsgan {

@@ -6,6 +6,9 @@
 
 #include "tsgan/autograd/reduce.hpp"
 #include "tsgan/ops/node.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/losses.cuh"
+#endif
 
 namespace tsgan {
 

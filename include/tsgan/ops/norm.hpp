@@ -14,6 +14,9 @@
 #pragma once
 
 #include "tsgan/kernels/cpu/norm.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/norm.cuh"
+#endif
 #include "tsgan/ops/node.hpp"
 
 namespace tsgan {

@@ -13,6 +13,9 @@
 
 #include "tsgan/autograd/reduce.hpp"
 #include "tsgan/kernels/cpu/pool.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/pool.cuh"
+#endif
 #include "tsgan/ops/node.hpp"
 
 namespace tsgan {

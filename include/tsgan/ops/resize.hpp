@@ -16,6 +16,9 @@
 #pragma once
 
 #include "tsgan/kernels/cpu/resize.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/resize.cuh"
+#endif
 #include "tsgan/ops/node.hpp"
 
 namespace tsgan {

@@ -5,6 +5,10 @@
 // gradient buffers, with the state: a step after the first then allocates nothing, instead of the
 // second step still finding the caching allocator's free lists short by the gradients that the
 // first step took from them mid-way.
+//
+// On the GPU each parameter's step count also lives in device memory, read and advanced by the
+// update kernels (kernels/cuda/optim.cuh), so that a CUDA graph replaying step() keeps counting;
+// for_each_state reads it back first.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +17,9 @@
 #include "tsgan/core/copy.hpp"
 #include "tsgan/core/profile.hpp"
 #include "tsgan/kernels/cpu/optim.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/optim.cuh"
+#endif
 #include "tsgan/optim/parameters.hpp"
 
 namespace tsgan::optim {
@@ -31,7 +38,8 @@ class Adam {
   Adam(std::vector<ParamRef<T, D>> params, AdamOptions options) : params_(std::move(params)), options_(options) {
     for (const auto& p : params_) {
       p.reserve_gradient();
-      states_.push_back(State{Buffer<T, D>(static_cast<std::size_t>(p.size)), Buffer<T, D>(static_cast<std::size_t>(p.size))});
+      states_.push_back(State{Buffer<T, D>(static_cast<std::size_t>(p.size)), Buffer<T, D>(static_cast<std::size_t>(p.size)),
+                              on_device ? Buffer<std::int64_t, D>(1) : Buffer<std::int64_t, D>()});
     }
     reset_state();
   }
@@ -48,13 +56,18 @@ class Adam {
       State& s = states_[i];
       ++s.step;
       const kernels::AdamStep k{options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, s.step};
-      kernels::OptimKernels<D>::adam(k, params_[i].size, params_[i].value, g, s.exp_avg.data(), s.exp_avg_sq.data());
+      if constexpr (on_device)
+        kernels::OptimKernels<D>::adam(k, params_[i].size, params_[i].value, g, s.exp_avg.data(), s.exp_avg_sq.data(),
+                                       s.device_step.data());
+      else
+        kernels::OptimKernels<D>::adam(k, params_[i].size, params_[i].value, g, s.exp_avg.data(), s.exp_avg_sq.data());
     }
   }
 
   void reset_state() {
     for (std::size_t i = 0; i < params_.size(); ++i) {
       states_[i].step = 0;
+      if constexpr (on_device) zero_fill<D>(states_[i].device_step.data(), 1);
       zero_fill<D>(states_[i].exp_avg.data(), params_[i].size);
       zero_fill<D>(states_[i].exp_avg_sq.data(), params_[i].size);
     }
@@ -67,13 +80,20 @@ class Adam {
   // pointers may be written (loading a checkpoint).
   template <class F>
   void for_each_state(F&& f) {
-    for (std::size_t i = 0; i < params_.size(); ++i)
-      f(params_[i].name, states_[i].step, states_[i].exp_avg.data(), states_[i].exp_avg_sq.data(), params_[i].size);
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      State& s = states_[i];
+      if constexpr (on_device) copy_to_host<D>(&s.step, s.device_step.data(), 1);
+      f(params_[i].name, s.step, s.exp_avg.data(), s.exp_avg_sq.data(), params_[i].size);
+      if constexpr (on_device) copy_from_host<D>(s.device_step.data(), &s.step, 1);
+    }
   }
 
  private:
+  static constexpr bool on_device = !std::is_same_v<D, cpu>;
+
   struct State {
     Buffer<T, D> exp_avg, exp_avg_sq;
+    Buffer<std::int64_t, D> device_step;  // GPU only: the count the update kernels read
     std::int64_t step = 0;
   };
 

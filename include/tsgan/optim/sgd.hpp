@@ -6,6 +6,9 @@
 
 #include "tsgan/core/profile.hpp"
 #include "tsgan/kernels/cpu/optim.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/kernels/cuda/optim.cuh"
+#endif
 #include "tsgan/optim/parameters.hpp"
 
 namespace tsgan::optim {

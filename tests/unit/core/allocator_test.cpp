@@ -19,6 +19,31 @@ TEST_SUITE("core.allocator") {
     }
   }
 
+  TEST_CASE("a private pool serves from the cache only and keeps its blocks to itself") {
+    // What a CUDA graph capture relies on (kernels/cuda/graph.cuh), checked on the host allocator.
+    CachingAllocator<HostMemory> a;
+    void* warm = a.allocate(1000);
+    a.deallocate(warm, 1000);  // cached, as after a warm-up step
+    const int pool = a.begin_private_pool();
+    void* p = a.allocate(1000);
+    CHECK(p == warm);  // from the shared cache
+    CHECK_THROWS_WITH_AS(a.allocate(5000), doctest::Contains("private pool is active"), Error);
+    a.deallocate(p, 1000);
+    CHECK(a.allocate(1000) == p);  // freed inside the pool: back to the pool, reused by it
+    a.deallocate(p, 1000);
+    a.end_private_pool();
+    const auto before = a.stats().system_allocations;
+    void* q = a.allocate(1000);  // outside the pool: the pool's block is not handed out
+    CHECK(q != p);
+    CHECK(a.stats().system_allocations == before + 1);
+    a.release_private_pool(pool);
+    void* r = a.allocate(1000);  // released: the block is shared again
+    CHECK(r == p);
+    a.deallocate(q, 1000);
+    a.deallocate(r, 1000);
+    CHECK(a.stats().bytes_in_use == 0);
+  }
+
   TEST_CASE("freed blocks are reused; statistics count bytes and system calls") {
     CachingAllocator<HostMemory> a;
     void* p = a.allocate(1000);

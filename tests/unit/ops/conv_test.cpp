@@ -2,6 +2,8 @@
 // differences, over strides, paddings (symmetric and TF 'same'), dilation, groups and odd sizes;
 // and the CPU kernels' three products against direct loops for every way they organise the work
 // (a GEMM per image or per batch chunk, wide and narrow rows, small output channels).
+// Templated over the device: on the GPU (cuDNN) values and gradients must also match the CPU's,
+// with TF32 off (and within 3e-3 with it on), and the finite-difference checks run there in double.
 #include <doctest/doctest.h>
 
 #include <random>
@@ -62,7 +64,7 @@ std::vector<double> direct_conv_transpose(const Tensor<T, X>& x, const Tensor<T,
   return y;
 }
 
-template <ConvOptions O, class T, index_t N, index_t Cin, index_t H, index_t Wd, index_t Cout, index_t K>
+template <ConvOptions O, class T, class D, index_t N, index_t Cin, index_t H, index_t Wd, index_t Cout, index_t K>
 void check_conv(std::uint64_t seed) {
   using X = Shape<N, Cin, H, Wd>;
   using W = Shape<Cout, Cin / O.groups, K, K>;
@@ -70,17 +72,19 @@ void check_conv(std::uint64_t seed) {
   const auto w = test::random_tensor<T, W>(seed + 1);
   const auto b = test::random_tensor<T, Shape<Cout>>(seed + 2);
   Graph g;
-  auto y = conv2d<O>(g.input(x), g.input(w), g.input(b));
+  auto y = conv2d<O>(g.input(x.template to<D>()), g.input(w.template to<D>()), g.input(b.template to<D>()));
   const auto want = direct_conv<O>(x, w, b.data());
   const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
-  test::check_all(y.value(), [&](index_t i) { return want[static_cast<std::size_t>(i)]; }, tol, tol, "conv2d");
+  test::check_all(test::to_host(y.value()), [&](index_t i) { return want[static_cast<std::size_t>(i)]; }, tol, tol, "conv2d");
+  auto f = [](const auto& xv, const auto& wv, const auto& bv) { return conv2d<O>(xv, wv, bv); };
+  test::check_gradient_parity<D>(f, x, w, b);
   if constexpr (std::is_same_v<T, double>) {
-    const auto r = gradcheck([](const auto& xv, const auto& wv, const auto& bv) { return conv2d<O>(xv, wv, bv); }, x, w, b);
+    const auto r = gradcheck(f, x.template to<D>(), w.template to<D>(), b.template to<D>());
     CHECK_MESSAGE(r.ok, r.message);
   }
 }
 
-template <ConvTransposeOptions O, class T, index_t N, index_t Cin, index_t H, index_t Wd, index_t Cout, index_t K>
+template <ConvTransposeOptions O, class T, class D, index_t N, index_t Cin, index_t H, index_t Wd, index_t Cout, index_t K>
 void check_conv_transpose(std::uint64_t seed) {
   using X = Shape<N, Cin, H, Wd>;
   using W = Shape<Cin, Cout, K, K>;
@@ -88,14 +92,17 @@ void check_conv_transpose(std::uint64_t seed) {
   const auto w = test::random_tensor<T, W>(seed + 1);
   const auto b = test::random_tensor<T, Shape<Cout>>(seed + 2);
   Graph g;
-  auto y = conv_transpose2d<O>(g.input(x), g.input(w), g.input(b));
+  auto y = conv_transpose2d<O>(g.input(x.template to<D>()), g.input(w.template to<D>()), g.input(b.template to<D>()));
   auto want = direct_conv_transpose<O>(x, w);
   const index_t plane = decltype(y)::shape::dims[2] * decltype(y)::shape::dims[3];
   const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
-  test::check_all(y.value(), [&](index_t i) { return want[static_cast<std::size_t>(i)] + double(b[i / plane % Cout]); }, tol, tol,
+  test::check_all(test::to_host(y.value()),
+                  [&](index_t i) { return want[static_cast<std::size_t>(i)] + double(b[i / plane % Cout]); }, tol, tol,
                   "conv_transpose2d");
+  auto f = [](const auto& xv, const auto& wv, const auto& bv) { return conv_transpose2d<O>(xv, wv, bv); };
+  test::check_gradient_parity<D>(f, x, w, b);
   if constexpr (std::is_same_v<T, double>) {
-    const auto r = gradcheck([](const auto& xv, const auto& wv, const auto& bv) { return conv_transpose2d<O>(xv, wv, bv); }, x, w, b);
+    const auto r = gradcheck(f, x.template to<D>(), w.template to<D>(), b.template to<D>());
     CHECK_MESSAGE(r.ok, r.message);
   }
 }
@@ -159,27 +166,66 @@ void check_kernels(const kernels::ConvGeometry& g, std::uint64_t seed) {
   check(dw_got, dw, "backward_weight (accumulating)");
 }
 
+template <class T, class D>
+void all_convs() {
+  check_conv<ConvOptions{.stride = 2, .padding = 1}, T, D, 2, 3, 8, 8, 4, 4>(1);   // the U-Net's down-sampling
+  check_conv<ConvOptions{.stride = 1, .padding = 1}, T, D, 2, 3, 7, 5, 2, 3>(2);   // odd sizes
+  check_conv<ConvOptions{.stride = 2, .padding = 0}, T, D, 1, 2, 9, 9, 3, 3>(3);   // 'valid', odd
+  check_conv<ConvOptions{.stride = 2, .same = true}, T, D, 2, 2, 8, 7, 2, 3>(4);   // TF 'same', asymmetric pad
+  check_conv<ConvOptions{.stride = 1, .padding = 2, .dilation = 2}, T, D, 1, 2, 6, 6, 2, 3>(5);
+  check_conv<ConvOptions{.stride = 1, .padding = 1, .groups = 2}, T, D, 2, 4, 5, 5, 6, 3>(6);
+  check_conv<ConvOptions{.stride = 1, .padding = 1, .groups = 3}, T, D, 1, 3, 6, 6, 3, 3>(7);  // depthwise
+  check_conv<ConvOptions{}, T, D, 2, 5, 4, 4, 3, 1>(8);                             // pointwise 1x1
+  check_conv<ConvOptions{.stride = 1, .padding = 1}, T, D, 3, 4, 20, 20, 5, 3>(9);  // per-image products
+  check_conv<ConvOptions{.stride = 1, .same = true}, T, D, 1, 2, 6, 5, 2, 4>(10);   // 'same', even kernel: pad 1 + 2
+}
+
+template <class T, class D>
+void all_conv_transposes() {
+  check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1}, T, D, 2, 3, 4, 4, 2, 4>(11);  // doubles H, W
+  check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1, .output_padding = 1}, T, D, 1, 2, 3, 3, 3, 3>(12);
+  check_conv_transpose<ConvTransposeOptions{.stride = 1, .padding = 0}, T, D, 2, 2, 3, 5, 2, 3>(13);
+  check_conv_transpose<ConvTransposeOptions{.stride = 3, .padding = 2, .dilation = 2}, T, D, 1, 2, 3, 3, 2, 3>(14);
+  check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1}, T, D, 2, 3, 16, 16, 2, 4>(15);
+  // output_padding 2 >= stride 2 (allowed with dilation 3): cuDNN's size formula disagrees, the
+  // GPU takes the explicitly padded path.
+  check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1, .output_padding = 2, .dilation = 3}, T, D, 1, 2, 3, 4, 2, 3>(16);
+}
+
 }  // namespace
 
 TEST_SUITE("ops.conv") {
-  TEST_CASE_TEMPLATE("conv2d matches a direct loop and finite differences", T, float, double) {
-    check_conv<ConvOptions{.stride = 2, .padding = 1}, T, 2, 3, 8, 8, 4, 4>(1);   // the U-Net's down-sampling
-    check_conv<ConvOptions{.stride = 1, .padding = 1}, T, 2, 3, 7, 5, 2, 3>(2);   // odd sizes
-    check_conv<ConvOptions{.stride = 2, .padding = 0}, T, 1, 2, 9, 9, 3, 3>(3);   // 'valid', odd
-    check_conv<ConvOptions{.stride = 2, .same = true}, T, 2, 2, 8, 7, 2, 3>(4);   // TF 'same', asymmetric pad
-    check_conv<ConvOptions{.stride = 1, .padding = 2, .dilation = 2}, T, 1, 2, 6, 6, 2, 3>(5);
-    check_conv<ConvOptions{.stride = 1, .padding = 1, .groups = 2}, T, 2, 4, 5, 5, 6, 3>(6);
-    check_conv<ConvOptions{.stride = 1, .padding = 1, .groups = 3}, T, 1, 3, 6, 6, 3, 3>(7);  // depthwise
-    check_conv<ConvOptions{}, T, 2, 5, 4, 4, 3, 1>(8);                             // pointwise 1x1
-    check_conv<ConvOptions{.stride = 1, .padding = 1}, T, 3, 4, 20, 20, 5, 3>(9);  // per-image products
+  TEST_CASE_TEMPLATE("conv2d matches a direct loop and finite differences", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    all_convs<float, D>();
+    all_convs<double, D>();
   }
 
-  TEST_CASE_TEMPLATE("conv_transpose2d matches a direct loop and finite differences", T, float, double) {
-    check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1}, T, 2, 3, 4, 4, 2, 4>(11);  // doubles H, W
-    check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1, .output_padding = 1}, T, 1, 2, 3, 3, 3, 3>(12);
-    check_conv_transpose<ConvTransposeOptions{.stride = 1, .padding = 0}, T, 2, 2, 3, 5, 2, 3>(13);
-    check_conv_transpose<ConvTransposeOptions{.stride = 3, .padding = 2, .dilation = 2}, T, 1, 2, 3, 3, 2, 3>(14);
-    check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1}, T, 2, 3, 16, 16, 2, 4>(15);
+  TEST_CASE_TEMPLATE("conv_transpose2d matches a direct loop and finite differences", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    all_conv_transposes<float, D>();
+    all_conv_transposes<double, D>();
+  }
+
+  TEST_CASE_TEMPLATE("with TF32, float convolutions stay within 3e-3 of FP32", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    // The pix2pix shapes that matter: a 4x4 stride-2 convolution and its transpose, wide enough for
+    // the tensor-core algorithms. On the CPU the switch changes nothing and this is a plain parity.
+    using X = Shape<2, 32, 16, 16>;
+    const auto x = test::random_tensor<float, X>(21);
+    const auto w = test::random_tensor<float, Shape<64, 32, 4, 4>>(22);
+    const auto wt = test::random_tensor<float, Shape<64, 16, 4, 4>>(23);
+    auto f = [](const auto& xv, const auto& wv, const auto& wtv) {
+      return conv_transpose2d<ConvTransposeOptions{.stride = 2, .padding = 1}>(
+          eval(conv2d<ConvOptions{.stride = 2, .padding = 1}>(xv, wv) * 0.1f), wtv);
+    };
+    const auto want = test::value_and_gradients<cpu>(f, x, w, wt);
+    const Tf32Scope tf32(true);
+    const auto got = test::value_and_gradients<D>(f, x, w, wt);
+    test::check_relative_error(std::get<0>(got), std::get<0>(want), 3e-3, "TF32 value");
+    test::check_relative_error(std::get<1>(got), std::get<1>(want), 3e-3, "TF32 input gradient");
+    test::check_relative_error(std::get<2>(got), std::get<2>(want), 3e-3, "TF32 weight gradient");
+    test::check_relative_error(std::get<3>(got), std::get<3>(want), 3e-3, "TF32 transposed weight gradient");
   }
 
   TEST_CASE("the CPU kernels match direct loops whatever the product strategy") {

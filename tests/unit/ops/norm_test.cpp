@@ -1,6 +1,8 @@
 // batch_norm: forward and running-statistics update against a direct two-pass loop in double
 // (training and evaluation, with and without the affine parameters, [N, C, H, W] and [N, C]),
 // gradients against finite differences in both modes, float gradients against double ones.
+// Templated over the device: on the GPU values, running statistics and gradients must also match
+// the CPU's, and the finite-difference checks run there.
 #include <doctest/doctest.h>
 
 #include <vector>
@@ -50,7 +52,7 @@ std::vector<double> normalized(const Tensor<T, X>& x, const std::vector<double>&
   return y;
 }
 
-template <class T, ShapeType X>
+template <class T, ShapeType X, class D>
 void check_forward(std::uint64_t seed, T offset) {
   constexpr index_t C = channels<X>;
   using PC = Shape<C>;
@@ -65,11 +67,15 @@ void check_forward(std::uint64_t seed, T offset) {
   const double count = double(X::size / C);
 
   // Training: batch statistics; running statistics move towards the batch's (unbiased variance).
-  auto rm = rm0.clone(), rv = rv0.clone();
+  auto rmd = rm0.template to<D>(), rvd = rv0.template to<D>();
   Graph g;
-  auto y = batch_norm(g.input(x), g.input(gamma), g.input(beta), rm, rv, true, momentum, eps);
+  const auto xd = x.template to<D>();
+  const auto gd = gamma.template to<D>();
+  const auto bd = beta.template to<D>();
+  auto y = batch_norm(g.input(xd), g.input(gd), g.input(bd), rmd, rvd, true, momentum, eps);
   const auto want = normalized(x, mean, var, gamma.data(), beta.data(), eps);
-  test::check_all(y.value(), [&](index_t i) { return want[i]; }, tol, tol, "training output");
+  test::check_all(test::to_host(y.value()), [&](index_t i) { return want[i]; }, tol, tol, "training output");
+  const auto rm = test::to_host(rmd).clone(), rv = test::to_host(rvd).clone();
   test::check_all(rm, [&](index_t c) { return (1 - momentum) * double(rm0[c]) + momentum * mean[c]; }, tol, tol,
                   "running_mean");
   test::check_all(rv, [&](index_t c) { return (1 - momentum) * double(rv0[c]) + momentum * var[c] * count / (count - 1); },
@@ -78,18 +84,39 @@ void check_forward(std::uint64_t seed, T offset) {
   // Evaluation: running statistics, which stay as they are.
   std::vector<double> run_mean(C), run_var(C);
   for (index_t c = 0; c < C; ++c) run_mean[c] = rm[c], run_var[c] = rv[c];
-  auto ev = batch_norm(g.input(x), g.input(gamma), g.input(beta), rm, rv, false, momentum, eps);
+  auto ev = batch_norm(g.input(xd), g.input(gd), g.input(bd), rmd, rvd, false, momentum, eps);
   const auto want_eval = normalized(x, run_mean, run_var, gamma.data(), beta.data(), eps);
-  test::check_all(ev.value(), [&](index_t i) { return want_eval[i]; }, tol, tol, "evaluation output");
-  for (index_t c = 0; c < C; ++c) CHECK((rm[c] == T(run_mean[c]) && rv[c] == T(run_var[c])));
+  test::check_all(test::to_host(ev.value()), [&](index_t i) { return want_eval[i]; }, tol, tol, "evaluation output");
+  const auto& rm_after = test::to_host(rmd);
+  const auto& rv_after = test::to_host(rvd);
+  for (index_t c = 0; c < C; ++c) CHECK((rm_after[c] == T(run_mean[c]) && rv_after[c] == T(run_var[c])));
 
   // Without the affine parameters; the running statistics are updated under NoGrad too.
   NoGrad guard;
-  auto rm2 = rm0.clone(), rv2 = rv0.clone();
-  auto plain = batch_norm(g.input(x), rm2, rv2, true, momentum, eps);
+  auto rm2 = rm0.template to<D>(), rv2 = rv0.template to<D>();
+  auto plain = batch_norm(g.input(xd), rm2, rv2, true, momentum, eps);
   const auto want_plain = normalized<T>(x, mean, var, nullptr, nullptr, eps);
-  test::check_all(plain.value(), [&](index_t i) { return want_plain[i]; }, tol, tol, "no-affine output");
-  test::check_all(rm2, [&](index_t c) { return double(rm[c]); }, 0, 0, "running_mean under NoGrad");
+  test::check_all(test::to_host(plain.value()), [&](index_t i) { return want_plain[i]; }, tol, tol, "no-affine output");
+  test::check_all(test::to_host(rm2), [&](index_t c) { return double(rm[c]); }, 0, 0, "running_mean under NoGrad");
+
+  // On a GPU: the same outputs and running statistics as the CPU, and the same gradients.
+  if constexpr (test::is_gpu<D>) {
+    auto rmc = rm0.clone(), rvc = rv0.clone();
+    Graph h;
+    auto yc = batch_norm(h.input(x.clone()), h.input(gamma.clone()), h.input(beta.clone()), rmc, rvc, true, momentum, eps);
+    test::check_parity(test::to_host(y.value()), yc.value(), "training output");
+    test::check_parity(rm, rmc, "running_mean");
+    test::check_parity(rv, rvc, "running_var");
+  }
+}
+
+template <class T, class D>
+void check_forward_all() {
+  check_forward<T, Shape<4, 3, 5, 7>, D>(1, T(0));
+  check_forward<T, Shape<2, 5, 3, 3>, D>(2, T(3));  // a mean that is large against the spread
+  check_forward<T, Shape<1, 2, 1, 2>, D>(3, T(0));  // two values per channel
+  check_forward<T, Shape<6, 4>, D>(4, T(0));        // [N, C]
+  check_forward<T, Shape<3, 2, 4>, D>(5, T(-1));    // [N, C, L]
 }
 
 // Uses x once more after the op, so that the op's backward adds to a gradient already written.
@@ -99,14 +126,14 @@ auto and_again(const Y& y, const X& x) {
   return eval(y * s);
 }
 
-template <ShapeType X>
+template <ShapeType X, class D>
 void check_gradients(std::uint64_t seed) {
   using PC = Shape<channels<X>>;
-  const auto x = test::random_tensor<double, X>(seed);
-  const auto gamma = test::random_tensor<double, PC>(seed + 1);
-  const auto beta = test::random_tensor<double, PC>(seed + 2);
-  auto rm = test::random_tensor<double, PC>(seed + 3);
-  auto rv = test::random_tensor<double, PC>(seed + 4, 0.5, 2.0);
+  const auto x = test::random_tensor<double, X, D>(seed);
+  const auto gamma = test::random_tensor<double, PC, D>(seed + 1);
+  const auto beta = test::random_tensor<double, PC, D>(seed + 2);
+  auto rm = test::random_tensor<double, PC, D>(seed + 3);
+  auto rv = test::random_tensor<double, PC, D>(seed + 4, 0.5, 2.0);
   for (const bool training : {true, false}) {
     CAPTURE(training);
     auto affine = [&](const auto& xv, const auto& gv, const auto& bv) {
@@ -131,18 +158,18 @@ Tensor<T, S> random_as(std::uint64_t seed) {
 }
 
 // The float kernels' gradients agree with the double ones on the same inputs.
-template <ShapeType X>
+template <ShapeType X, class D>
 void check_float_gradients(std::uint64_t seed) {
   using PC = Shape<channels<X>>;
   auto grads = [&]<class T>(T) {
-    Tensor<T, PC> rm, rv(T(1));
+    Tensor<T, PC, D> rm, rv(T(1));
     Graph g;
-    auto x = g.variable(random_as<T, X>(seed));
-    auto gamma = g.variable(random_as<T, PC>(seed + 1));
-    auto beta = g.variable(random_as<T, PC>(seed + 2));
+    auto x = g.variable(random_as<T, X>(seed).template to<D>());
+    auto gamma = g.variable(random_as<T, PC>(seed + 1).template to<D>());
+    auto beta = g.variable(random_as<T, PC>(seed + 2).template to<D>());
     auto y = batch_norm(x, gamma, beta, rm, rv, true);
-    sum(y * random_as<T, X>(seed + 3)).backward();
-    return std::tuple(x.grad().clone(), gamma.grad().clone(), beta.grad().clone());
+    sum(y * random_as<T, X>(seed + 3).template to<D>()).backward();
+    return std::tuple(x.grad().template to<cpu>(), gamma.grad().template to<cpu>(), beta.grad().template to<cpu>());
   };
   const auto [fx, fg, fb] = grads(1.f);
   const auto [dx, dg, db] = grads(1.0);
@@ -154,41 +181,55 @@ void check_float_gradients(std::uint64_t seed) {
 }  // namespace
 
 TEST_SUITE("ops.norm") {
-  TEST_CASE_TEMPLATE("batch_norm matches a direct loop, including the running statistics", T, float, double) {
-    check_forward<T, Shape<4, 3, 5, 7>>(1, T(0));
-    check_forward<T, Shape<2, 5, 3, 3>>(2, T(3));  // a mean that is large against the spread
-    check_forward<T, Shape<1, 2, 1, 2>>(3, T(0));  // two values per channel
-    check_forward<T, Shape<6, 4>>(4, T(0));        // [N, C]
-    check_forward<T, Shape<3, 2, 4>>(5, T(-1));    // [N, C, L]
+  TEST_CASE_TEMPLATE("batch_norm matches a direct loop, including the running statistics", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    check_forward_all<float, D>();
+    check_forward_all<double, D>();
   }
 
-  TEST_CASE("batch statistics stay accurate for a mean far from zero") {
+  TEST_CASE_TEMPLATE("batch statistics stay accurate for a mean far from zero", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     // E[x²] − E[x]² in double would lose about 12 of 16 digits here.
     const auto x = Tensor<double, Shape<2, 2, 6, 6>>(test::random_tensor<double, Shape<2, 2, 6, 6>>(6) + 1e6);
-    Tensor<double, Shape<2>> rm, rv;
+    Tensor<double, Shape<2>, D> rmd, rvd;
     Graph g;
-    auto y = batch_norm(g.input(x), rm, rv, true, 1.0, 0.0);  // momentum 1: running = batch
+    auto y = batch_norm(g.input(x.template to<D>()), rmd, rvd, true, 1.0, 0.0);  // momentum 1: running = batch
     const auto [mean, var] = moments(x);
     const auto want = normalized<double>(x, mean, var, nullptr, nullptr, 0.0);
-    test::check_all(y.value(), [&](index_t i) { return want[i]; }, 1e-9, 1e-9, "normalised");
-    test::check_all(rv, [&](index_t c) { return var[c] * 72 / 71; }, 1e-9, 0, "running_var");
+    test::check_all(test::to_host(y.value()), [&](index_t i) { return want[i]; }, 1e-9, 1e-9, "normalised");
+    test::check_all(test::to_host(rvd), [&](index_t c) { return var[c] * 72 / 71; }, 1e-9, 0, "running_var");
   }
 
-  TEST_CASE("batch_norm gradients match finite differences in training and evaluation") {
-    check_gradients<Shape<3, 2, 3, 5>>(11);
-    check_gradients<Shape<2, 3, 1, 1>>(12);
-    check_gradients<Shape<1, 3, 4, 3>>(13);
-    check_gradients<Shape<5, 4>>(14);
+  TEST_CASE_TEMPLATE("batch_norm gradients match finite differences in training and evaluation", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    check_gradients<Shape<3, 2, 3, 5>, D>(11);
+    check_gradients<Shape<2, 3, 1, 1>, D>(12);
+    check_gradients<Shape<1, 3, 4, 3>, D>(13);
+    check_gradients<Shape<5, 4>, D>(14);
   }
 
-  TEST_CASE("float gradients agree with double gradients") {
-    check_float_gradients<Shape<4, 3, 7, 5>>(21);
+  TEST_CASE_TEMPLATE("float gradients agree with double gradients, and with the CPU's", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    check_float_gradients<Shape<4, 3, 7, 5>, D>(21);
+    // Training and evaluation, affine: the GPU's gradients against the CPU's.
+    using X = Shape<4, 3, 7, 5>;
+    for (const bool training : {true, false}) {
+      CAPTURE(training);
+      auto f = [training](const auto& xv, const auto& gv, const auto& bv) {
+        using T = typename std::remove_cvref_t<decltype(xv)>::value_type;
+        using Dev = typename std::remove_cvref_t<decltype(xv)>::device;
+        Tensor<T, Shape<3>, Dev> rm, rv(T(1));
+        return batch_norm(xv, gv, bv, rm, rv, training);
+      };
+      test::check_gradient_parity<D>(f, random_as<float, X>(22), random_as<float, Shape<3>>(23), random_as<float, Shape<3>>(24));
+    }
   }
 
-  TEST_CASE("training needs more than one value per channel") {
-    Tensor<double, Shape<2>> rm, rv;
+  TEST_CASE_TEMPLATE("training needs more than one value per channel", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    Tensor<double, Shape<2>, D> rm, rv;
     Graph g;
-    auto x = g.input(Tensor<double, Shape<1, 2, 1, 1>>(1.0));
+    auto x = g.input(Tensor<double, Shape<1, 2, 1, 1>, D>(1.0));
     CHECK_THROWS_WITH_AS(batch_norm(x, rm, rv, true), doctest::Contains("more than one value per channel"), Error);
     CHECK_NOTHROW(batch_norm(x, rm, rv, false));
   }

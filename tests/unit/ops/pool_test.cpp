@@ -1,6 +1,8 @@
 // Pooling: forward against direct loops in double (padding ignored by max, counted or not by
 // average), gradients against finite differences (max pooling on inputs without ties), the tie
-// rule of max pooling, global average pooling, and compile-time output sizes.
+// rule of max pooling, global average pooling, and compile-time output sizes. Templated over the
+// device: on the GPU values and gradients must also match the CPU's (the tie rule included), and
+// the finite-difference checks run there.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -60,88 +62,109 @@ auto and_again(const Y& y, const X& x) {  // x used once more after the op: its 
   return eval(y * s);
 }
 
-template <PoolOptions O, class T, ShapeType X>
+template <PoolOptions O, class T, ShapeType X, class D>
 void check_pool(std::uint64_t seed, T lo = T(-1), T hi = T(1)) {
   const auto x = test::random_tensor<T, X>(seed, lo, hi);
   Graph g;
-  auto m = max_pool2d<O>(g.input(x));
-  auto a = avg_pool2d<O>(g.input(x));
+  auto m = max_pool2d<O>(g.input(x.template to<D>()));
+  auto a = avg_pool2d<O>(g.input(x.template to<D>()));
   static_assert(std::is_same_v<decltype(m), decltype(a)>);
   const auto want_max = direct_pool<O, true>(x);
   const auto want_avg = direct_pool<O, false>(x);
   REQUIRE(want_max.size() == std::size_t(decltype(m)::size));
   const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-14;
-  test::check_all(m.value(), [&](index_t i) { return want_max[i]; }, 0, 0, "max_pool2d");
-  test::check_all(a.value(), [&](index_t i) { return want_avg[i]; }, tol, tol, "avg_pool2d");
+  test::check_all(test::to_host(m.value()), [&](index_t i) { return want_max[i]; }, 0, 0, "max_pool2d");
+  test::check_all(test::to_host(a.value()), [&](index_t i) { return want_avg[i]; }, tol, tol, "avg_pool2d");
+  test::check_gradient_parity<D>([](const auto& v) { return max_pool2d<O>(v); }, x);
+  test::check_gradient_parity<D>([](const auto& v) { return avg_pool2d<O>(v); }, x);
   if constexpr (std::is_same_v<T, double>) {
-    const auto d = distinct<X>(seed + 1);
+    const auto d = distinct<X>(seed + 1).template to<D>();
     auto r = gradcheck([](const auto& v) { return max_pool2d<O>(v); }, d);
     CHECK_MESSAGE(r.ok, r.message);
-    r = gradcheck([](const auto& v) { return and_again(max_pool2d<O>(v), v); }, d);
+    // With the input used again the loss is Σx · Σ r ⊙ pool(x), and its rounding over the finite-
+    // difference step reaches a few 1e-7 on the larger planes (see layout_test.cpp): atol 1e-6.
+    GradcheckOptions again;
+    again.atol = 1e-6;
+    r = gradcheck(again, [](const auto& v) { return and_again(max_pool2d<O>(v), v); }, d);
     CHECK_MESSAGE(r.ok, r.message);
-    r = gradcheck([](const auto& v) { return avg_pool2d<O>(v); }, x);
+    r = gradcheck([](const auto& v) { return avg_pool2d<O>(v); }, x.template to<D>());
     CHECK_MESSAGE(r.ok, r.message);
-    r = gradcheck([](const auto& v) { return and_again(avg_pool2d<O>(v), v); }, x);
+    r = gradcheck(again, [](const auto& v) { return and_again(avg_pool2d<O>(v), v); }, x.template to<D>());
     CHECK_MESSAGE(r.ok, r.message);
   }
+}
+
+template <class T, class D>
+void all_pools() {
+  check_pool<PoolOptions{.kernel = 3, .stride = 2}, T, Shape<2, 3, 9, 9>, D>(1);   // the recognizer's max pool
+  check_pool<PoolOptions{.kernel = 2}, T, Shape<1, 2, 7, 6>, D>(2);                // its average pool; odd, floor
+  check_pool<PoolOptions{.kernel = 3, .stride = 1, .padding = 1}, T, Shape<2, 2, 5, 4>, D>(3);
+  check_pool<PoolOptions{.kernel = 3, .stride = 2, .padding = 1}, T, Shape<1, 3, 6, 7>, D>(4, T(-2), T(-1));
+  check_pool<PoolOptions{.kernel = 3, .stride = 2, .padding = 1, .count_include_pad = false}, T, Shape<2, 1, 7, 5>, D>(5);
+  check_pool<PoolOptions{.kernel = 2, .stride = 1, .padding = 1, .count_include_pad = false}, T, Shape<1, 2, 3, 3>, D>(6);
+  check_pool<PoolOptions{.kernel = 4, .stride = 3, .padding = 2}, T, Shape<1, 2, 8, 11>, D>(7);
+  check_pool<PoolOptions{.kernel = 2}, T, Shape<1, 2, 35, 35>, D>(8);              // 35 → 17, as in the recognizer
 }
 
 }  // namespace
 
 TEST_SUITE("ops.pool") {
-  TEST_CASE_TEMPLATE("max and average pooling match direct loops and finite differences", T, float, double) {
-    check_pool<PoolOptions{.kernel = 3, .stride = 2}, T, Shape<2, 3, 9, 9>>(1);   // the recognizer's max pool
-    check_pool<PoolOptions{.kernel = 2}, T, Shape<1, 2, 7, 6>>(2);                // its average pool; odd, floor
-    check_pool<PoolOptions{.kernel = 3, .stride = 1, .padding = 1}, T, Shape<2, 2, 5, 4>>(3);
-    check_pool<PoolOptions{.kernel = 3, .stride = 2, .padding = 1}, T, Shape<1, 3, 6, 7>>(4, T(-2), T(-1));
-    check_pool<PoolOptions{.kernel = 3, .stride = 2, .padding = 1, .count_include_pad = false}, T, Shape<2, 1, 7, 5>>(5);
-    check_pool<PoolOptions{.kernel = 2, .stride = 1, .padding = 1, .count_include_pad = false}, T, Shape<1, 2, 3, 3>>(6);
-    check_pool<PoolOptions{.kernel = 4, .stride = 3, .padding = 2}, T, Shape<1, 2, 8, 11>>(7);
-    check_pool<PoolOptions{.kernel = 2}, T, Shape<1, 2, 35, 35>>(8);              // 35 → 17, as in the recognizer
+  TEST_CASE_TEMPLATE("max and average pooling match direct loops and finite differences", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    all_pools<float, D>();
+    all_pools<double, D>();
   }
 
-  TEST_CASE("padding cells never win a maximum") {
+  TEST_CASE_TEMPLATE("padding cells never win a maximum", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     Graph g;
-    auto y = max_pool2d<PoolOptions{.kernel = 3, .stride = 2, .padding = 1}>(g.input(Tensor<float, Shape<1, 1, 4, 4>>(-5.f)));
-    for (index_t i = 0; i < 4; ++i) CHECK(y.value()[i] == -5.f);
+    auto y = max_pool2d<PoolOptions{.kernel = 3, .stride = 2, .padding = 1}>(g.input(Tensor<float, Shape<1, 1, 4, 4>, D>(-5.f)));
+    const auto& v = test::to_host(y.value());
+    for (index_t i = 0; i < 4; ++i) CHECK(v[i] == -5.f);
   }
 
-  TEST_CASE("tied maxima send the gradient to the first one in scan order") {
+  TEST_CASE_TEMPLATE("tied maxima send the gradient to the first one in scan order", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     // A constant 5x5 plane, 3x3 windows, stride 2, padding 1: windows start at rows and columns
     // -1, 1, 3, so their first cells inside the input are at rows and columns 0, 1, 3.
     Graph g;
-    auto x = g.variable(Tensor<double, Shape<1, 1, 5, 5>>(2.0));
+    auto x = g.variable(Tensor<double, Shape<1, 1, 5, 5>, D>(2.0));
     sum(max_pool2d<PoolOptions{.kernel = 3, .stride = 2, .padding = 1}>(x)).backward();
+    const auto& grad = test::to_host(x.grad());
     for (index_t r = 0; r < 5; ++r)
       for (index_t c = 0; c < 5; ++c) {
         const bool first = (r == 0 || r == 1 || r == 3) && (c == 0 || c == 1 || c == 3);
-        CHECK(x.grad()(0, 0, r, c) == (first ? 1.0 : 0.0));
+        CHECK(grad(0, 0, r, c) == (first ? 1.0 : 0.0));
       }
   }
 
-  TEST_CASE("a NaN in a window wins the maximum, as in PyTorch") {
+  TEST_CASE_TEMPLATE("a NaN in a window wins the maximum, as in PyTorch", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     Tensor<float, Shape<1, 1, 2, 2>> t(1.f);
     t[3] = std::numeric_limits<float>::quiet_NaN();
     Graph g;
-    auto y = max_pool2d<PoolOptions{.kernel = 2}>(g.input(t));
-    CHECK(std::isnan(y.value()[0]));
+    auto y = max_pool2d<PoolOptions{.kernel = 2}>(g.input(t.template to<D>()));
+    CHECK(std::isnan(test::to_host(y.value())[0]));
   }
 
-  TEST_CASE("global average pooling: values, keepdims and gradients") {
+  TEST_CASE_TEMPLATE("global average pooling: values, keepdims and gradients", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     const auto x = test::random_tensor<double, Shape<2, 3, 5, 7>>(9);
     Graph g;
-    auto y = global_avg_pool2d(g.input(x));
-    auto k = global_avg_pool2d<true>(g.input(x));
-    static_assert(std::is_same_v<decltype(y)::shape, Shape<2, 3>>);
-    static_assert(std::is_same_v<decltype(k)::shape, Shape<2, 3, 1, 1>>);
+    auto yv = global_avg_pool2d(g.input(x.template to<D>()));
+    auto kv = global_avg_pool2d<true>(g.input(x.template to<D>()));
+    static_assert(std::is_same_v<typename decltype(yv)::shape, Shape<2, 3>>);
+    static_assert(std::is_same_v<typename decltype(kv)::shape, Shape<2, 3, 1, 1>>);
+    const auto& y = test::to_host(yv.value());
+    const auto& k = test::to_host(kv.value());
     for (index_t n = 0; n < 2; ++n)
       for (index_t c = 0; c < 3; ++c) {
         double s = 0;
         for (index_t i = 0; i < 35; ++i) s += x(n, c, i / 7, i % 7);
-        CHECK(y.value()(n, c) == doctest::Approx(s / 35).epsilon(1e-14));
-        CHECK(k.value()(n, c, 0, 0) == y.value()(n, c));
+        CHECK(y(n, c) == doctest::Approx(s / 35).epsilon(1e-14));
+        CHECK(k(n, c, 0, 0) == y(n, c));
       }
-    const auto r = gradcheck([](const auto& v) { return global_avg_pool2d(v); }, x);
+    const auto r = gradcheck([](const auto& v) { return global_avg_pool2d(v); }, x.template to<D>());
     CHECK_MESSAGE(r.ok, r.message);
   }
 

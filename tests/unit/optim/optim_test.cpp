@@ -1,5 +1,6 @@
 // Adam and SGD against trajectories recorded with PyTorch 1.13 (tests/fixtures/optim, made by
-// make_trajectories.py there): every parameter after every step within 1e-6 relative.
+// make_trajectories.py there): every parameter after every step within 1e-6 relative. Templated
+// over the device: the GPU's update kernels must follow the same trajectories.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -15,9 +16,10 @@ using namespace tsgan;
 
 namespace {
 
+template <class D>
 struct TwoParams {
-  Param<float, Shape<5>> p0;
-  Param<float, Shape<2, 3>> p1;
+  Param<float, Shape<5>, D> p0;
+  Param<float, Shape<2, 3>, D> p1;
   static constexpr std::array field_names{"p0", "p1"};
 };
 
@@ -70,19 +72,20 @@ Fixture load(const std::string& file) {
 template <class P>
 void set(P& p, const std::vector<float>& v) {
   REQUIRE(v.size() == std::size_t(P::shape::size));
-  std::copy(v.begin(), v.end(), p.value().data());
+  copy_from_host<typename P::device>(p.value().data(), v.data(), P::shape::size);
 }
 template <class P>
 void set_grad(P& p, const std::vector<float>& v) {
   const auto t = p.grad_slot().target();
-  std::copy(v.begin(), v.end(), t.data);
+  copy_from_host<typename P::device>(t.data, v.data(), P::shape::size);
 }
 // Relative 1e-6; the absolute floor covers values that a long trajectory drives towards zero, where
 // float32 rounding differences of earlier steps (FMA or not) dominate a relative measure.
 template <class P>
 void check(const P& p, const std::vector<float>& want, std::size_t step, double atol) {
+  const auto& value = test::to_host(p.value());
   for (std::size_t i = 0; i < want.size(); ++i) {
-    const double got = p.value()[static_cast<index_t>(i)];
+    const double got = value[static_cast<index_t>(i)];
     if (!test::close(got, want[i], 1e-6, atol)) {
       FAIL("step " << step << " " << p.name() << "[" << i << "]: got " << std::setprecision(9) << got << ", PyTorch " << want[i]);
       return;
@@ -90,8 +93,8 @@ void check(const P& p, const std::vector<float>& want, std::size_t step, double 
   }
 }
 
-template <class Optimizer>
-void replay(const Fixture& f, TwoParams& m, Optimizer& opt, double atol) {
+template <class M, class Optimizer>
+void replay(const Fixture& f, M& m, Optimizer& opt, double atol) {
   for (std::size_t k = 0; k < f.steps.size(); ++k) {
     nn::zero_grad(m);
     const auto& s = f.steps[k];
@@ -106,47 +109,54 @@ void replay(const Fixture& f, TwoParams& m, Optimizer& opt, double atol) {
 }  // namespace
 
 TEST_SUITE("optim") {
-  TEST_CASE("Adam reproduces PyTorch's trajectory (defaults; and betas 0.5/0.999, weight decay, skipped gradients)") {
+  TEST_CASE_TEMPLATE("Adam reproduces PyTorch's trajectory (defaults; and betas 0.5/0.999, weight decay, skipped gradients)",
+                     D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     for (const char* file : {"adam_default.txt", "adam_tsgan.txt"}) {
       CAPTURE(file);
       const auto f = load(file);
-      TwoParams m;
+      TwoParams<D> m;
       nn::name_parameters(m);
       set(m.p0, f.initial.at("p0"));
       set(m.p1, f.initial.at("p1"));
-      optim::Adam<float> opt(m, {.lr = f.options.at("lr"), .beta1 = f.options.at("beta1"), .beta2 = f.options.at("beta2"),
+      optim::Adam<float, D> opt(m, {.lr = f.options.at("lr"), .beta1 = f.options.at("beta1"), .beta2 = f.options.at("beta2"),
                                  .eps = f.options.at("eps"), .weight_decay = f.options.at("weight_decay")});
       replay(f, m, opt, 1e-8);
       CHECK(f.steps.size() == 25);
     }
   }
 
-  TEST_CASE("SGD with momentum, dampening, weight decay and Nesterov reproduces PyTorch's trajectory") {
+  TEST_CASE_TEMPLATE("SGD with momentum, dampening, weight decay and Nesterov reproduces PyTorch's trajectory", D,
+                     TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     for (const char* file : {"sgd_momentum.txt", "sgd_nesterov.txt"}) {
       CAPTURE(file);
       const auto f = load(file);
-      TwoParams m;
+      TwoParams<D> m;
       nn::name_parameters(m);
       set(m.p0, f.initial.at("p0"));
       set(m.p1, f.initial.at("p1"));
-      optim::Sgd<float> opt(m, {.lr = f.options.at("lr"), .momentum = f.options.at("momentum"),
+      optim::Sgd<float, D> opt(m, {.lr = f.options.at("lr"), .momentum = f.options.at("momentum"),
                                 .dampening = f.options.at("dampening"), .weight_decay = f.options.at("weight_decay"),
                                 .nesterov = f.options.at("nesterov") != 0});
       replay(f, m, opt, 2e-7);
     }
   }
 
-  TEST_CASE("Adam state is exposed by parameter name and counts steps per parameter") {
-    TwoParams m;
+  TEST_CASE_TEMPLATE("Adam state is exposed by parameter name and counts steps per parameter", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    TwoParams<D> m;
     nn::name_parameters(m);
-    optim::Adam<float> opt(m, {});
+    optim::Adam<float, D> opt(m, {});
     m.p0.grad_slot().target();
     m.p0.grad_slot().tensor().fill(1.f);  // only p0 has a gradient
     opt.step();
     std::map<std::string, std::int64_t> steps;
     opt.for_each_state([&](const std::string& name, std::int64_t& step, float* exp_avg, float*, index_t size) {
       steps[name] = step;
-      if (name == "p0") CHECK(exp_avg[size - 1] == doctest::Approx(0.1f));
+      float last = 0;
+      copy_to_host<D>(&last, exp_avg + size - 1, 1);
+      if (name == "p0") CHECK(last == doctest::Approx(0.1f));
     });
     CHECK(steps.at("p0") == 1);
     CHECK(steps.at("p1") == 0);

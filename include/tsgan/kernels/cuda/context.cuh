@@ -61,11 +61,16 @@ class CudaContext {
     return static_cast<unsigned>(std::clamp<index_t>(wanted, 1, resident));
   }
 
-  // The cuBLAS handle, created on first use and bound to stream().
+  // The cuBLAS handle, created on first use and bound to stream(), with a workspace of its own
+  // from the caching allocator: cuBLAS would otherwise allocate one itself, which a CUDA graph
+  // capture must not see (NVIDIA recommends cublasSetWorkspace for graphs; 32 MiB is its advice
+  // for Hopper).
   cublasHandle_t cublas() {
     std::call_once(cublas_once_, [this] {
       TSGAN_CUDA_CHECK(cublasCreate(&cublas_));
       TSGAN_CUDA_CHECK(cublasSetStream(cublas_, stream_));
+      cublas_workspace_ = allocator<cuda>().allocate(cublas_workspace_bytes);
+      TSGAN_CUDA_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, cublas_workspace_bytes));
     });
     return cublas_;
   }
@@ -121,8 +126,10 @@ class CudaContext {
   int sm_count_ = 1;
   int cc_major_ = 0, cc_minor_ = 0;
   cudaStream_t stream_ = nullptr;
+  static constexpr std::size_t cublas_workspace_bytes = std::size_t{32} << 20;
   std::once_flag cublas_once_;
   cublasHandle_t cublas_ = nullptr;
+  void* cublas_workspace_ = nullptr;
 #if TSGAN_HAS_CUDNN
   std::once_flag cudnn_once_;
   cudnnHandle_t cudnn_ = nullptr;

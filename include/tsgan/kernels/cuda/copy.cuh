@@ -22,6 +22,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "tsgan/core/copy.hpp"
 #include "tsgan/core/device.hpp"
 #include "tsgan/kernels/cuda/context.cuh"
 #include "tsgan/kernels/cuda/error.hpp"
@@ -109,5 +110,16 @@ inline void copy_bytes(cuda, void* dst, cuda, const void* src, std::size_t bytes
   if (bytes == 0) return;
   TSGAN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cuda_context().stream()));
 }
+
+// Untyped copies for optimizer states and checkpoints (core/copy.hpp), with the semantics above:
+// to_host returns with the data there, from_host once the source may be reused, zero is queued.
+template <>
+struct kernels::Copy<cuda> {
+  static void to_host(void* dst, const void* src, std::size_t bytes) { copy_bytes(cpu{}, dst, cuda{}, src, bytes); }
+  static void from_host(void* dst, const void* src, std::size_t bytes) { copy_bytes(cuda{}, dst, cpu{}, src, bytes); }
+  static void zero(void* dst, std::size_t bytes) {
+    if (bytes) TSGAN_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cuda_context().stream()));
+  }
+};
 
 }  // namespace tsgan
