@@ -122,14 +122,23 @@ struct Item {
   bool mirror = false;
 };
 
-// Descriptors of every item: [row][item].
+// Descriptors of every item in every row, handed to sink(row, item, descriptor) a chunk of items
+// at a time, so that memory does not grow with the number of probes.
 class Describer {
  public:
+  using Sink = std::function<void(std::size_t row, std::size_t item, const Descriptor&)>;
+
   Describer(const fs::path& models, ex::Restorer* restorer, std::uint64_t seed)
       : net_(models), restorer_(restorer), seed_(seed) {}
 
+  // All descriptors, [row][item] (for sets small enough to keep).
   std::vector<std::vector<Descriptor>> run(const std::vector<Item>& items, const std::vector<Row>& rows) {
     std::vector<std::vector<Descriptor>> out(rows.size(), std::vector<Descriptor>(items.size()));
+    run(items, rows, [&](std::size_t r, std::size_t i, const Descriptor& d) { out[r][i] = d; });
+    return out;
+  }
+
+  void run(const std::vector<Item>& items, const std::vector<Row>& rows, const Sink& sink) {
     constexpr std::size_t chunk = 32;
     for (std::size_t begin = 0; begin < items.size(); begin += chunk) {
       const std::size_t end = std::min(items.size(), begin + chunk);
@@ -190,11 +199,10 @@ class Describer {
         }
       }
       const auto descriptors = net_.embed_all<8>(faces);
-      for (std::size_t k = 0; k < descriptors.size(); ++k) out[where[k].first][where[k].second] = descriptors[k];
+      for (std::size_t k = 0; k < descriptors.size(); ++k) sink(where[k].first, where[k].second, descriptors[k]);
       fmt::print(stderr, "\r{} of {} images described", end, items.size());
     }
     fmt::print(stderr, "\n");
-    return out;
   }
 
   std::vector<Descriptor> clean(const std::vector<Item>& items) {
@@ -267,14 +275,12 @@ int run_multipie(const Args& a, ex::Restorer* restorer, const fs::path& models) 
   const auto gallery_descriptors = describer.clean(gallery_items);
   tsgan::evaluation::Gallery gallery(face::embedding_size);
   for (std::size_t i = 0; i < gallery_items.size(); ++i) gallery.add(setting.gallery()[i].identity(), gallery_descriptors[i]);
-  const auto descriptors = describer.run(probe_items, rows);
-
+  std::vector<tsgan::evaluation::Rank1Table<int>> tables(rows.size());
+  describer.run(probe_items, rows, [&](std::size_t r, std::size_t i, const Descriptor& d) {
+    tables[r].add(tsgan::evaluation::abs_yaw(probes[i].yaw), gallery.rank1(d, probes[i].identity()));
+  });
   std::set<int> yaws;
   for (const auto& c : probes) yaws.insert(tsgan::evaluation::abs_yaw(c.yaw));
-  std::vector<tsgan::evaluation::Rank1Table<int>> tables(rows.size());
-  for (std::size_t r = 0; r < rows.size(); ++r)
-    for (std::size_t i = 0; i < probes.size(); ++i)
-      tables[r].add(tsgan::evaluation::abs_yaw(probes[i].yaw), gallery.rank1(descriptors[r][i], probes[i].identity()));
 
   // Markdown.
   fmt::print("Multi-PIE Setting 2, {}: {} probes against a gallery of {} subjects (camera 051, illumination {:02d}); "
