@@ -35,6 +35,14 @@ struct FacePair {
   std::int64_t identity;  // index into FaceIndex::identities()
 };
 
+// A training pair given by its files (data sets with their own layout, such as Multi-PIE): the
+// input view, its frontal target, an identity label, and whether both are mirrored left-right.
+struct ImagePair {
+  std::filesystem::path input, target;
+  std::int64_t identity = 0;
+  bool mirror = false;
+};
+
 inline bool is_frontal_pose(std::string_view pose) {
   std::string p(pose);
   std::ranges::transform(p, p.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

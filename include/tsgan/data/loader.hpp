@@ -1,10 +1,16 @@
-// Batches of TSGAN training pairs from a face folder, with synthetic occlusions.
+// Batches of TSGAN training pairs, with synthetic occlusions: from a face folder (FaceIndex and
+// its pairs) or from explicit file pairs (ImagePair: Multi-PIE and other data sets with a layout
+// of their own).
 //
-// The loader decodes every usable image once (the face sets it is meant for are small), then each
-// batch draws B pairs and one occlusion per item from the generator it is given — pass the model's
-// (`model.rng()`), and a checkpoint of the model also fixes where the data stream resumes. A batch
-// always holds at least two identities (the dual triplet loss needs a negative). Images that
-// cannot be read are reported and their pairs dropped; the rest still trains.
+// By default the loader decodes every usable image once (small face sets); with
+// `preload = false` it only checks that the files exist and reads the 2·B images of each batch
+// when the batch is drawn (large sets such as Multi-PIE). Each batch draws B pairs and one
+// occlusion per item from the generator it is given — pass the model's (`model.rng()`), and a
+// checkpoint of the model also fixes where the data stream resumes; preloading or not draws the
+// same batches. A batch always holds at least two identities (the dual triplet loss needs a
+// negative). Images that cannot be read (or, without preloading, are missing) are reported and
+// their pairs dropped; the rest still trains. Without preloading, a file that becomes unreadable
+// later is an IoError naming it when a batch needs it.
 #pragma once
 
 #include <optional>
@@ -21,6 +27,8 @@ struct LoaderOptions {
   bool mirror_left = false;
   // Occlusion types to draw from; empty means all seven.
   std::vector<Occlusion> occlusions;
+  // Decode every image when the loader is made; false: read each batch's images when it is drawn.
+  bool preload = true;
 };
 
 template <class Config>
@@ -29,31 +37,52 @@ class PairLoader {
   using T = typename Config::value_type;
   static constexpr index_t S = Config::image_size, B = Config::batch;
 
-  PairLoader(const FaceIndex& index, std::vector<FacePair> pairs, LoaderOptions options = {})
-      : options_(std::move(options)) {
-    std::map<std::size_t, std::optional<std::size_t>> loaded;  // record → slot in images_
-    auto image_of = [&](std::size_t record) -> std::optional<std::size_t> {
-      if (auto it = loaded.find(record); it != loaded.end()) return it->second;
+  PairLoader(const FaceIndex& index, const std::vector<FacePair>& pairs, LoaderOptions options = {})
+      : PairLoader(image_pairs(index, pairs, options.mirror_left), std::move(options)) {}
+
+  explicit PairLoader(const std::vector<ImagePair>& pairs, LoaderOptions options = {}) : options_(std::move(options)) {
+    std::map<std::filesystem::path, std::optional<std::size_t>> loaded;  // file → slot
+    auto slot_of = [&](const std::filesystem::path& path) -> std::optional<std::size_t> {
+      if (auto it = loaded.find(path); it != loaded.end()) return it->second;
       std::optional<std::size_t> slot;
-      try {
-        images_.push_back(load_face<S>(index.records()[record].path));
-        slot = images_.size() - 1;
-      } catch (const Error& e) {
-        warnings_.push_back(fmt::format("skipped an unreadable image: {}", e.what()));
+      if (options_.preload) {
+        try {
+          images_.push_back(load_face<S>(path));
+          slot = images_.size() - 1;
+        } catch (const Error& e) {
+          warnings_.push_back(fmt::format("skipped an unreadable image: {}", e.what()));
+        }
+      } else {
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(path, ec)) {
+          paths_.push_back(path);
+          slot = paths_.size() - 1;
+        } else {
+          warnings_.push_back(fmt::format("skipped a missing image: {}", path.string()));
+        }
       }
-      loaded[record] = slot;
+      loaded[path] = slot;
       return slot;
     };
-    for (const FacePair& p : pairs) {
-      const auto in = image_of(p.input), target = image_of(p.target);
+    for (const ImagePair& p : pairs) {
+      const auto in = slot_of(p.input), target = slot_of(p.target);
       if (!in || !target) continue;
-      const bool mirror = options_.mirror_left && index.records()[p.input].pose == "left";
-      pairs_.push_back({*in, *target, p.identity, mirror});
+      pairs_.push_back({*in, *target, p.identity, p.mirror});
       identities_.insert(p.identity);
     }
     if (pairs_.empty()) fail("tsgan: no usable training pair (every pair lacked a readable image)");
     if (identities_.size() < 2) fail("tsgan: the training pairs cover only one identity; the dual triplet loss needs two");
     if (options_.occlusions.empty()) options_.occlusions.assign(all_occlusions.begin(), all_occlusions.end());
+  }
+
+  // A face folder's pairs as file pairs; with `mirror_left`, pairs whose input pose is `left`
+  // are mirrored.
+  static std::vector<ImagePair> image_pairs(const FaceIndex& index, const std::vector<FacePair>& pairs, bool mirror_left) {
+    std::vector<ImagePair> out;
+    for (const FacePair& p : pairs)
+      out.push_back({index.records()[p.input].path, index.records()[p.target].path, p.identity,
+                     mirror_left && index.records()[p.input].pose == "left"});
+    return out;
   }
 
   std::size_t size() const { return pairs_.size(); }
@@ -74,8 +103,8 @@ class PairLoader {
     const Landmarks lm = mean_landmarks(double(S));
     for (index_t b = 0; b < B; ++b) {
       const Item& item = pairs_[chosen[b]];
-      copy_image(images_[item.input], batch.profile, b, item.mirror);
-      copy_image(images_[item.target], batch.frontal, b, item.mirror);
+      with_image(item.input, [&](const Face& im) { copy_image(im, batch.profile, b, item.mirror); });
+      with_image(item.target, [&](const Face& im) { copy_image(im, batch.frontal, b, item.mirror); });
       MaskCanvas canvas(batch.mask.data() + b * S * S, S, S);
       const auto kind = options_.occlusions[static_cast<std::size_t>(
           gen.uniform_int(0, static_cast<std::int64_t>(options_.occlusions.size()) - 1))];
@@ -91,6 +120,13 @@ class PairLoader {
     std::int64_t identity;
     bool mirror;
   };
+  using Face = Tensor<float, Shape<3, S, S>>;
+  // Calls f with the decoded image of `slot`: preloaded, or read now.
+  template <class F>
+  void with_image(std::size_t slot, F&& f) const {
+    if (options_.preload) f(images_[slot]);
+    else f(load_face<S>(paths_[slot]));
+  }
   static void copy_image(const Tensor<float, Shape<3, S, S>>& src, Tensor<T, Shape<B, 3, S, S>>& dst, index_t b, bool mirror) {
     for (index_t c = 0; c < 3; ++c)
       for (index_t y = 0; y < S; ++y)
@@ -98,7 +134,8 @@ class PairLoader {
   }
 
   LoaderOptions options_;
-  std::vector<Tensor<float, Shape<3, S, S>>> images_;
+  std::vector<Face> images_;                 // preloaded
+  std::vector<std::filesystem::path> paths_;  // read per batch
   std::vector<Item> pairs_;
   std::set<std::int64_t> identities_;
   std::vector<std::string> warnings_;

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <numbers>
 #include <string_view>
+#include <vector>
 
 #include "tsgan/core/error.hpp"
 #include "tsgan/core/random.hpp"
@@ -144,6 +145,31 @@ inline void draw_occlusion(MaskCanvas& m, Occlusion kind, const Landmarks& lm, r
       break;
     }
   }
+}
+
+// The seed of one test item's occlusion (an image's name, a mask's number): FNV-1a of the key,
+// mixed with the base seed through SplitMix64's finaliser. Every method and every run then draws
+// the same mask for the item, whatever else is evaluated and in whichever order.
+inline std::uint64_t item_seed(std::uint64_t base, std::string_view key) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, 64 bits
+  for (unsigned char c : key) h = (h ^ c) * 0x100000001b3ULL;
+  auto mix = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  return mix(h ^ mix(base + 0x9e3779b97f4a7c15ULL));
+}
+
+// The mask of `kind` on a square crop of side `size` (mean landmarks), drawn from a generator of
+// its own seeded with `seed`: size × size values, row-major, 1 = occluded. The same seed gives the
+// same shapes at any size (positions and sizes scale with the crop).
+inline std::vector<float> fixed_occlusion(Occlusion kind, index_t size, std::uint64_t seed) {
+  std::vector<float> mask(static_cast<std::size_t>(size * size));
+  MaskCanvas canvas(mask.data(), size, size);
+  random::Generator gen(seed);
+  draw_occlusion(canvas, kind, mean_landmarks(double(size)), gen);
+  return mask;
 }
 
 // A kind drawn uniformly from all seven.

@@ -1,0 +1,275 @@
+// What the example programs share: the TSGAN configurations they are compiled with, where the
+// face recognizer's weights are, the training loop with its JSON log, grids and checkpoints, and
+// TSGAN inference behind an interface that does not depend on the configuration.
+//
+// The configurations a program offers in --config are those compiled in: CMake's
+// TSGAN_EXAMPLE_CONFIGS (default "paper;small;tiny") sets TSGAN_EXAMPLE_PAPER, _SMALL and _TINY.
+// Each one instantiates the whole model once more, about a minute of compile time per program.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "tsgan/io/image.hpp"
+#include "tsgan/io/model_path.hpp"
+#include "tsgan/models/tsgan.hpp"
+
+#ifndef TSGAN_EXAMPLE_PAPER
+#define TSGAN_EXAMPLE_PAPER 1
+#endif
+#ifndef TSGAN_EXAMPLE_SMALL
+#define TSGAN_EXAMPLE_SMALL 1
+#endif
+#ifndef TSGAN_EXAMPLE_TINY
+#define TSGAN_EXAMPLE_TINY 1
+#endif
+
+namespace tsgan::examples {
+
+namespace fs = std::filesystem;
+
+// ---- configurations ---------------------------------------------------------------------------
+
+inline std::vector<std::string> config_names() {
+  std::vector<std::string> names;
+  if (TSGAN_EXAMPLE_PAPER) names.emplace_back("paper");
+  if (TSGAN_EXAMPLE_SMALL) names.emplace_back("small");
+  if (TSGAN_EXAMPLE_TINY) names.emplace_back("tiny");
+  return names;
+}
+
+// Calls f(std::type_identity<Config>{}) for the configuration called `name` (one of
+// config_names(); CLI11 checks that before).
+template <class F>
+auto with_config(std::string_view name, F&& f) {
+#if TSGAN_EXAMPLE_PAPER
+  if (name == "paper") return f(std::type_identity<config::Paper>{});
+#endif
+#if TSGAN_EXAMPLE_SMALL
+  if (name == "small") return f(std::type_identity<config::Small>{});
+#endif
+#if TSGAN_EXAMPLE_TINY
+  if (name == "tiny") return f(std::type_identity<config::Tiny>{});
+#endif
+  fail("tsgan: configuration '{}' is not compiled into this program (it has: {})", name, fmt::join(config_names(), ", "));
+}
+
+template <class Model>
+inline constexpr bool uses_face_recognizer =
+    std::is_same_v<typename Model::Identity, models::FaceRecognizer<typename Model::T, typename Model::device>>;
+
+// --models DIR, else $TSGAN_MODELS_DIR or ~/.cache/tsgan/models when the recognizer is there.
+inline std::optional<fs::path> models_dir(const std::string& option) {
+  if (!option.empty()) return fs::path(option);
+  return io::face_models_dir();
+}
+
+inline std::string missing_models_message(const char* program) {
+  return fmt::format(
+      "{}: the face recognizer's weights are not in {} (run scripts/fetch-face-models.sh, or pass --models DIR or set "
+      "TSGAN_MODELS_DIR)",
+      program, io::face_models_search_dir().string());
+}
+
+// ---- training ---------------------------------------------------------------------------------
+
+inline std::string json_line(std::int64_t step, const StepLosses& l, double ms) {
+  return fmt::format(
+      R"({{"step":{},"L_Dd":{:.6g},"L_Df":{:.6g},"L_adv":{:.6g},"L_dtri":{:.6g},"L_ip":{:.6g},"L_pix":{:.6g},)"
+      R"("L_sym":{:.6g},"L_tv":{:.6g},"L_G":{:.6g},"ms_per_step":{:.1f}}})",
+      step, l.d_deocclusion, l.d_frontal, l.adversarial, l.dual_triplet, l.identity, l.pixel, l.symmetry,
+      l.total_variation, l.generator, ms);
+}
+
+// occluded input | mask | Î_d | Î_f | target, one row per item; small faces are enlarged to at
+// least 128 pixels so that the grid can be looked at.
+template <class Model>
+void write_snapshot(Model& model, const Batch<typename Model::config_type>& batch, const fs::path& path) {
+  using Config = typename Model::config_type;
+  constexpr index_t B = Config::batch, S = Config::image_size;
+  Tensor<float, Shape<B, 3, S, S>> occluded = batch.profile * (1.f - batch.mask);
+  const auto restored = model.restore(occluded, batch.mask);
+  const auto grid = io::make_grid(occluded, batch.mask, restored.deoccluded, restored.frontal, batch.frontal);
+  io::write_png(path, io::enlarge(grid, std::max<int>(1, 128 / S)));
+}
+
+struct TrainOptions {
+  std::int64_t steps = 0;      // train until the model has made this many steps
+  std::int64_t log_every = 50;  // steps between log lines, grids and checkpoints
+  fs::path out;                 // grids and checkpoint.safetensors
+};
+
+inline fs::path checkpoint_path(const fs::path& out) { return out / "checkpoint.safetensors"; }
+
+// Resumes from OUT/checkpoint.safetensors when asked and present; says what it did on stderr.
+template <class Model>
+void maybe_resume(Model& model, const fs::path& out, bool resume) {
+  if (!resume) return;
+  const fs::path checkpoint = checkpoint_path(out);
+  if (fs::exists(checkpoint)) {
+    model.load(checkpoint);
+    fmt::print(stderr, "resumed from {} at step {}\n", checkpoint.string(), model.step());
+  } else {
+    fmt::print(stderr, "no checkpoint at {}: starting from step 0\n", checkpoint.string());
+  }
+}
+
+// Every `log_every` steps and at the end: one JSON line on stdout with every loss term, a grid
+// OUT/grid_NNNNNN.png, and the checkpoint (atomically).
+template <class Model, class Loader>
+void train(Model& model, const Loader& loader, const TrainOptions& opt) {
+  fs::create_directories(opt.out);
+  auto last = std::chrono::steady_clock::now();
+  std::int64_t since = 0;
+  while (model.step() < opt.steps) {
+    const auto batch = loader.next(model.rng());
+    const auto losses = model.train_step(batch);
+    ++since;
+    if (model.step() % opt.log_every == 0 || model.step() == opt.steps) {
+      const auto now = std::chrono::steady_clock::now();
+      const double ms = std::chrono::duration<double, std::milli>(now - last).count() / double(since);
+      fmt::print("{}\n", json_line(model.step(), losses, ms));
+      std::fflush(stdout);
+      write_snapshot(model, batch, opt.out / fmt::format("grid_{:06d}.png", model.step()));
+      model.save(checkpoint_path(opt.out));
+      last = std::chrono::steady_clock::now();
+      since = 0;
+    }
+  }
+}
+
+// ---- inference without the configuration in the type ----------------------------------------------
+
+// Images are RGB, CHW floats in [0, 1]; masks are S × S, 1 = occluded.
+class Restorer {
+ public:
+  virtual ~Restorer() = default;
+  virtual int size() const = 0;
+  virtual std::string config() const = 0;
+  // n occluded images (3·S·S values each) and their masks (S·S each) → Î_d and Î_f (3·S·S each).
+  virtual void restore(const float* occluded, const float* masks, std::size_t n, float* deoccluded, float* frontal) = 0;
+};
+
+template <class Config>
+class ModelRestorer final : public Restorer {
+ public:
+  static constexpr index_t S = Config::image_size;
+  static constexpr index_t N = 8;  // images per forward pass; a short last batch is padded
+
+  explicit ModelRestorer(const fs::path& checkpoint) { model_.load(checkpoint); }
+  int size() const override { return static_cast<int>(S); }
+  std::string config() const override { return config::describe<Config>(); }
+
+  void restore(const float* occluded, const float* masks, std::size_t n, float* deoccluded, float* frontal) override {
+    constexpr std::size_t image = 3 * S * S, plane = S * S;
+    for (std::size_t i = 0; i < n; i += N) {
+      const std::size_t k = std::min<std::size_t>(N, n - i);
+      Tensor<float, Shape<N, 3, S, S>> x;  // zeros: padding items are independent in eval mode
+      Tensor<float, Shape<N, 1, S, S>> m;
+      std::copy_n(occluded + i * image, k * image, x.data());
+      std::copy_n(masks + i * plane, k * plane, m.data());
+      const auto r = model_.restore(x, m);
+      std::copy_n(r.deoccluded.data(), k * image, deoccluded + i * image);
+      std::copy_n(r.frontal.data(), k * image, frontal + i * image);
+    }
+  }
+
+ private:
+  TSGAN<Config> model_;
+};
+
+// The checkpoint's model, for the configuration called `name`.
+inline std::unique_ptr<Restorer> load_restorer(const std::string& name, const fs::path& checkpoint) {
+  return with_config(name, [&]<class C>(std::type_identity<C>) -> std::unique_ptr<Restorer> {
+    return std::make_unique<ModelRestorer<C>>(checkpoint);
+  });
+}
+
+inline int config_image_size(const std::string& name) {
+  return with_config(name, []<class C>(std::type_identity<C>) { return static_cast<int>(C::image_size); });
+}
+
+// ---- images as CHW floats -----------------------------------------------------------------------
+
+// An image read, made RGB and resized to side × side.
+inline io::Image load_rgb(const fs::path& path, int side) {
+  io::Image rgb = io::to_rgb(io::read_image(path));
+  if (rgb.width != side || rgb.height != side) rgb = io::resize(rgb, side, side);
+  return rgb;
+}
+
+inline std::vector<float> to_chw(const io::Image& rgb) {
+  const std::size_t plane = static_cast<std::size_t>(rgb.width) * static_cast<std::size_t>(rgb.height);
+  std::vector<float> out(3 * plane);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < rgb.height; ++y)
+      for (int x = 0; x < rgb.width; ++x)
+        out[c * plane + static_cast<std::size_t>(y) * rgb.width + x] = rgb.at(y, x, c) / 255.f;
+  return out;
+}
+
+inline io::Image from_chw(const float* chw, int side) {
+  io::Image im(side, side, 3);
+  const std::size_t plane = static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x)
+        im.at(y, x, c) = io::detail::to_byte(chw[c * plane + static_cast<std::size_t>(y) * side + x]);
+  return im;
+}
+
+// A mask as a grey image (255 = occluded).
+inline io::Image mask_image(const float* mask, int side) {
+  io::Image im(side, side, 1);
+  for (std::size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = mask[i] > 0.5f ? 255 : 0;
+  return im;
+}
+
+// A mask PNG (any size; grey, or the first channel) resized to side × side, > 127 = occluded.
+inline std::vector<float> read_mask(const fs::path& path, int side) {
+  io::Image im = io::read_image(path);
+  if (im.width != side || im.height != side) im = io::resize(im, side, side);
+  std::vector<float> mask(static_cast<std::size_t>(side) * static_cast<std::size_t>(side));
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = im.pixels[i * static_cast<std::size_t>(im.channels)] > 127 ? 1.f : 0.f;
+  return mask;
+}
+
+// Mirrors a CHW image (or a mask, channels = 1) left-right in place.
+inline void mirror(float* data, int channels, int side) {
+  for (int c = 0; c < channels; ++c)
+    for (int y = 0; y < side; ++y) {
+      float* row = data + (static_cast<std::size_t>(c) * side + y) * side;
+      std::reverse(row, row + side);
+    }
+}
+
+// Tiles side by side with io::grid_gap white pixels between them, RGB (grey tiles replicated).
+inline io::Image hconcat(const std::vector<io::Image>& tiles) {
+  int width = 0, height = 0;
+  for (const auto& t : tiles) {
+    width += t.width + (width ? io::grid_gap : 0);
+    height = std::max(height, t.height);
+  }
+  io::Image out(width, height, 3, 255);
+  int x0 = 0;
+  for (const auto& t : tiles) {
+    const io::Image rgb = io::to_rgb(t);
+    for (int y = 0; y < rgb.height; ++y)
+      for (int x = 0; x < rgb.width; ++x)
+        for (int c = 0; c < 3; ++c) out.at(y, x0 + x, c) = rgb.at(y, x, c);
+    x0 += t.width + io::grid_gap;
+  }
+  return out;
+}
+
+}  // namespace tsgan::examples

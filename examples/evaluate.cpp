@@ -1,0 +1,453 @@
+// tsgan-evaluate: the method document's evaluation, with the face recognizer as the matcher.
+//
+//   tsgan-evaluate --protocol multipie --data DIR [--model CKPT] [--config paper|small|tiny]
+//                  [--occlusions all|none|TYPE,...] [--seed S] [--max-probes N] [--mirror]
+//                  [--gallery-illumination I] [--json FILE] [--models DIR] [--threads T]
+//   tsgan-evaluate --protocol lfw --data DIR [--model CKPT] [--config ...] [--folds K]
+//                  [--pairs-per-fold P] [--occlude both|second] [--occlusions ...] [--seed S] ...
+//
+// Multi-PIE (Setting 2, data/multipie.hpp): rank-1 identification of every probe against the
+// gallery (one frontal crop per test subject) by cosine similarity of descriptors, per |yaw| (±
+// merged) and per occlusion type, for the recognizer on the clean probe (the ceiling), on the
+// occluded probe (the floor), and, with --model, on TSGAN's Î_d and Î_f. Images are used at the
+// configuration's size. --mirror mirrors negative-yaw probes (and their masks) before the model
+// and its outputs back, for models trained with tsgan-train-multipie --mirror.
+//
+// LFW View 2 (data/lfw.hpp): the first K folds, the first P matched and P mismatched pairs of
+// each; ACC (threshold chosen on the other folds, mean ± std over folds) and AUC of the
+// descriptors' Euclidean distance per occlusion type, for clean, occluded and (with --model)
+// restored images. The face is the fixed centre crop of face-models.md §2.5 (126 × 126 at 62, 62
+// of 250 × 250); with --model the crop is resized to the model's size and every row uses that
+// size. --occlude both (default) occludes both images of a pair, second only the second.
+//
+// Masks: one per image and type, from a generator seeded by the image's name and --seed
+// (data::item_seed), so every input and every run sees the same masks. Descriptors are computed
+// from 8-bit images (model outputs rounded as if saved as PNG), by the same path as tsgan-embed.
+// Prints a markdown table; writes the numbers as JSON (--json, default evaluation-PROTOCOL.json).
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "common.hpp"
+#include "tsgan/data/lfw.hpp"
+#include "tsgan/data/multipie.hpp"
+#include "tsgan/data/occlusion.hpp"
+#include "tsgan/eval/identification.hpp"
+#include "tsgan/eval/verification.hpp"
+#include "tsgan/io/file.hpp"
+#include "tsgan/models/face_recognizer.hpp"
+
+namespace fs = std::filesystem;
+namespace ex = tsgan::examples;
+namespace io = tsgan::io;
+namespace face = tsgan::models::face;
+using tsgan::data::Occlusion;
+
+namespace {
+
+struct Args {
+  std::string protocol, config, models, occlusions = "all", occlude = "both";
+  fs::path data, model, json;
+  std::uint64_t seed = 0;
+  int max_probes = 0, gallery_illumination = 7, folds = 10, pairs_per_fold = 0, threads = 0;
+  bool mirror = false;
+};
+
+using Descriptor = std::array<float, face::embedding_size>;
+
+// The inputs a descriptor is computed from.
+enum class Input { clean, occluded, deoccluded, frontal };
+constexpr const char* input_name(Input i) {
+  switch (i) {
+    case Input::clean: return "clean";
+    case Input::occluded: return "occluded";
+    case Input::deoccluded: return "Î_d";
+    case Input::frontal: return "Î_f";
+  }
+  return "?";
+}
+constexpr const char* input_key(Input i) {
+  switch (i) {
+    case Input::clean: return "clean";
+    case Input::occluded: return "occluded";
+    case Input::deoccluded: return "deoccluded";
+    case Input::frontal: return "frontal";
+  }
+  return "?";
+}
+
+// A row of the tables: an occlusion type (none for clean) and an input.
+struct Row {
+  std::optional<Occlusion> occlusion;
+  Input input;
+  std::string occlusion_name() const { return occlusion ? std::string(tsgan::data::to_string(*occlusion)) : "none"; }
+};
+
+std::vector<Row> rows_for(const std::vector<Occlusion>& types, bool restored) {
+  std::vector<Row> rows{{std::nullopt, Input::clean}};
+  for (Occlusion t : types) {
+    rows.push_back({t, Input::occluded});
+    if (restored) {
+      rows.push_back({t, Input::deoccluded});
+      rows.push_back({t, Input::frontal});
+    }
+  }
+  return rows;
+}
+
+std::vector<Occlusion> parse_occlusions(const std::string& list) {
+  if (list == "all") return {tsgan::data::all_occlusions.begin(), tsgan::data::all_occlusions.end()};
+  if (list == "none") return {};
+  std::vector<Occlusion> out;
+  std::size_t at = 0;
+  while (at <= list.size()) {
+    const std::size_t end = std::min(list.find(',', at), list.size());
+    out.push_back(tsgan::data::occlusion_from_string(list.substr(at, end - at)));
+    at = end + 1;
+  }
+  return out;
+}
+
+// One image to describe: how to load it (RGB, square), its name (the mask seed) and whether the
+// model sees it mirrored.
+struct Item {
+  std::string key;
+  std::function<io::Image()> load;
+  bool mirror = false;
+};
+
+// Descriptors of every item in every row, handed to sink(row, item, descriptor) a chunk of items
+// at a time, so that memory does not grow with the number of probes.
+class Describer {
+ public:
+  using Sink = std::function<void(std::size_t row, std::size_t item, const Descriptor&)>;
+
+  Describer(const fs::path& models, ex::Restorer* restorer, std::uint64_t seed)
+      : net_(models), restorer_(restorer), seed_(seed) {}
+
+  // All descriptors, [row][item] (for sets small enough to keep).
+  std::vector<std::vector<Descriptor>> run(const std::vector<Item>& items, const std::vector<Row>& rows) {
+    std::vector<std::vector<Descriptor>> out(rows.size(), std::vector<Descriptor>(items.size()));
+    run(items, rows, [&](std::size_t r, std::size_t i, const Descriptor& d) { out[r][i] = d; });
+    return out;
+  }
+
+  void run(const std::vector<Item>& items, const std::vector<Row>& rows, const Sink& sink) {
+    constexpr std::size_t chunk = 32;
+    for (std::size_t begin = 0; begin < items.size(); begin += chunk) {
+      const std::size_t end = std::min(items.size(), begin + chunk);
+      std::vector<io::Image> clean;
+      for (std::size_t i = begin; i < end; ++i) clean.push_back(items[i].load());
+      // Every image of every row of this chunk, then one pass of the recognizer.
+      std::vector<Face> faces;
+      std::vector<std::pair<std::size_t, std::size_t>> where;  // (row, item)
+      auto add = [&](std::size_t row, std::size_t item, const io::Image& im) {
+        faces.push_back(tsgan::models::preprocess_face(im));
+        where.emplace_back(row, item);
+      };
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        if (!rows[r].occlusion) {
+          for (std::size_t i = begin; i < end; ++i) add(r, i, clean[i - begin]);
+          continue;
+        }
+        if (rows[r].input != Input::occluded) continue;  // Î_d and Î_f come with their occluded row
+        const Occlusion type = *rows[r].occlusion;
+        const std::size_t rd = find(rows, type, Input::deoccluded), rf = find(rows, type, Input::frontal);
+        std::vector<float> occluded, masks;
+        for (std::size_t i = begin; i < end; ++i) {
+          const io::Image& im = clean[i - begin];
+          const int side = im.width;
+          const auto mask = tsgan::data::fixed_occlusion(type, side, tsgan::data::item_seed(seed_, items[i].key));
+          io::Image occ = im;
+          for (std::size_t p = 0; p < mask.size(); ++p)
+            if (mask[p] > 0.5f)
+              for (int c = 0; c < 3; ++c) occ.pixels[p * 3 + static_cast<std::size_t>(c)] = 0;
+          add(r, i, occ);
+          if (restorer_) {
+            auto x = ex::to_chw(im);
+            for (int c = 0; c < 3; ++c)
+              for (std::size_t p = 0; p < mask.size(); ++p) x[c * mask.size() + p] *= 1.f - mask[p];
+            auto m = mask;
+            if (items[i].mirror) {
+              ex::mirror(x.data(), 3, side);
+              ex::mirror(m.data(), 1, side);
+            }
+            occluded.insert(occluded.end(), x.begin(), x.end());
+            masks.insert(masks.end(), m.begin(), m.end());
+          }
+        }
+        if (restorer_) {
+          const int side = restorer_->size();
+          const std::size_t image = 3 * static_cast<std::size_t>(side) * static_cast<std::size_t>(side);
+          const std::size_t n = end - begin;
+          std::vector<float> d(n * image), f(n * image);
+          restorer_->restore(occluded.data(), masks.data(), n, d.data(), f.data());
+          for (std::size_t k = 0; k < n; ++k) {
+            if (items[begin + k].mirror) {
+              ex::mirror(d.data() + k * image, 3, side);
+              ex::mirror(f.data() + k * image, 3, side);
+            }
+            add(rd, begin + k, ex::from_chw(d.data() + k * image, side));
+            add(rf, begin + k, ex::from_chw(f.data() + k * image, side));
+          }
+        }
+      }
+      const auto descriptors = net_.embed_all<8>(faces);
+      for (std::size_t k = 0; k < descriptors.size(); ++k) sink(where[k].first, where[k].second, descriptors[k]);
+      fmt::print(stderr, "\r{} of {} images described", end, items.size());
+    }
+    fmt::print(stderr, "\n");
+  }
+
+  std::vector<Descriptor> clean(const std::vector<Item>& items) {
+    return run(items, {{std::nullopt, Input::clean}})[0];
+  }
+
+ private:
+  using Face = tsgan::Tensor<float, tsgan::Shape<3, face::input_size, face::input_size>>;
+  static std::size_t find(const std::vector<Row>& rows, Occlusion t, Input in) {
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      if (rows[r].occlusion == t && rows[r].input == in) return r;
+    return rows.size();
+  }
+
+  tsgan::models::FaceRecognizer<float> net_;
+  ex::Restorer* restorer_;
+  std::uint64_t seed_;
+};
+
+void write_json(const fs::path& path, const std::string& text) {
+  io::write_file_atomic(path, std::as_bytes(std::span(text.data(), text.size())));
+  fmt::print(stderr, "wrote {}\n", path.string());
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// ---- Multi-PIE ----------------------------------------------------------------------------------
+
+int run_multipie(const Args& a, ex::Restorer* restorer, const fs::path& models) {
+  namespace mp = tsgan::data::multipie;
+  const int side = restorer ? restorer->size() : ex::config_image_size(a.config);
+  mp::Options options;
+  options.gallery_illumination = a.gallery_illumination;
+  const auto setting = mp::Setting2::scan(a.data, options);
+  for (const auto& w : setting.warnings()) fmt::print(stderr, "warning: {}\n", w);
+  if (setting.gallery().empty()) tsgan::fail("{}: no test subject (> {:03d}) with a gallery crop", a.data.string(), options.last_train_subject);
+
+  std::vector<mp::Crop> probes = setting.probes();
+  if (a.max_probes > 0 && static_cast<std::size_t>(a.max_probes) < probes.size()) {
+    // A seeded shuffle, then the first N in their original order.
+    std::vector<std::size_t> order(probes.size());
+    std::iota(order.begin(), order.end(), 0);
+    tsgan::random::Generator gen(a.seed);
+    for (std::size_t i = order.size() - 1; i > 0; --i)
+      std::swap(order[i], order[static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(i)))]);
+    order.resize(static_cast<std::size_t>(a.max_probes));
+    std::ranges::sort(order);
+    std::vector<mp::Crop> chosen;
+    for (std::size_t i : order) chosen.push_back(probes[i]);
+    probes = std::move(chosen);
+  }
+  const auto types = parse_occlusions(a.occlusions);
+  const auto rows = rows_for(types, restorer != nullptr);
+  Describer describer(models, restorer, a.seed);
+
+  auto item = [&](const mp::Crop& c, bool mirror) {
+    return Item{fs::relative(c.path, a.data).generic_string(), [path = c.path, side] { return ex::load_rgb(path, side); }, mirror};
+  };
+  std::vector<Item> gallery_items, probe_items;
+  for (const auto& c : setting.gallery()) gallery_items.push_back(item(c, false));
+  for (const auto& c : probes) probe_items.push_back(item(c, a.mirror && c.yaw < 0));
+  fmt::print(stderr, "gallery: {} subjects; probes: {}\n", gallery_items.size(), probe_items.size());
+  const auto gallery_descriptors = describer.clean(gallery_items);
+  tsgan::evaluation::Gallery gallery(face::embedding_size);
+  for (std::size_t i = 0; i < gallery_items.size(); ++i) gallery.add(setting.gallery()[i].identity(), gallery_descriptors[i]);
+  std::vector<tsgan::evaluation::Rank1Table<int>> tables(rows.size());
+  describer.run(probe_items, rows, [&](std::size_t r, std::size_t i, const Descriptor& d) {
+    tables[r].add(tsgan::evaluation::abs_yaw(probes[i].yaw), gallery.rank1(d, probes[i].identity()));
+  });
+  std::set<int> yaws;
+  for (const auto& c : probes) yaws.insert(tsgan::evaluation::abs_yaw(c.yaw));
+
+  // Markdown.
+  fmt::print("Multi-PIE Setting 2, {}: {} probes against a gallery of {} subjects (camera 051, illumination {:02d}); "
+             "rank-1 (%) by |yaw|; images {}x{}{}\n\n",
+             a.data.string(), probes.size(), gallery.size(), a.gallery_illumination, side, side,
+             a.model.empty() ? "" : fmt::format("; model {}", a.model.string()));
+  std::string head = "| occlusion | input |", rule = "|---|---|";
+  for (int y : yaws) {
+    head += fmt::format(" {}° |", y);
+    rule += "---:|";
+  }
+  fmt::print("{} all |\n{}---:|\n", head, rule);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::string line = fmt::format("| {} | {} |", rows[r].occlusion_name(), input_name(rows[r].input));
+    for (int y : yaws) {
+      const auto& g = tables[r].groups();
+      line += g.contains(y) ? fmt::format(" {:.1f} |", 100 * g.at(y).rate()) : " – |";
+    }
+    line += fmt::format(" {:.1f} |", 100 * tables[r].overall().rate());
+    fmt::print("{}\n", line);
+  }
+
+  // JSON.
+  std::string json = fmt::format(R"({{"protocol":"multipie","data":{},"model":{},"config":{},"image_size":{},"seed":{},)"
+                                 R"("gallery_illumination":{},"mirror":{},"gallery":{},"probes":{},"rows":[)",
+                                 json_string(a.data.string()), json_string(a.model.string()),
+                                 json_string(restorer ? a.config : ""), side, a.seed, a.gallery_illumination, a.mirror,
+                                 gallery.size(), probes.size());
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    json += fmt::format(R"({}{{"occlusion":"{}","input":"{}","yaw":{{)", r ? "," : "", rows[r].occlusion_name(),
+                        input_key(rows[r].input));
+    bool first = true;
+    for (const auto& [y, c] : tables[r].groups()) {
+      json += fmt::format(R"({}"{}":{{"correct":{},"total":{},"rank1":{:.6f}}})", first ? "" : ",", y, c.correct, c.total, c.rate());
+      first = false;
+    }
+    const auto all = tables[r].overall();
+    json += fmt::format(R"(}},"all":{{"correct":{},"total":{},"rank1":{:.6f}}}}})", all.correct, all.total, all.rate());
+  }
+  json += "]}\n";
+  write_json(a.json.empty() ? fs::path("evaluation-multipie.json") : a.json, json);
+  return 0;
+}
+
+// ---- LFW ----------------------------------------------------------------------------------------
+
+int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
+  namespace lfw = tsgan::data::lfw;
+  const auto file = lfw::read_pairs(a.data / "pairs.txt");
+  const auto pairs = lfw::select(file, a.folds, a.pairs_per_fold);
+  if (a.folds < 2) tsgan::fail("--folds {}: the protocol needs at least 2 folds (each fold's threshold comes from the others)", a.folds);
+  const auto types = parse_occlusions(a.occlusions);
+  const auto rows = rows_for(types, restorer != nullptr);
+  const int side = restorer ? restorer->size() : 0;  // 0: the crop as it is
+
+  std::map<std::string, std::size_t> index;
+  std::vector<Item> items;
+  auto add = [&](const std::string& name, int number) {
+    const std::string key = fmt::format("{}/{}_{:04d}.jpg", name, name, number);
+    if (index.contains(key)) return;
+    index.emplace(key, items.size());
+    items.push_back({key, [path = lfw::image_path(a.data, name, number), side] {
+                       const io::Image im = io::to_rgb(io::read_image(path));
+                       const face::Crop c = face::center_crop(im.width, im.height);
+                       io::Image crop(c.width, c.height, 3);
+                       for (int y = 0; y < c.height; ++y)
+                         for (int x = 0; x < c.width; ++x)
+                           for (int ch = 0; ch < 3; ++ch) crop.at(y, x, ch) = im.at(c.y + y, c.x + x, ch);
+                       return side > 0 && side != c.width ? io::resize(crop, side, side) : crop;
+                     },
+                     false});
+  };
+  for (const auto& p : pairs) {
+    add(p.first_name, p.first_number);
+    add(p.second_name, p.second_number);
+  }
+  fmt::print(stderr, "{} pairs of {} folds, {} images\n", pairs.size(), a.folds, items.size());
+  Describer describer(models, restorer, a.seed);
+  const auto descriptors = describer.run(items, rows);
+
+  std::vector<tsgan::evaluation::VerificationResult> results;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::vector<tsgan::evaluation::ScoredPair> scored;
+    for (const auto& p : pairs) {
+      const std::size_t i = index.at(fmt::format("{}/{}_{:04d}.jpg", p.first_name, p.first_name, p.first_number));
+      const std::size_t j = index.at(fmt::format("{}/{}_{:04d}.jpg", p.second_name, p.second_name, p.second_number));
+      const Descriptor& da = a.occlude == "second" ? descriptors[0][i] : descriptors[r][i];
+      scored.push_back({tsgan::models::face_distance(da, descriptors[r][j]), p.same, p.fold});
+    }
+    results.push_back(tsgan::evaluation::verify_folds(scored, tsgan::evaluation::ScoreKind::distance));
+  }
+
+  const int per_fold = a.pairs_per_fold <= 0 ? file.per_fold : std::min(a.pairs_per_fold, file.per_fold);
+  fmt::print("LFW View 2, {}: folds 1-{}, {} matched + {} mismatched pairs each ({} pairs, {} images); centre crop {}; "
+             "occluded: {} image{} of each pair; Euclidean distance; ACC = mean ± std over folds{}\n\n",
+             a.data.string(), a.folds, per_fold, per_fold, pairs.size(), items.size(),
+             side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62"), a.occlude,
+             a.occlude == "both" ? "s" : "", a.model.empty() ? "" : fmt::format("; model {}", a.model.string()));
+  fmt::print("| occlusion | input | ACC (%) | AUC |\n|---|---|---:|---:|\n");
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    fmt::print("| {} | {} | {:.2f} ± {:.2f} | {:.4f} |\n", rows[r].occlusion_name(), input_name(rows[r].input),
+               100 * results[r].mean_accuracy, 100 * results[r].std_accuracy, results[r].auc);
+
+  std::string json = fmt::format(R"({{"protocol":"lfw","data":{},"model":{},"config":{},"image_size":{},"seed":{},)"
+                                 R"("folds":{},"pairs_per_fold":{},"occlude":"{}","pairs":{},"images":{},"rows":[)",
+                                 json_string(a.data.string()), json_string(a.model.string()),
+                                 json_string(restorer ? a.config : ""), side, a.seed, a.folds, per_fold, a.occlude,
+                                 pairs.size(), items.size());
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto& v = results[r];
+    json += fmt::format(R"({}{{"occlusion":"{}","input":"{}","accuracy_mean":{:.6f},"accuracy_std":{:.6f},)"
+                        R"("standard_error":{:.6f},"auc":{:.6f},"folds":[)",
+                        r ? "," : "", rows[r].occlusion_name(), input_key(rows[r].input), v.mean_accuracy, v.std_accuracy,
+                        v.standard_error, v.auc);
+    for (std::size_t k = 0; k < v.folds.size(); ++k)
+      json += fmt::format(R"({}{{"fold":{},"threshold":{:.6f},"accuracy":{:.6f}}})", k ? "," : "", v.folds[k].fold,
+                          v.folds[k].threshold, v.folds[k].accuracy);
+    json += "]}";
+  }
+  json += "]}\n";
+  write_json(a.json.empty() ? fs::path("evaluation-lfw.json") : a.json, json);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Evaluate the face recognizer on clean, occluded and TSGAN-restored faces (Multi-PIE, LFW)"};
+  Args a;
+  a.config = ex::config_names().front();
+  app.add_option("--protocol", a.protocol, "multipie or lfw")->required()->check(CLI::IsMember({"multipie", "lfw"}));
+  app.add_option("--data", a.data, "Multi-PIE crop folder, or the LFW folder with pairs.txt and images/")->required();
+  app.add_option("--model", a.model, "TSGAN checkpoint: adds the restored rows");
+  app.add_option("--config", a.config, "the checkpoint's configuration (Multi-PIE without a model: the image size)")
+      ->check(CLI::IsMember(ex::config_names()))
+      ->capture_default_str();
+  app.add_option("--models", a.models, "face recognizer weights (default: $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models)");
+  app.add_option("--occlusions", a.occlusions, "all, none, or a comma-separated list of occlusion types")->capture_default_str();
+  app.add_option("--seed", a.seed, "base seed of the per-image masks")->capture_default_str();
+  app.add_option("--json", a.json, "where to write the numbers (default: evaluation-PROTOCOL.json)");
+  app.add_option("--max-probes", a.max_probes, "Multi-PIE: evaluate a seeded random subset of this many probes (0: all)");
+  app.add_flag("--mirror", a.mirror, "Multi-PIE: mirror negative-yaw probes for the model (models trained with --mirror)");
+  app.add_option("--gallery-illumination", a.gallery_illumination, "Multi-PIE: the gallery's illumination")
+      ->check(CLI::Range(0, 19))
+      ->capture_default_str();
+  app.add_option("--folds", a.folds, "LFW: the first K folds")->check(CLI::Range(2, 10))->capture_default_str();
+  app.add_option("--pairs-per-fold", a.pairs_per_fold, "LFW: matched (and as many mismatched) pairs per fold, 0: all")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--occlude", a.occlude, "LFW: occlude both images of a pair or the second only")
+      ->check(CLI::IsMember({"both", "second"}))
+      ->capture_default_str();
+  app.add_option("--threads", a.threads, "CPU threads (default: all)");
+  CLI11_PARSE(app, argc, argv);
+  if (a.threads > 0) tsgan::set_num_threads(a.threads);
+
+  const auto models = ex::models_dir(a.models);
+  if (!models) {
+    fmt::print(stderr, "{}\n", ex::missing_models_message("tsgan-evaluate"));
+    return 2;
+  }
+  try {
+    parse_occlusions(a.occlusions);  // a bad list fails before any work
+    std::unique_ptr<ex::Restorer> restorer;
+    if (!a.model.empty()) restorer = ex::load_restorer(a.config, a.model);
+    return a.protocol == "multipie" ? run_multipie(a, restorer.get(), *models) : run_lfw(a, restorer.get(), *models);
+  } catch (const tsgan::Error& e) {
+    fmt::print(stderr, "tsgan-evaluate: {}\n", e.what());
+    return 1;
+  }
+}

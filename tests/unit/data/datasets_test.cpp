@@ -1,0 +1,305 @@
+// Multi-PIE crop names, the Setting 2 split and its training pairs; LFW pairs.txt parsing (a
+// hand-written file, every kind of error, and the shared View 2 file when it is there); the
+// loader on explicit file pairs, preloaded or read per batch.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "tsgan/data/lfw.hpp"
+#include "tsgan/data/loader.hpp"
+#include "tsgan/data/multipie.hpp"
+
+using namespace tsgan;
+namespace mp = tsgan::data::multipie;
+namespace lfw = tsgan::data::lfw;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs f, which must throw an Error whose message contains every part.
+template <class E = Error, class F>
+void check_error(F&& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+  } catch (const E& e) {
+    const std::string msg = e.what();
+    INFO("message: ", msg);
+    for (const auto& p : parts) CHECK_MESSAGE(msg.find(p) != std::string::npos, "missing: ", p);
+    return;
+  }
+  FAIL("expected an error");
+}
+
+}  // namespace
+
+TEST_SUITE("data") {
+  TEST_CASE("multipie: crop names") {
+    const auto n = mp::parse_crop_name("001_01_01_051_07_cropped.png");
+    CHECK(n.subject == 1);
+    CHECK(n.session == 1);
+    CHECK(n.recording == 1);
+    CHECK(n.camera == 51);
+    CHECK(n.illumination == 7);
+    CHECK(n.yaw() == 0);
+    CHECK(n.stem() == "001_01_01_051_07");
+    CHECK(mp::parse_crop_name("346_04_02_240_19.png").yaw() == 90);
+    CHECK(mp::parse_crop_name("201_02_03_110_00-x.PNG").yaw() == -90);
+    CHECK_FALSE(mp::parse_crop_name("010_01_01_081_00.png").yaw().has_value());  // elevated camera
+    // The table of the method document, in order from -90 to +90.
+    const int codes[] = {110, 120, 90, 80, 130, 140, 51, 50, 41, 190, 200, 10, 240};
+    for (int i = 0; i < 13; ++i) CHECK(mp::yaw_of(codes[i]) == -90 + 15 * i);
+    CHECK(mp::is_neutral(1, 1));
+    CHECK_FALSE(mp::is_neutral(1, 2));
+    CHECK(mp::is_neutral(4, 2));
+    CHECK_FALSE(mp::is_neutral(4, 3));
+
+    const std::string what = "is not a Multi-PIE crop name (SSS_ss_rr_CCC_II*.png): ";
+    check_error([] { mp::parse_crop_name("001_01_01_051_07.jpg"); }, {"'001_01_01_051_07.jpg' " + what, "does not end in .png"});
+    check_error([] { mp::parse_crop_name("01_01_01_051_07.png"); }, {"the subject must be 3 digits at characters 1-3, found '01_'"});
+    check_error([] { mp::parse_crop_name("001-01_01_051_07.png"); }, {"expected '_' before the session at character 4"});
+    check_error([] { mp::parse_crop_name("0a1_01_01_051_07.png"); }, {"the subject must be 3 digits at characters 1-3, found '0a1'"});
+    check_error([] { mp::parse_crop_name("001_01_01_05_1_07.png"); }, {"the camera must be 3 digits at characters 11-13, found '05_'"});
+    check_error([] { mp::parse_crop_name("001_01_01_051.png"); }, {"expected '_' before the illumination at character 14"});
+    check_error([] { mp::parse_crop_name("001_01_01_051_7.png"); }, {"the illumination must be 2 digits at characters 15-16, found '7'"});
+    check_error([] { mp::parse_crop_name("001_01_01_051_071.png"); }, {"the illumination must be 2 digits, found '071'"});
+    check_error([] { mp::parse_crop_name("347_01_01_051_07.png"); }, {"subject 347 is outside Multi-PIE's 001-346"});
+    check_error([] { mp::parse_crop_name("000_01_01_051_07.png"); }, {"subject 000"});
+    check_error([] { mp::parse_crop_name("001_05_01_051_07.png"); }, {"session 05 is outside 01-04"});
+    check_error([] { mp::parse_crop_name("001_01_04_051_07.png"); }, {"recording 04 is outside 01-03"});
+    check_error([] { mp::parse_crop_name("001_01_01_052_07.png"); }, {"camera 052 is not a Multi-PIE camera"});
+    check_error([] { mp::parse_crop_name("001_01_01_051_20.png"); }, {"illumination 20 is outside 00-19"});
+  }
+
+  TEST_CASE("multipie: Setting 2 split, gallery and training pairs") {
+    // Train subject 001 and test subjects 201, 202, 203:
+    std::vector<fs::path> files = {
+        "d/001_01_01_051_07.png", "d/001_01_01_080_07.png",  // a pair (-45°)
+        "d/001_01_01_190_03.png",                            // no frontal target at illumination 03
+        "d/001_01_01_051_03.png.txt",                        // not a .png name: reported
+        "d/001_01_02_080_07.png",                            // smile (session 1, recording 2): not neutral
+        "d/001_04_02_190_07.png", "d/001_04_02_051_07.png",  // session 4's second neutral recording: a pair
+        "d/001_01_01_081_07.png",                            // elevated camera: not in Setting 2
+        "d/201_02_01_051_07.png", "d/201_01_01_051_07.png",  // gallery: session 01 (the earliest)
+        "d/201_01_01_051_00.png", "d/201_01_01_240_07.png",  // probes
+        "d/202_01_01_130_07.png",                            // 202 has no frontal crop at 07
+        "d/203_03_01_051_07_a.png", "e/203_03_01_051_07_b.png",  // the same shot twice
+    };
+    mp::Setting2 s(files);
+    // Train: 5 neutral crops at yaw cameras of subject 001.
+    std::set<std::string> train;
+    for (const auto& c : s.train()) train.insert(c.name.stem());
+    CHECK(train == std::set<std::string>{"001_01_01_051_07", "001_01_01_080_07", "001_01_01_190_03", "001_04_02_190_07",
+                                         "001_04_02_051_07"});
+    CHECK(s.excluded() == 2);  // the smile and the elevated camera
+    REQUIRE(s.gallery().size() == 2);
+    CHECK(s.gallery()[0].path == "d/201_01_01_051_07.png");
+    CHECK(s.gallery()[0].identity() == "201");
+    CHECK(s.gallery()[1].name.subject == 203);
+    std::vector<std::string> probes;
+    for (const auto& c : s.probes()) probes.push_back(c.path.filename().string());
+    // 201's other crops, including its session-2 frontal at 07; nothing of 202; 203's duplicate is dropped.
+    CHECK(probes == std::vector<std::string>{"201_01_01_051_00.png", "201_01_01_240_07.png", "201_02_01_051_07.png"});
+    CHECK(s.probes()[1].yaw == 90);
+    std::string warnings;
+    for (const auto& w : s.warnings()) warnings += w + "\n";
+    INFO(warnings);
+    CHECK(warnings.find("1 .png files are not Multi-PIE crop names") != std::string::npos);
+    CHECK(warnings.find("'001_01_01_051_03.png.txt' is not a Multi-PIE crop name") != std::string::npos);
+    CHECK(warnings.find("1 test subjects have no frontal crop (camera 051) at illumination 07") != std::string::npos);
+    CHECK(warnings.find(": 202") != std::string::npos);
+    CHECK(warnings.find("are the same shot (203_03_01_051_07)") != std::string::npos);
+
+    std::vector<std::string> w;
+    const auto pairs = s.training_pairs(w);
+    // Every train crop with a target, the frontal ones included: 3 at illumination 07.
+    REQUIRE(pairs.size() == 4);
+    std::set<std::pair<std::string, std::string>> got;
+    for (const auto& p : pairs) {
+      got.emplace(p.input.filename().string(), p.target.filename().string());
+      CHECK(p.identity == 1);
+      CHECK_FALSE(p.mirror);
+    }
+    CHECK(got == std::set<std::pair<std::string, std::string>>{{"001_01_01_051_07.png", "001_01_01_051_07.png"},
+                                                             {"001_01_01_080_07.png", "001_01_01_051_07.png"},
+                                                             {"001_04_02_051_07.png", "001_04_02_051_07.png"},
+                                                             {"001_04_02_190_07.png", "001_04_02_051_07.png"}});
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].find("1 training crops have no frontal target") != std::string::npos);
+    CHECK(w[0].find("001_01_01_190_03.png") != std::string::npos);
+
+    // Switches: no frontal inputs; mirrored negative yaws; another gallery illumination.
+    mp::Options o;
+    o.frontal_inputs = false;
+    o.mirror_negative_yaw = true;
+    o.gallery_illumination = 0;
+    mp::Setting2 t(files, o);
+    w.clear();
+    const auto q = t.training_pairs(w);
+    REQUIRE(q.size() == 2);
+    for (const auto& p : q) CHECK(p.mirror == (p.input.filename() == "001_01_01_080_07.png"));
+    REQUIRE(t.gallery().size() == 1);
+    CHECK(t.gallery()[0].path == "d/201_01_01_051_00.png");
+    o = {};
+    o.last_train_subject = 201;
+    CHECK(mp::Setting2(files, o).gallery().size() == 1);  // only 203 tests now
+  }
+
+  TEST_CASE("multipie: scanning a folder") {
+    test::TempDir dir;
+    fs::create_directories(dir.path() / "s1");
+    for (const char* name : {"s1/001_01_01_051_07.png", "s1/002_01_01_051_07.png", "201_01_01_051_07.png", "notes.txt"})
+      test::write_bytes(dir.path() / name, std::vector<unsigned char>{1});
+    const auto s = mp::Setting2::scan(dir.path());
+    CHECK(s.train().size() == 2);
+    CHECK(s.gallery().size() == 1);
+    CHECK(s.warnings().empty());
+    test::check_io_error([&] { mp::Setting2::scan(dir.path() / "missing"); }, dir.path() / "missing", {"not a folder"});
+    test::TempDir empty;
+    test::write_bytes(empty.path() / "x.png", std::vector<unsigned char>{1});
+    test::check_io_error([&] { mp::Setting2::scan(empty.path()); }, empty.path(), {"no Multi-PIE crop of Setting 2 here (1 files"});
+  }
+
+  TEST_CASE("lfw: pairs.txt, hand-written") {
+    // 2 folds of 2 matched and 2 mismatched pairs; tabs and spaces; a trailing blank line.
+    const std::string text =
+        "2\t2\n"
+        "Ann\t1\t2\n"
+        "Bob 3 4\n"
+        "Ann\t1\tBob\t2\n"
+        "Cid 1 Dee 1\r\n"
+        "Eve\t1\t3\n"
+        "Fay\t2\t5\n"
+        "Eve\t2\tFay\t1\n"
+        "Gus\t1\tHal\t12\n"
+        "\n";
+    const auto f = lfw::parse_pairs(text, "mine.txt");
+    CHECK(f.folds == 2);
+    CHECK(f.per_fold == 2);
+    REQUIRE(f.pairs.size() == 8);
+    CHECK(f.pairs[0].first_name == "Ann");
+    CHECK(f.pairs[0].second_name == "Ann");
+    CHECK(f.pairs[0].second_number == 2);
+    CHECK(f.pairs[0].same);
+    CHECK(f.pairs[0].fold == 1);
+    CHECK(f.pairs[0].line == 2);
+    CHECK(f.pairs[3].second_name == "Dee");
+    CHECK_FALSE(f.pairs[3].same);
+    CHECK(f.pairs[4].fold == 2);
+    CHECK(f.pairs[4].same);
+    CHECK(f.pairs[7].second_number == 12);
+    CHECK_FALSE(f.pairs[7].same);
+    // select: the first matched and first mismatched pair of each fold.
+    const auto some = lfw::select(f, 2, 1);
+    REQUIRE(some.size() == 4);
+    CHECK(some[0].first_name == "Ann");
+    CHECK(some[1].first_name == "Ann");
+    CHECK_FALSE(some[1].same);
+    CHECK(some[2].first_name == "Eve");
+    CHECK(some[3].second_name == "Fay");
+    CHECK(lfw::select(f, 1, 0).size() == 4);
+    CHECK(lfw::select(f, 2, 9).size() == 8);
+    check_error([&] { lfw::select(f, 3, 1); }, {"asked for 3 LFW folds; the file has 2"});
+    CHECK(lfw::image_path("/x", "Ann", 12) == fs::path("/x/images/Ann/Ann_0012.jpg"));
+
+    check_error<IoError>([] { lfw::parse_pairs("", "p.txt"); }, {"p.txt: empty file"});
+    check_error<IoError>([] { lfw::parse_pairs("10\n", "p.txt"); }, {"p.txt:1: expected 'folds pairs-per-fold'", "found '10'"});
+    check_error<IoError>([] { lfw::parse_pairs("1 1\nA 1 2\n", "p.txt"); },
+                         {"p.txt: ends after line 2; the first line announces 1 folds of 1 matched and 1 mismatched pairs (3 lines)"});
+    check_error<IoError>([] { lfw::parse_pairs("1 1\nA 1 2\nA 1 B 2\nC 1 2\n", "p.txt"); },
+                         {"p.txt:4: unexpected line after the last pair of fold 1 ('C 1 2')"});
+    check_error<IoError>([] { lfw::parse_pairs("1 1\nA 1\nA 1 B 2\n", "p.txt"); },
+                         {"p.txt:2: expected a matched pair 'name i j' of fold 1, found 2 fields: 'A 1'"});
+    check_error<IoError>([] { lfw::parse_pairs("1 1\nA 1 2\nA 1 2\n", "p.txt"); },
+                         {"p.txt:3: expected a mismatched pair 'name1 i name2 j' of fold 1, found 3 fields"});
+    check_error<IoError>([] { lfw::parse_pairs("1 1\nA 1 x\nA 1 B 2\n", "p.txt"); },
+                         {"p.txt:2: the second image number must be a positive integer, found 'x' in 'A 1 x'"});
+    check_error<IoError>([] { lfw::parse_pairs("1 1\nA 1 2\n\nA 1 B 2\n", "p.txt"); },
+                         {"p.txt:3: expected a mismatched pair", "found 0 fields"});
+    check_error<IoError>([] { lfw::parse_pairs("1 1\nA 1 2\nA 1 B 0\n", "p.txt"); },
+                         {"p.txt:3: the second image number must be a positive integer, found '0'"});
+    test::TempDir dir;
+    test::check_io_error([&] { lfw::read_pairs(dir / "none.txt"); }, dir / "none.txt", {"cannot open"});
+  }
+
+  TEST_CASE("lfw: the shared View 2 pairs.txt") {
+    const fs::path file = test::shared_data() / "faces" / "lfw-deepfunneled-view2" / "pairs.txt";
+    if (!fs::exists(file)) {
+      MESSAGE("skipped: no LFW pairs.txt at ", file.string(), " (set TSGAN_SHARED_DATA)");
+      return;
+    }
+    const auto f = lfw::read_pairs(file);
+    CHECK(f.folds == 10);
+    CHECK(f.per_fold == 300);
+    REQUIRE(f.pairs.size() == 6000);
+    int same = 0;
+    std::set<int> folds;
+    for (const auto& p : f.pairs) {
+      same += p.same;
+      folds.insert(p.fold);
+      if (p.same) CHECK(p.first_name == p.second_name);
+    }
+    CHECK(same == 3000);
+    CHECK(folds.size() == 10);
+    // The first lines of the file: "Abel_Pacheco 1 4" and, at line 302, the first mismatched pair.
+    CHECK(f.pairs[0].first_name == "Abel_Pacheco");
+    CHECK(f.pairs[0].second_number == 4);
+    CHECK(f.pairs[300].line == 302);
+    CHECK(f.pairs[300].first_name == "Abdel_Madi_Shabneh");
+    CHECK(f.pairs[300].second_name == "Dean_Barker");
+    CHECK(f.pairs[5999].fold == 10);
+    // Every image of the first fold exists.
+    const fs::path root = file.parent_path();
+    for (const auto& p : lfw::select(f, 1, 0)) {
+      CHECK(fs::exists(lfw::image_path(root, p.first_name, p.first_number)));
+      CHECK(fs::exists(lfw::image_path(root, p.second_name, p.second_number)));
+    }
+  }
+
+  TEST_CASE("loader: explicit file pairs, preloaded or read per batch, give the same batches") {
+    using C = config::Tiny;
+    test::TempDir dir;
+    // Four 8x8 images of distinct constant colours.
+    std::vector<fs::path> files;
+    for (int i = 0; i < 4; ++i) {
+      files.push_back(dir / fmt::format("{}.png", i));
+      io::write_png(files.back(), io::Image(8, 8, 3, static_cast<std::uint8_t>(40 * (i + 1))));
+    }
+    const std::vector<data::ImagePair> pairs{{files[1], files[0], 1, false}, {files[3], files[2], 2, true},
+                                             {dir / "missing.png", files[0], 3, false}};
+    data::LoaderOptions lazy;
+    lazy.preload = false;
+    const data::PairLoader<C> a(pairs), b(pairs, lazy);
+    CHECK(a.size() == 2);
+    CHECK(b.size() == 2);
+    REQUIRE(a.warnings().size() == 1);
+    CHECK(a.warnings()[0].find("missing.png") != std::string::npos);
+    REQUIRE(b.warnings().size() == 1);
+    CHECK(b.warnings()[0].find("skipped a missing image") != std::string::npos);
+    random::Generator ga(3), gb(3);
+    for (int k = 0; k < 3; ++k) {
+      const auto x = a.next(ga), y = b.next(gb);
+      CHECK(std::equal(x.profile.data(), x.profile.data() + x.profile.size, y.profile.data()));
+      CHECK(std::equal(x.mask.data(), x.mask.data() + x.mask.size, y.mask.data()));
+      CHECK(x.identity == y.identity);
+      for (index_t i = 0; i < C::batch; ++i)  // the target of identity 1 is image 0, of 2 image 2
+        CHECK(x.frontal(i, 0, 0, 0) == doctest::Approx((x.identity[static_cast<std::size_t>(i)] == 1 ? 40 : 120) / 255.0));
+    }
+    // A file that disappears is an error naming it when a batch needs it (only without preloading).
+    fs::remove(files[3]);
+    random::Generator gc(3);
+    bool threw = false;
+    for (int k = 0; k < 8 && !threw; ++k) {
+      try {
+        (void)b.next(gc);
+      } catch (const IoError& e) {
+        threw = true;
+        CHECK(std::string(e.what()).find("3.png") != std::string::npos);
+      }
+    }
+    CHECK(threw);
+  }
+}
