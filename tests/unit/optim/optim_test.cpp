@@ -162,10 +162,11 @@ TEST_SUITE("optim") {
     CHECK(steps.at("p1") == 0);
   }
 
-  TEST_CASE("optimizers allocate their parameters' gradient buffers up front, empty") {
-    TwoParams m;
+  TEST_CASE_TEMPLATE("optimizers allocate their parameters' gradient buffers up front, empty", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    TwoParams<D> m;
     nn::name_parameters(m);
-    optim::Adam<float> adam(m, {});
+    optim::Adam<float, D> adam(m, {});
     CHECK_FALSE(m.p0.has_grad());  // reserved, not a gradient: the step skips it
     const float* reserved = m.p0.grad_slot().tensor().data();
     {
@@ -174,8 +175,8 @@ TEST_SUITE("optim") {
       l.backward();
     }
     CHECK(m.p0.grad().data() == reserved);  // the backward pass wrote into the reserved buffer
-    TwoParams n;
-    optim::Sgd<float> sgd(n, {.lr = 0.1});
+    TwoParams<D> n;
+    optim::Sgd<float, D> sgd(n, {.lr = 0.1});
     CHECK_FALSE(n.p1.has_grad());
     CHECK(n.p1.grad_slot().tensor().data() != nullptr);
   }
