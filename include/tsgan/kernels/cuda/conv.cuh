@@ -255,9 +255,11 @@ struct ConvKernels<cuda> {
     if (bias) add_bias(g, y, bias);
   }
 
-  // dx (+)= conv's input gradient for output gradient dy.
+  // dx (+)= conv's input gradient for output gradient dy, plus bias[c] on channel c of dx when
+  // bias is not null (a transposed convolution's bias; the CPU kernel adds it in the same pass).
   template <class T>
-  static void backward_data(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool accumulate) {
+  static void backward_data(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool accumulate,
+                            const T* bias = nullptr) {
     using namespace cuda_detail;
     auto& ctx = cuda_context();
     const ConvPlan& p = conv_plan<T>(g);
@@ -268,6 +270,7 @@ struct ConvKernels<cuda> {
     TSGAN_CUDA_CHECK(cudnnConvolutionBackwardData(ctx.cudnn(), &one, p.w, w, p.y, dy, p.conv, p.bwd_data.algo, ws,
                                                   p.bwd_data.workspace, &beta, p.x, p.padded ? padded.data() : dx));
     if (p.padded) unpad_gradient(g, p, padded.data(), dx, accumulate);
+    if (bias) add_channel_bias(dx, bias, g.n, g.c_in, g.in_plane());
   }
 
   // dw (+)= Σ_n dy_n · col(x_n)ᵀ.
@@ -291,9 +294,14 @@ struct ConvKernels<cuda> {
   // y[n, c, p] += bias[c].
   template <class T>
   static void add_bias(const ConvGeometry& g, T* y, const T* bias) {
-    const index_t c = g.c_out, plane = g.out_plane();
-    cuda_detail::for_each(g.n * c * plane, [=] __device__(index_t i) { y[i] += bias[i / plane % c]; },
-                          "tsgan::kernels::ConvKernels<cuda>::add_bias");
+    add_channel_bias(y, bias, g.n, g.c_out, g.out_plane());
+  }
+
+  // t[n, c, p] += bias[c] for t of shape [n, c, plane].
+  template <class T>
+  static void add_channel_bias(T* t, const T* bias, index_t n, index_t c, index_t plane) {
+    cuda_detail::for_each(n * c * plane, [=] __device__(index_t i) { t[i] += bias[i / plane % c]; },
+                          "tsgan::kernels::ConvKernels<cuda>::add_channel_bias");
   }
 
   // db[c] (+)= Σ_{n, p} dy[n, c, p], in double, in a fixed order.
