@@ -25,7 +25,11 @@ scripts/setup.sh --build-only
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTSGAN_CUDA=OFF >/dev/null
 cmake --build build --target tsgan-train-tiny -j "$(nproc)"
 
-# Threads that wait passively do not fight over a small or shared machine.
+# One thread: the Tiny model's layers (batch 4, 32 x 32) are too small for a second thread to pay
+# for waking it, and two threads slow down many times over when another job holds a core
+# (measured here: 20 ms per step on one thread, 25 on two on an idle machine, 66-2200 on two next
+# to a compiler). Threads that wait passively do not fight over a small or shared machine.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-build/examples/tsgan-train-tiny --data data/cmu-faces-demo --out "$out" --steps "$steps" --log-every 250 "${extra[@]}"
+build/examples/tsgan-train-tiny --data data/cmu-faces-demo --out "$out" --steps "$steps" --log-every 250 \
+  --threads 1 "${extra[@]}"
 echo "demo: grids and checkpoint.safetensors are in $out (latest grid: $(ls "$out"/grid_*.png | tail -n 1))"
