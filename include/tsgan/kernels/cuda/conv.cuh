@@ -255,9 +255,11 @@ struct ConvKernels<cuda> {
     if (bias) add_bias(g, y, bias);
   }
 
-  // dx (+)= conv's input gradient for output gradient dy.
+  // dx (+)= conv's input gradient for output gradient dy, plus bias[c] on channel c of dx when
+  // bias is not null (a transposed convolution's bias; the CPU's signature).
   template <class T>
-  static void backward_data(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool accumulate) {
+  static void backward_data(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool accumulate,
+                            const T* bias = nullptr) {
     using namespace cuda_detail;
     auto& ctx = cuda_context();
     const ConvPlan& p = conv_plan<T>(g);
@@ -268,6 +270,11 @@ struct ConvKernels<cuda> {
     TSGAN_CUDA_CHECK(cudnnConvolutionBackwardData(ctx.cudnn(), &one, p.w, w, p.y, dy, p.conv, p.bwd_data.algo, ws,
                                                   p.bwd_data.workspace, &beta, p.x, p.padded ? padded.data() : dx));
     if (p.padded) unpad_gradient(g, p, padded.data(), dx, accumulate);
+    if (bias) {
+      const index_t c = g.c_in, plane = g.in_plane();
+      cuda_detail::for_each(g.n * c * plane, [=] __device__(index_t i) { dx[i] += bias[i / plane % c]; },
+                            "tsgan::kernels::ConvKernels<cuda>::backward_data (bias)");
+    }
   }
 
   // dw (+)= Σ_n dy_n · col(x_n)ᵀ.
