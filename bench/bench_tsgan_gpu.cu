@@ -41,10 +41,9 @@ struct Options {
 void randomise_identity(Model& model, random::Generator& gen) {
   nn::for_each_parameter(model.networks().phi, [&](const std::string& name, auto& p) {
     using P = std::remove_cvref_t<decltype(p)>;
-    if (name.ends_with("scale.weight")) nn::init::constant_(p, 1.0);
-    else if (name.ends_with("bias")) nn::init::constant_(p, 0.0);
-    else if constexpr (P::shape::rank == 4) nn::init::kaiming_normal_(p, gen);
-    else nn::init::xavier_normal_(p, gen);
+    if constexpr (P::shape::rank == 4) nn::init::kaiming_normal_(p, gen);  // convolutions
+    else if constexpr (P::shape::rank == 2) nn::init::xavier_normal_(p, gen);  // fc
+    else nn::init::constant_(p, name.ends_with("scale.weight") ? 1.0 : 0.0);  // biases, affine scales
   });
 }
 
