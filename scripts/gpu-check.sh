@@ -17,8 +17,8 @@
 #
 # Budget: everything ends within TSGAN_GPU_CHECK_BUDGET_S seconds (default 450; the machine this
 # is for allows 8 minutes): each step gets what is left, less a reserve for the steps after it.
-# Order of importance: build, tests, TSGAN's step, benchmark, memcheck. TSGAN_GPU_CHECK_BENCH=0 skips the
-# benchmark; TSGAN_GPU_CHECK_BENCH_STEPS sets its timed steps (default 20).
+# Order of importance: build, tests, TSGAN's step, benchmark, memcheck. TSGAN_GPU_CHECK_BENCH=0
+# skips the pix2pix benchmark; TSGAN_GPU_CHECK_BENCH_STEPS sets its timed steps (default 20).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
