@@ -93,13 +93,16 @@ inline std::string json_line(std::int64_t step, const StepLosses& l, double ms) 
 
 // occluded input | mask | Î_d | Î_f | target, one row per item; small faces are enlarged to at
 // least 128 pixels so that the grid can be looked at.
+// The batch is the loader's (on the host); the model may be on another device.
 template <class Model>
 void write_snapshot(Model& model, const Batch<typename Model::config_type>& batch, const fs::path& path) {
   using Config = typename Model::config_type;
+  using D = typename Model::device;
   constexpr index_t B = Config::batch, S = Config::image_size;
   Tensor<float, Shape<B, 3, S, S>> occluded = batch.profile * (1.f - batch.mask);
-  const auto restored = model.restore(occluded, batch.mask);
-  const auto grid = io::make_grid(occluded, batch.mask, restored.deoccluded, restored.frontal, batch.frontal);
+  const auto restored = model.restore(occluded.template to<D>(), batch.mask.template to<D>());
+  const auto grid = io::make_grid(occluded, batch.mask, restored.deoccluded.template to<cpu>(),
+                                  restored.frontal.template to<cpu>(), batch.frontal);
   io::write_png(path, io::enlarge(grid, std::max<int>(1, 128 / S)));
 }
 
@@ -133,7 +136,7 @@ void train(Model& model, const Loader& loader, const TrainOptions& opt) {
   std::int64_t since = 0;
   while (model.step() < opt.steps) {
     const auto batch = loader.next(model.rng());
-    const auto losses = model.train_step(batch);
+    const auto losses = model.train_step(batch.template to<typename Model::device>());
     ++since;
     if (model.step() % opt.log_every == 0 || model.step() == opt.steps) {
       const auto now = std::chrono::steady_clock::now();
@@ -160,7 +163,7 @@ class Restorer {
   virtual void restore(const float* occluded, const float* masks, std::size_t n, float* deoccluded, float* frontal) = 0;
 };
 
-template <class Config>
+template <class Config, class D = cpu>
 class ModelRestorer final : public Restorer {
  public:
   static constexpr index_t S = Config::image_size;
@@ -178,20 +181,22 @@ class ModelRestorer final : public Restorer {
       Tensor<float, Shape<N, 1, S, S>> m;
       std::copy_n(occluded + i * image, k * image, x.data());
       std::copy_n(masks + i * plane, k * plane, m.data());
-      const auto r = model_.restore(x, m);
-      std::copy_n(r.deoccluded.data(), k * image, deoccluded + i * image);
-      std::copy_n(r.frontal.data(), k * image, frontal + i * image);
+      const auto r = model_.restore(x.template to<D>(), m.template to<D>());
+      std::copy_n(r.deoccluded.template to<cpu>().data(), k * image, deoccluded + i * image);
+      std::copy_n(r.frontal.template to<cpu>().data(), k * image, frontal + i * image);
     }
   }
 
  private:
-  TSGAN<Config> model_;
+  TSGAN<Config, D> model_;
 };
 
-// The checkpoint's model, for the configuration called `name`.
-inline std::unique_ptr<Restorer> load_restorer(const std::string& name, const fs::path& checkpoint) {
+// The checkpoint's model on device D, for the configuration called `name` (a template, so that a
+// program that never restores does not instantiate every configuration's model for it).
+template <class D = cpu>
+std::unique_ptr<Restorer> load_restorer(const std::string& name, const fs::path& checkpoint) {
   return with_config(name, [&]<class C>(std::type_identity<C>) -> std::unique_ptr<Restorer> {
-    return std::make_unique<ModelRestorer<C>>(checkpoint);
+    return std::make_unique<ModelRestorer<C, D>>(checkpoint);
   });
 }
 

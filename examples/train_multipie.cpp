@@ -12,6 +12,12 @@
 // small random φ. Every K steps and at the end: one JSON line with every loss term on stdout, a
 // grid OUT/grid_NNNNNN.png (occluded input | mask | Î_d | Î_f | target) and
 // OUT/checkpoint.safetensors, written atomically; --resume continues from it, bit for bit.
+//
+// Compiled by nvcc (examples/CMakeLists.txt, when the CUDA backend is on) this file is
+// tsgan-train-multipie-gpu: the same program training on the GPU (batches are read and occluded
+// on the host, then copied over), with --tf32 (default 1: TF32 tensor cores for convolutions and
+// products). Without a usable GPU it stops with exit status 1 before reading anything. Checkpoints
+// are the same files on either device: a run can be resumed on the other one.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -25,6 +31,14 @@ namespace mp = tsgan::data::multipie;
 
 namespace {
 
+#if defined(__CUDACC__)
+using Device = tsgan::cuda;
+constexpr const char* program = "tsgan-train-multipie-gpu";
+#else
+using Device = tsgan::cpu;
+constexpr const char* program = "tsgan-train-multipie";
+#endif
+
 struct Args {
   fs::path data, out;
   std::int64_t steps = 0, log_every = 50;
@@ -35,7 +49,7 @@ struct Args {
 
 template <class Config>
 int run(const Args& a) {
-  using Model = tsgan::TSGAN<Config>;
+  using Model = tsgan::TSGAN<Config, Device>;
   mp::Options options;
   options.mirror_negative_yaw = a.mirror;
   const auto setting = mp::Setting2::scan(a.data, options);
@@ -57,7 +71,7 @@ int run(const Args& a) {
     if (!resuming) {  // a checkpoint carries φ's weights
       const auto dir = ex::models_dir(a.models);
       if (!dir) {
-        fmt::print(stderr, "{}\n", ex::missing_models_message("tsgan-train-multipie"));
+        fmt::print(stderr, "{}\n", ex::missing_models_message(program));
         return 2;
       }
       model.networks().phi.load(*dir);
@@ -86,12 +100,24 @@ int main(int argc, char** argv) {
   app.add_flag("--mirror", a.mirror, "mirror negative-yaw inputs and their targets");
   app.add_option("--log-every", a.log_every, "steps between logs, grids and checkpoints")->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "CPU threads (default: all)");
+#if defined(__CUDACC__)
+  bool tf32 = true;
+  app.add_option("--tf32", tf32, "TF32 tensor cores for float convolutions and products")->capture_default_str();
+#endif
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) tsgan::set_num_threads(threads);
+#if defined(__CUDACC__)
+  if (!tsgan::cuda_available()) {
+    fmt::print(stderr, "{}: no CUDA device is available (no driver or no GPU); tsgan-train-multipie trains on the CPU\n",
+               program);
+    return 1;
+  }
+  tsgan::set_tf32(tf32);
+#endif
   try {
     return ex::with_config(a.config, [&]<class C>(std::type_identity<C>) { return run<C>(a); });
   } catch (const tsgan::Error& e) {
-    fmt::print(stderr, "tsgan-train-multipie: {}\n", e.what());
+    fmt::print(stderr, "{}: {}\n", program, e.what());
     return 1;
   }
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, a CUDA toolkit (nvcc), CMake and Python but no
-# Debian packages: builds tsgan_tests_cuda and tsgan-bench-pix2pix-gpu for sm_90, runs the tests,
-# runs the pix2pix training-step benchmark (tsgan eagerly and as a CUDA graph, and PyTorch's
+# Debian packages: builds tsgan_tests_cuda, tsgan-bench-tsgan-gpu and tsgan-bench-pix2pix-gpu for
+# sm_90, runs the tests, times a few training steps of TSGAN<config::Paper> on the GPU, runs the
+# pix2pix training-step benchmark (tsgan eagerly and as a CUDA graph, and PyTorch's
 # bench/reference/pix2pix.py on the same GPU when python3 imports torch with CUDA), runs
 # compute-sanitizer's memcheck on a short selection, and writes a report with the machine, the
-# date, the results, the timings, the benchmark table and the raw logs.
+# date, the results, the timings, the benchmark tables and the raw logs.
 #
 #   here (Debian, once per change of dependencies):  scripts/make-gpu-deps.sh
 #   there:                                            scripts/gpu-check.sh
@@ -16,8 +17,8 @@
 #
 # Budget: everything ends within TSGAN_GPU_CHECK_BUDGET_S seconds (default 450; the machine this
 # is for allows 8 minutes): each step gets what is left, less a reserve for the steps after it.
-# Order of importance: build, tests, benchmark, memcheck. TSGAN_GPU_CHECK_BENCH=0 skips the
-# benchmark; TSGAN_GPU_CHECK_BENCH_STEPS sets its timed steps (default 20).
+# Order of importance: build, tests, TSGAN's step, benchmark, memcheck. TSGAN_GPU_CHECK_BENCH=0
+# skips the pix2pix benchmark; TSGAN_GPU_CHECK_BENCH_STEPS sets its timed steps (default 20).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -117,11 +118,16 @@ if ((${#problems[@]} == 0)); then
       -DTSGAN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$nvcc" \
       -DCUDNN_ROOT="$cudnn_root" -DCMAKE_PREFIX_PATH="$root/gpu-deps" \
       -DCMAKE_FIND_PACKAGE_PREFER_CONFIG=ON -DTSGAN_BUILD_BENCH=ON -DTSGAN_BUILD_EXAMPLES=OFF &&
-  # Only the two targets this check runs (nvcc is slow; the examples and CPU benchmarks are not needed).
-  step build 400 130 "$out/build.log" cmake --build "$build" -j "$jobs" --target tsgan_tests_cuda tsgan-bench-pix2pix-gpu
+  # Only the targets this check runs (nvcc is slow; the examples and CPU benchmarks are not needed).
+  step build 400 130 "$out/build.log" cmake --build "$build" -j "$jobs" --target tsgan_tests_cuda \
+    tsgan-bench-tsgan-gpu tsgan-bench-pix2pix-gpu
   if [[ ${status[build]:-1} == 0 ]]; then
     tests="$build/tests/tsgan_tests_cuda"
     step tests 150 70 "$out/tests.log" "$tests" --duration=true
+    # TSGAN itself at the paper's size: one discriminator and two generator steps per training step,
+    # every loss term, φ with random weights; eager (train_step reads losses on the host mid-step).
+    step tsgan-step 90 60 "$out/tsgan-step.log" "$build/bench/tsgan-bench-tsgan-gpu" --steps 10 --warmup 2 --tf32 1
+    grep '^{' "$out/tsgan-step.log" 2>/dev/null | tail -n 1 >"$out/tsgan-step.jsonl"
     if [[ $bench_on == 1 ]]; then
       bench="$build/bench/tsgan-bench-pix2pix-gpu"
       : >"$out/bench.jsonl"
@@ -157,7 +163,7 @@ if ((${#problems[@]} == 0)); then
       # The GPU instances of the elementwise, broadcast, context and graph tests (every kernel kind
       # of the expression engine, small sizes; memcheck is slow) ...
       step memcheck 120 60 "$out/memcheck.log" "$sanitizer" --tool memcheck --error-exitcode 86 \
-        "$tests" --test-suite="expr.ops,expr.broadcast,cuda.context,cuda.graph" --test-case-exclude="*<cpu>"
+        "$tests" --test-suite="expr.ops,expr.broadcast,cuda.context,cuda.graph,losses" --test-case-exclude="*<cpu>"
       # ... and the light cases of the op families: every op kernel at least once (the heavy
       # finite-difference cases stay out).
       step memcheck-ops 100 0 "$out/memcheck.log" "$sanitizer" --tool memcheck --error-exitcode 86 \
@@ -177,7 +183,7 @@ result() { echo "${status[$1]:-not run}"; }
 seconds() { [[ -n ${took[$1]:-} ]] && echo "${took[$1]} s" || echo "-"; }
 summary() { [[ -f $1 ]] && grep -E "$2" "$1" | tail -n 5 | sed 's/^/    /'; }
 ok=1
-for s in configure build tests; do [[ $(result "$s") == 0 ]] || ok=0; done
+for s in configure build tests tsgan-step; do [[ $(result "$s") == 0 ]] || ok=0; done
 [[ $(result memcheck) == 0 || $(result memcheck) == skipped ]] || ok=0
 [[ $(result memcheck-ops) == 0 || $(result memcheck-ops) == skipped ]] || ok=0
 # A tsgan benchmark run that fails is a bug (the PyTorch reference's failures are only reported).
@@ -200,7 +206,7 @@ fi
   echo
   echo "| step | exit | time |"
   echo "|---|---|---|"
-  for s in configure build tests memcheck memcheck-ops; do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
+  for s in configure build tests tsgan-step memcheck memcheck-ops; do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
   for s in $(printf '%s\n' "${!status[@]}" | grep '^bench-' | sort); do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
   echo "| total | | $((SECONDS - started)) s |"
   echo
@@ -212,6 +218,25 @@ fi
   grep -E "ERROR:|FATAL ERROR|CHECK\(|REQUIRE\(" "$out/tests.log" 2>/dev/null | head -n 20 | sed 's/^/    /'
   echo "  slowest test cases (doctest --duration):"
   grep -E "^[0-9.]+ s: " "$out/tests.log" 2>/dev/null | sort -rn | head -n 8 | sed 's/^/    /'
+  echo
+  echo "## TSGAN training step on the GPU (config::Paper: 128x128, batch 6; φ with random weights; TF32 on)"
+  if [[ -s $out/tsgan-step.jsonl ]]; then
+    python3 - "$out/tsgan-step.jsonl" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    if not l.strip():
+        continue
+    r = json.loads(l)
+    print("| ms/step (median) | min | max | peak device MB | reserved MB | L_G | L_Dd | L_Df | L_pix |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {r['ms_per_step']} | {r['ms_min']} | {r['ms_max']} | {r['peak_device_mb']} | {r['reserved_device_mb']} | "
+          f"{r['L_G']} | {r['L_Dd']} | {r['L_Df']} | {r['L_pix']} |")
+PY
+    echo
+    echo "  (raw JSON: tsgan-step.jsonl; log: tsgan-step.log)"
+  else
+    echo "  not run or no result (see steps.log and tsgan-step.log)"
+  fi
   echo
   echo "## pix2pix training step on the GPU (paper config: 128x128, base 64; TF32 on)"
   if [[ -s $out/bench.jsonl ]]; then
@@ -245,7 +270,7 @@ PY
   echo "  warnings: $(grep -c 'warning' "$out/build.log" 2>/dev/null || echo 0); errors:"
   grep -E "error" "$out/build.log" 2>/dev/null | head -n 10 | sed 's/^/    /'
   echo
-  echo "Raw logs beside this file: machine.txt, environment.txt, steps.log, build.log, tests.log, bench-*.log, bench.jsonl, memcheck.log."
+  echo "Raw logs beside this file: machine.txt, environment.txt, steps.log, build.log, tests.log, tsgan-step.log, tsgan-step.jsonl, bench-*.log, bench.jsonl, memcheck.log."
 } >"$out/report.md"
 cat "$out/report.md"
 [[ $ok == 1 ]]

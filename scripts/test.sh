@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: set up, configure, build, run every test. Also compiles the CUDA targets (the
-# tests compiled as CUDA and the GPU benchmark) when nvcc is present, so GPU code that does not
-# compile cannot land; they run only where `nvidia-smi -L` lists a GPU.
+# tests compiled as CUDA, the GPU benchmarks and tsgan-train-multipie-gpu) when nvcc is present,
+# so GPU code that does not compile cannot land; they run only where `nvidia-smi -L` lists a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +29,7 @@ cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DTSGAN_CUDA=ON \
 start=$SECONDS
 # Only the targets nvcc compiles: the host compiler's targets of build-cuda are those of build/
 # (already built and run above) with other flags, and compiling them twice would double the time.
-cuda_targets=(tsgan_tests_cuda tsgan-bench-pix2pix-gpu)
+cuda_targets=(tsgan_tests_cuda tsgan-bench-pix2pix-gpu tsgan-bench-tsgan-gpu tsgan-train-multipie-gpu)
 cmake --build build-cuda -j "$jobs" --target "${cuda_targets[@]}"
 echo "test: the CUDA build compiled in $((SECONDS - start)) s"
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU '; then

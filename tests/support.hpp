@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "tsgan/nn/module.hpp"
 #include "tsgan/tsgan.hpp"
 
 // The devices a test templated over the device runs on: the CPU in the host compiler's binary
@@ -181,6 +182,80 @@ void check_gradient_parity(F f, const X&... inputs) {
        ...);
     }(std::make_index_sequence<sizeof...(X) + 1>{});
   } else {
+    (void)f;
+    ((void)inputs, ...);
+  }
+}
+
+// check_parity_scaled for values gathered on the host as doubles (a module's value and gradients).
+inline void check_parity_scaled(const std::vector<double>& got, const std::vector<double>& want, bool double_precision,
+                                const std::string& what) {
+  if (got.size() != want.size()) {
+    FAIL(fmt::format("{}: {} values on the GPU, {} on the CPU", what, got.size(), want.size()));
+    return;
+  }
+  double largest = 1;
+  for (double w : want) largest = std::max(largest, std::abs(w));
+  const double rtol = double_precision ? 1e-12 : 1e-5;
+  const double atol = (double_precision ? 1e-13 : 1e-6) * largest;
+  for (std::size_t i = 0; i < want.size(); ++i)
+    if (!close(got[i], want[i], rtol, atol)) {
+      FAIL(fmt::format("{} (GPU against CPU) element {}: got {:.9g}, want {:.9g}", what, i, got[i], want[i]));
+      return;
+    }
+}
+
+// The elements of a tensor on any device, as doubles on the host.
+template <class X>
+std::vector<double> host_values(const X& x) {
+  const auto& h = to_host(x);
+  return std::vector<double>(h.data(), h.data() + X::size);
+}
+
+// f(m, inputs...) of module m on device Dv (the inputs are host tensors, copied over as graph
+// variables), and the gradients of Σ r ⊙ f for a fixed random r with respect to every input and
+// every parameter of m, as named host values: "value", "input 0", ..., then the parameters' names.
+template <class Dv, class M, class F, class... X>
+std::vector<std::pair<std::string, std::vector<double>>> module_value_and_gradients(M& m, F& f, const X&... inputs) {
+  nn::zero_grad(m);
+  Graph g;
+  auto vars = std::make_tuple(g.variable(inputs.template to<Dv>())...);
+  auto y = std::apply([&](auto&... v) { return eval(f(m, v...)); }, vars);
+  using Y = decltype(y);
+  using T = typename Y::value_type;
+  random::Generator gen(987);
+  Tensor<T, typename Y::shape, Dv> r = random::uniform<typename Y::shape, T, Dv>(gen, T(-1), T(1));
+  sum(y * std::move(r)).backward();
+  std::vector<std::pair<std::string, std::vector<double>>> out;
+  out.emplace_back("value", host_values(y.value()));
+  std::size_t i = 0;
+  std::apply([&](auto&... v) { (out.emplace_back(fmt::format("input {}", i++), host_values(v.grad())), ...); }, vars);
+  nn::for_each_parameter(m, [&](const std::string& name, auto& p) {
+    if (p.has_grad()) out.emplace_back(name, host_values(p.grad()));
+    else out.emplace_back(name + " (no gradient)", std::vector<double>{});
+  });
+  return out;
+}
+
+// On a GPU: the module make(std::type_identity<D>{}) and the module make(std::type_identity<cpu>{})
+// (made with the same seed, so with the same weights) compute the same f(m, inputs...) and the same
+// gradients with respect to every input and every parameter (check_parity_scaled). On the CPU there
+// is nothing to compare: it returns at once.
+template <class D, class Make, class F, class... X>
+void check_module_parity(Make make, F f, const X&... inputs) {
+  if constexpr (is_gpu<D>) {
+    using T = typename std::tuple_element_t<0, std::tuple<X...>>::value_type;
+    auto on_gpu = make(std::type_identity<D>{});
+    auto on_cpu = make(std::type_identity<cpu>{});
+    const auto got = module_value_and_gradients<D>(on_gpu, f, inputs...);
+    const auto want = module_value_and_gradients<cpu>(on_cpu, f, inputs...);
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i].first == want[i].first);
+      check_parity_scaled(got[i].second, want[i].second, std::is_same_v<T, double>, got[i].first);
+    }
+  } else {
+    (void)make;
     (void)f;
     ((void)inputs, ...);
   }

@@ -22,12 +22,12 @@ template <class T, index_t B, index_t C, index_t H, index_t W, class D>
 Var<T, Shape<>, D> symmetry(const Var<T, Shape<B, C, H, W>, D>& x) {
   static_assert(H % 2 == 0 && W % 4 == 0, "tsgan: the symmetry loss pools 2×2 and compares the halves of each row");
   const auto p = avg_pool2d<PoolOptions{.kernel = 2}>(x);
-  constexpr index_t PW = W / 2;
-  Tensor<T, Shape<PW>> left_half;  // 1 on the columns w < PW / 2
-  for (index_t w = 0; w < PW; ++w) left_half[w] = w < PW / 2 ? T(1) : T(0);
-  const auto diff = abs(detach(p) - flip_horizontal(p));
-  if constexpr (std::is_same_v<D, cpu>) return eval(sum(diff * std::move(left_half)) * (T(1) / T(B * C)));
-  else return eval(sum(diff * left_half.template to<D>()) * (T(1) / T(B * C)));
+  // Column w < PW / 2 of the mirror image is column PW − 1 − w of P: slicing both to the left half
+  // pairs each column with its partner (on any device, without a mask tensor to upload).
+  constexpr index_t half = W / 4;
+  const auto left = slice<3, 0, half>(detach(p));
+  const auto mirrored_right = slice<3, 0, half>(flip_horizontal(p));
+  return eval(sum(abs(left - mirrored_right)) * (T(1) / T(B * C)));
 }
 
 template <class T, index_t B, index_t C, index_t H, index_t W, class D>

@@ -39,7 +39,8 @@ void add_optimizer(io::safetensors::Writer& w, const std::string& prefix, Opt& o
 }
 
 // An entry the checkpoint must hold outside the module plan: a flat tensor of `n` elements of
-// `dtype` (n < 0: a scalar), and where to put it once everything has been checked.
+// `dtype` (n < 0: a scalar), and, unless it is stored by other means, where to put it once
+// everything has been checked.
 struct RawEntry {
   std::string name;
   io::safetensors::Dtype dtype;
@@ -47,16 +48,25 @@ struct RawEntry {
   std::function<void(std::span<const std::byte>)> store;
 };
 
-template <class T, class D, class Opt>
+template <class T, class Opt>
 void expect_optimizer(std::vector<RawEntry>& entries, const std::string& prefix, Opt& opt) {
+  opt.for_each_state([&](const std::string& name, std::int64_t&, T*, T*, index_t n) {
+    const std::string base = prefix + "." + name;
+    entries.push_back({base + ".exp_avg", io::safetensors::dtype_of<T>, {n}, nullptr});
+    entries.push_back({base + ".exp_avg_sq", io::safetensors::dtype_of<T>, {n}, nullptr});
+    entries.push_back({base + ".step", io::safetensors::Dtype::I64, {}, nullptr});
+  });
+}
+
+// Stores inside for_each_state, which copies a step count written there to the device's copy
+// that the GPU's update kernels read (a step count stored afterwards would reach the host only).
+template <class T, class D, class Opt>
+void load_optimizer(const io::safetensors::Reader& file, const std::string& prefix, Opt& opt) {
   opt.for_each_state([&](const std::string& name, std::int64_t& step, T* m, T* v, index_t n) {
     const std::string base = prefix + "." + name;
-    entries.push_back({base + ".exp_avg", io::safetensors::dtype_of<T>, {n},
-                       [m, n](std::span<const std::byte> b) { copy_from_host<D>(m, reinterpret_cast<const T*>(b.data()), n); }});
-    entries.push_back({base + ".exp_avg_sq", io::safetensors::dtype_of<T>, {n},
-                       [v, n](std::span<const std::byte> b) { copy_from_host<D>(v, reinterpret_cast<const T*>(b.data()), n); }});
-    entries.push_back({base + ".step", io::safetensors::Dtype::I64, {},
-                       [&step](std::span<const std::byte> b) { std::memcpy(&step, b.data(), sizeof step); }});
+    copy_from_host<D>(m, reinterpret_cast<const T*>(file.bytes(base + ".exp_avg").data()), n);
+    copy_from_host<D>(v, reinterpret_cast<const T*>(file.bytes(base + ".exp_avg_sq").data()), n);
+    std::memcpy(&step, file.bytes(base + ".step").data(), sizeof step);
   });
 }
 
@@ -111,10 +121,10 @@ void load_checkpoint(Model& model, const std::filesystem::path& path) {
   nn::ModuleLoader loader(st::Unexpected::ignore);
   loader.add(model.networks());
   std::vector<detail::RawEntry> raw;
-  detail::expect_optimizer<T, D>(raw, "optim.gd", model.optimizer_gd());
-  detail::expect_optimizer<T, D>(raw, "optim.dd", model.optimizer_dd());
-  detail::expect_optimizer<T, D>(raw, "optim.gf", model.optimizer_gf());
-  detail::expect_optimizer<T, D>(raw, "optim.df", model.optimizer_df());
+  detail::expect_optimizer<T>(raw, "optim.gd", model.optimizer_gd());
+  detail::expect_optimizer<T>(raw, "optim.dd", model.optimizer_dd());
+  detail::expect_optimizer<T>(raw, "optim.gf", model.optimizer_gf());
+  detail::expect_optimizer<T>(raw, "optim.df", model.optimizer_df());
   std::int64_t step = 0, rng[2] = {0, 0};
   raw.push_back({"state.step", st::Dtype::I64, {}, [&](auto b) { std::memcpy(&step, b.data(), sizeof step); }});
   raw.push_back({"state.rng", st::Dtype::I64, {2}, [&](auto b) { std::memcpy(rng, b.data(), sizeof rng); }});
@@ -155,7 +165,12 @@ void load_checkpoint(Model& model, const std::filesystem::path& path) {
     fail<IoError>("{}: cannot load this TSGAN checkpoint:\n  - {}", path.string(), fmt::join(problems, "\n  - "));
 
   loader.apply(file);
-  for (auto& e : raw) e.store(file.bytes(e.name));
+  for (auto& e : raw)
+    if (e.store) e.store(file.bytes(e.name));
+  detail::load_optimizer<T, D>(file, "optim.gd", model.optimizer_gd());
+  detail::load_optimizer<T, D>(file, "optim.dd", model.optimizer_dd());
+  detail::load_optimizer<T, D>(file, "optim.gf", model.optimizer_gf());
+  detail::load_optimizer<T, D>(file, "optim.df", model.optimizer_df());
   model.set_step(step);
   model.rng().set_state(static_cast<std::uint64_t>(rng[0]), static_cast<std::uint64_t>(rng[1]));
   auto& centres = model.dual_triplet().centres();

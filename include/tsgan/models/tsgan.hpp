@@ -39,6 +39,12 @@ struct Batch {
   Tensor<T, Shape<B, 1, S, S>, D> mask;
   Tensor<T, Shape<B, 3, S, S>, D> frontal;
   std::array<std::int64_t, B> identity{};
+
+  // The same batch on device D2 (loaders make host batches; a GPU model trains on GPU batches).
+  template <class D2>
+  Batch<Config, D2> to() const {
+    return {profile.template to<D2>(), mask.template to<D2>(), frontal.template to<D2>(), identity};
+  }
 };
 
 // Every loss term of one training step (generator terms from its last generator step).

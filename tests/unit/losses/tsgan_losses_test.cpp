@@ -1,5 +1,6 @@
 // TSGAN's loss terms on tiny fixed inputs computed by hand, their documented properties, and
-// their gradients.
+// their gradients. Templated over the device: on the GPU the same values, and values and
+// gradients that match the CPU's.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,92 +11,137 @@
 #include "tsgan/losses/dual_triplet.hpp"
 #include "tsgan/losses/identity.hpp"
 #include "tsgan/losses/pixel.hpp"
+#include "tsgan/models/identity.hpp"
 
 using namespace tsgan;
 
+namespace {
+// The one value of a scalar Var, on the host.
+template <class V>
+double value(const V& v) {
+  return static_cast<double>(test::to_host(v.value())[0]);
+}
+}  // namespace
+
 TEST_SUITE("losses") {
-  TEST_CASE("sigmoid cross-entropy: soft real target 0.9, fake target 0") {
+  TEST_CASE_TEMPLATE("sigmoid cross-entropy: soft real target 0.9, fake target 0", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     Tensor<double, Shape<2, 1, 1, 2>> logits;
     const double v[4] = {0.5, -1.0, 2.0, 0.0};
     for (int i = 0; i < 4; ++i) logits[i] = v[i];
     Graph g;
-    auto x = g.input(logits);
+    auto x = g.input(logits.template to<D>());
     auto sp = [](double z) { return std::log1p(std::exp(z)); };
     double want_real = 0, want_fake = 0;
     for (double z : v) {
       want_real += sp(z) - 0.9 * z;
       want_fake += sp(z);
     }
-    CHECK(losses::generator_adversarial_loss(x, 0.9).value()[0] == doctest::Approx(want_real / 4));
-    CHECK(losses::discriminator_loss(x, x, 0.9).value()[0] == doctest::Approx((want_real + want_fake) / 4));
+    CHECK(value(losses::generator_adversarial_loss(x, 0.9)) == doctest::Approx(want_real / 4));
+    CHECK(value(losses::discriminator_loss(x, x, 0.9)) == doctest::Approx((want_real + want_fake) / 4));
+    const auto fake = test::random_tensor<double, Shape<2, 1, 3, 3>>(4);
+    test::check_gradient_parity<D>([](const auto& r, const auto& f) { return losses::discriminator_loss(r, f, 0.9); },
+                                   logits, fake);
   }
 
-  TEST_CASE("pixel L1 sums over pixels and averages over batch x channels") {
+  TEST_CASE_TEMPLATE("pixel L1 sums over pixels and averages over batch x channels", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     Tensor<double, Shape<2, 1, 2, 2>> a, b;
     for (index_t i = 0; i < 8; ++i) {
       a[i] = double(i);
       b[i] = double(i) + (i % 2 ? 1.0 : -0.5);
     }
     Graph g;
-    CHECK(losses::pixel_l1(g.input(a), g.input(b)).value()[0] == doctest::Approx((4 * 1.0 + 4 * 0.5) / 2));
-    CHECK(gradcheck([&](const auto& x) { return losses::pixel_l1(x, b); }, test::random_tensor<double, Shape<2, 1, 2, 2>>(1)).ok);
+    const auto bd = b.template to<D>();
+    CHECK(value(losses::pixel_l1(g.input(a.template to<D>()), g.input(bd))) == doctest::Approx((4 * 1.0 + 4 * 0.5) / 2));
+    CHECK(gradcheck([&](const auto& x) { return losses::pixel_l1(x, bd); }, test::random_tensor<double, Shape<2, 1, 2, 2>, D>(1)).ok);
+    test::check_gradient_parity<D>([](const auto& x, const auto& y) { return losses::pixel_l1(x, y); },
+                                   test::random_tensor<float, Shape<2, 3, 4, 4>>(2), test::random_tensor<float, Shape<2, 3, 4, 4>>(3));
   }
 
-  TEST_CASE("symmetry: zero for a mirror-symmetric face, a hand value otherwise, gradients only through the right half") {
+  TEST_CASE_TEMPLATE("symmetry: zero for a mirror-symmetric face, a hand value otherwise, gradients only through the right half",
+                     D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     Tensor<double, Shape<1, 1, 2, 8>> sym;  // pooled to 1 x 4: columns 0..3
     const double row[8] = {1, 3, 5, 7, 7, 5, 3, 1};
     for (index_t y = 0; y < 2; ++y)
       for (index_t x = 0; x < 8; ++x) sym(0, 0, y, x) = row[x];
     Graph g;
-    CHECK(losses::symmetry(g.input(sym)).value()[0] == 0.0);
+    CHECK(value(losses::symmetry(g.input(sym.template to<D>()))) == 0.0);
     Tensor<double, Shape<1, 1, 2, 8>> ramp;
     for (index_t y = 0; y < 2; ++y)
       for (index_t x = 0; x < 8; ++x) ramp(0, 0, y, x) = double(x);
     // Pooled: 0.5, 2.5, 4.5, 6.5; left half w < 2: |0.5 − 6.5| + |2.5 − 4.5| = 8.
-    CHECK(losses::symmetry(g.input(ramp)).value()[0] == doctest::Approx(8.0));
-    auto v = g.variable(ramp.clone());
+    CHECK(value(losses::symmetry(g.input(ramp.template to<D>()))) == doctest::Approx(8.0));
+    auto v = g.variable(ramp.template to<D>());
     losses::symmetry(v).backward();
     // The left columns (stop-gradient side) get nothing; the right ones get ±1/4 per pixel.
-    CHECK(v.grad()(0, 0, 0, 0) == 0.0);
-    CHECK(v.grad()(0, 0, 0, 7) == doctest::Approx(0.25));
+    const auto& grad = test::to_host(v.grad());
+    for (index_t y = 0; y < 2; ++y) {
+      for (index_t x = 0; x < 4; ++x) CHECK(grad(0, 0, y, x) == 0.0);
+      for (index_t x = 4; x < 8; ++x) CHECK(grad(0, 0, y, x) == doctest::Approx(0.25));
+    }
+    test::check_gradient_parity<D>([](const auto& x) { return losses::symmetry(x); },
+                                   test::random_tensor<float, Shape<2, 3, 8, 16>>(6));
   }
 
-  TEST_CASE("total variation: zero for a constant image, mean over the batch") {
+  TEST_CASE_TEMPLATE("total variation: zero for a constant image, mean over the batch", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     Tensor<double, Shape<2, 1, 2, 2>> x;
     const double v[8] = {0, 1, 3, 2, 5, 5, 5, 5};
     for (int i = 0; i < 8; ++i) x[i] = v[i];
     Graph g;
-    CHECK(losses::total_variation_loss(g.input(x)).value()[0] == doctest::Approx((6.0 + 0.0) / 2));
+    CHECK(value(losses::total_variation_loss(g.input(x.template to<D>()))) == doctest::Approx((6.0 + 0.0) / 2));
+    test::check_gradient_parity<D>([](const auto& v) { return losses::total_variation_loss(v); },
+                                   test::random_tensor<float, Shape<2, 3, 8, 8>>(7));
   }
 
-  TEST_CASE("identity loss: mean |Δembedding| + Σ |Δfeature map| / (B·C_p)") {
-    struct Features {
-      Var<double, Shape<2, 3>> embedding;
-      Var<double, Shape<2, 2, 1, 2>> feature_map;
-    };
+  TEST_CASE_TEMPLATE("identity loss: mean |Δembedding| + Σ |Δfeature map| / (B·C_p)", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    using Features = models::IdentityFeatures<Var<double, Shape<2, 3>, D>, Var<double, Shape<2, 2, 1, 2>, D>>;
     Tensor<double, Shape<2, 3>> e1, e2;
     Tensor<double, Shape<2, 2, 1, 2>> m1, m2;
     for (index_t i = 0; i < 6; ++i) e2[i] = 0.5;        // |Δ| = 0.5 each → mean 0.5
     for (index_t i = 0; i < 8; ++i) m2[i] = double(i);  // Σ = 28 → / 4 = 7
     Graph g;
-    Features a{g.input(e1), g.input(m1)}, b{g.input(e2), g.input(m2)};
-    CHECK(losses::identity_loss(a, b).value()[0] == doctest::Approx(0.5 + 7.0));
+    Features a{g.input(e1.template to<D>()), g.input(m1.template to<D>())};
+    Features b{g.input(e2.template to<D>()), g.input(m2.template to<D>())};
+    CHECK(value(losses::identity_loss(a, b)) == doctest::Approx(0.5 + 7.0));
+    // Gradients into the generated face's features only (the real ones are constants).
+    test::check_gradient_parity<D>(
+        [&](const auto& emb, const auto& map) {
+          using E = std::remove_cvref_t<decltype(emb)>;
+          using M = std::remove_cvref_t<decltype(map)>;
+          using Dv = typename E::device;
+          Graph& h = emb.graph();
+          const models::IdentityFeatures<E, M> fake{emb, map};
+          const models::IdentityFeatures<E, M> real{h.input(e2.template to<Dv>()), h.input(m2.template to<Dv>())};
+          return losses::identity_loss(fake, real);
+        },
+        test::random_tensor<double, Shape<2, 3>>(8), test::random_tensor<double, Shape<2, 2, 1, 2>>(9));
   }
 
-  TEST_CASE("dual triplet: ln 2 when both distances are equal, smaller for a far negative, gradients") {
+  TEST_CASE_TEMPLATE("dual triplet: ln 2 when both distances are equal, smaller for a far negative, gradients", D,
+                     TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
     losses::DualTripletLoss<double, 4> dtl;
-    const auto real = test::random_tensor<double, Shape<3, 4>>(1);
-    const auto fake = test::random_tensor<double, Shape<3, 4>>(2);
+    const auto real = test::random_tensor<double, Shape<3, 4>, D>(1);
+    const auto fake = test::random_tensor<double, Shape<3, 4>, D>(2);
     Graph g;
     // Negative equal to the positive: d⁺ = d⁻, softplus(0) = ln 2.
     auto same = dtl(g.input(fake), g.input(real), real.clone());
-    CHECK(same.value()[0] == doctest::Approx(std::log(2.0)));
+    CHECK(value(same) == doctest::Approx(std::log(2.0)));
     // A negative opposite to the fake embedding: d⁻ = 4, d⁺ = 0 when fake = real.
-    Tensor<double, Shape<3, 4>> opposite = real * -1.0;
+    Tensor<double, Shape<3, 4>, D> opposite = real * -1.0;
     auto far = dtl(g.input(real), g.input(real), std::move(opposite));
-    CHECK(far.value()[0] == doctest::Approx(std::log1p(std::exp(-4.0))));
-    const auto r = gradcheck([&](const auto& f) { return dtl(f, real, test::random_tensor<double, Shape<3, 4>>(3)); }, fake);
+    CHECK(value(far) == doctest::Approx(std::log1p(std::exp(-4.0))));
+    const auto r = gradcheck([&](const auto& f) { return dtl(f, real, test::random_tensor<double, Shape<3, 4>, D>(3)); }, fake);
     CHECK_MESSAGE(r.ok, r.message);
+    // The generated embeddings, the real ones and the negatives all as inputs.
+    const losses::DualTripletLoss<float, 16> dtl16;
+    test::check_gradient_parity<D>([&](const auto& f, const auto& p, const auto& n) { return dtl16(f, p, n); },
+                                   test::random_tensor<float, Shape<4, 16>>(4), test::random_tensor<float, Shape<4, 16>>(5),
+                                   test::random_tensor<float, Shape<4, 16>>(6));
   }
 
   TEST_CASE("dual triplet negatives: batch roll skips the same identity; running centres pick the nearest other") {

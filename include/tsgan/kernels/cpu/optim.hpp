@@ -33,7 +33,7 @@ struct OptimKernels<cpu> {
   // about 1 GB.
   template <class T>
   static void adam(const AdamStep& s, index_t n, T* p, const T* g, T* m, T* v) {
-#if TSGAN_HOST_PASS  // nvcc's device pass sees no body: Vec exists on the host only
+#if TSGAN_HOST_PASS  // nvcc's device pass sees no body: math::Vec is only declared there
     using V = math::Vec<T>;
     constexpr int W = V::width;
     const V b1 = T(s.beta1), b2 = T(s.beta2), a1 = T(1 - s.beta1), a2 = T(1 - s.beta2), wd = T(s.weight_decay);
@@ -62,6 +62,8 @@ struct OptimKernels<cpu> {
       for (; i + W <= e; i += W) update(i, W);
       if (i < e) update(i, static_cast<int>(e - i));
     });
+#else
+    (void)s, (void)n, (void)p, (void)g, (void)m, (void)v;
 #endif
   }
 
