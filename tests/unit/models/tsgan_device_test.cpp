@@ -8,10 +8,13 @@
 
 #include <cstring>
 
+#include "model_fixtures.hpp"
 #include "support.hpp"
 #include "tsgan/models/tsgan.hpp"
 
 using namespace tsgan;
+using test::snapshot;
+using test::synthetic_batch;
 
 namespace {
 using Tiny = config::Tiny;
@@ -44,26 +47,6 @@ constexpr double generator_loss_tol = 5e-4;
 // the discriminators and two of the generators.
 constexpr double step_bound = 2 * 2 * 1.0014 * Tiny::learning_rate;
 
-Batch<Tiny> synthetic_batch(std::uint64_t seed) {
-  random::Generator g(seed);
-  Batch<Tiny> b;
-  b.profile = random::uniform<Shape<4, 3, 32, 32>>(g);
-  b.frontal = random::uniform<Shape<4, 3, 32, 32>>(g);
-  b.mask = random::bernoulli<Shape<4, 1, 32, 32>>(g, 0.25f);
-  b.identity = {0, 1, 2, 0};
-  return b;
-}
-
-// Every parameter of m, in order, on the host.
-template <class M>
-std::vector<float> snapshot(M& m) {
-  std::vector<float> v;
-  nn::for_each_parameter(m, [&](const std::string&, auto& p) {
-    const auto& h = test::to_host(p.value());
-    v.insert(v.end(), h.data(), h.data() + std::remove_cvref_t<decltype(h)>::size);
-  });
-  return v;
-}
 // Every float buffer (batch-norm running statistics), in order, on the host.
 template <class M>
 std::vector<float> buffers(M& m) {

@@ -5,11 +5,14 @@
 
 #include <cstring>
 
+#include "model_fixtures.hpp"
 #include "support.hpp"
 #include "tsgan/data/loader.hpp"
 #include "tsgan/models/tsgan.hpp"
 
 using namespace tsgan;
+using test::snapshot;
+using test::synthetic_batch;
 
 namespace {
 using Model = TSGAN<config::Tiny>;
@@ -22,25 +25,6 @@ struct WithCentres : config::Tiny {
   static constexpr losses::Negatives negatives = losses::Negatives::running_centres;
 };
 
-template <class C = Tiny>
-Batch<C> synthetic_batch(std::uint64_t seed) {
-  random::Generator g(seed);
-  Batch<C> b;
-  b.profile = random::uniform<Shape<4, 3, 32, 32>>(g);
-  b.frontal = random::uniform<Shape<4, 3, 32, 32>>(g);
-  b.mask = random::bernoulli<Shape<4, 1, 32, 32>>(g, 0.25f);
-  b.identity = {0, 1, 2, 0};
-  return b;
-}
-
-template <class M>
-std::vector<float> snapshot(M& m) {
-  std::vector<float> v;
-  nn::for_each_parameter(m, [&](const std::string&, auto& p) {
-    v.insert(v.end(), p.value().data(), p.value().data() + std::remove_cvref_t<decltype(p)>::shape::size);
-  });
-  return v;
-}
 }  // namespace
 
 TEST_SUITE("models.tsgan") {
