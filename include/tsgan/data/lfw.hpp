@@ -86,7 +86,9 @@ inline PairsFile parse_pairs(std::string_view text, const std::string& source) {
       fail<IoError>("{}:{}: the {} must be a positive integer, found '{}' in '{}'", source, line, what, s, text_line);
     return v;
   };
-  file.pairs.reserve(expected - 1);
+  // The header's count is not trusted for the reservation: a first line such as '1 4611686018427387903'
+  // would otherwise reserve without bound before the lines are read.
+  file.pairs.reserve(std::min(expected, lines.size()) - 1);
   for (std::size_t i = 1; i < std::min(expected, lines.size()); ++i) {
     const int line = static_cast<int>(i) + 1;
     const std::size_t k = i - 1;

@@ -233,7 +233,10 @@ inline Image read_image(const std::filesystem::path& path) {
       stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
                             &w, &h, &c, 0),
       stbi_image_free);
-  if (!data) fail<IoError>("{}: cannot decode the image: {}", path.string(), stbi_failure_reason());
+  if (!data) {
+    const char* reason = stbi_failure_reason();  // NULL for some corrupt PNGs
+    fail<IoError>("{}: cannot decode the image: {}", path.string(), reason ? reason : "corrupt or unsupported data");
+  }
 
   Image im(w, h, c == 2 ? 4 : c);
   const std::size_t n = static_cast<std::size_t>(w) * h;

@@ -183,7 +183,7 @@ class WeightsFile {
     if (!ok) fail_file("cannot read the manifest (missing or unreadable)");
     try {
       return nlohmann::json::parse(text.begin(), text.end());
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
       fail_file(fmt::format("not valid JSON ({})", e.what()));
     }
   }

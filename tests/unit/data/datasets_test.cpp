@@ -206,6 +206,8 @@ TEST_SUITE("data") {
     CHECK(lfw::image_path("/x", "Ann", 12) == fs::path("/x/images/Ann/Ann_0012.jpg"));
 
     check_error<IoError>([] { lfw::parse_pairs("", "p.txt"); }, {"p.txt: empty file"});
+    // A header that announces 2^63 pairs: an IoError about the missing lines, not an unbounded reservation.
+    check_error<IoError>([] { lfw::parse_pairs("2147483647 2147483647\nA 1 2\n", "p.txt"); }, {"p.txt"});
     check_error<IoError>([] { lfw::parse_pairs("10\n", "p.txt"); }, {"p.txt:1: expected 'folds pairs-per-fold'", "found '10'"});
     check_error<IoError>([] { lfw::parse_pairs("1 1\nA 1 2\n", "p.txt"); },
                          {"p.txt: ends after line 2; the first line announces 1 folds of 1 matched and 1 mismatched pairs (3 lines)"});

@@ -227,6 +227,11 @@ TEST_SUITE("io.tfjs") {
     // Defects of the file as a whole (no tensor to name).
     const fs::path bad_json = s.write("bad.json", "[{\"paths\": [\"m.bin\"], \"weights\": [");
     check_mentions(load_error(bad_json), {bad_json.string(), "not valid JSON"});
+    // A number beyond double's range is nlohmann's out_of_range, not a parse_error: an IoError all the same.
+    const fs::path huge = s.write("huge.json",
+        "[{\"paths\": [\"m.bin\"], \"weights\": [{\"name\": \"a\", \"shape\": [1], \"dtype\": \"float32\", "
+        "\"quantization\": {\"dtype\": \"uint8\", \"scale\": 1e400, \"min\": 0}}]}]");
+    check_mentions(load_error(huge), {huge.string(), "not valid JSON"});
     const fs::path object = s.write("object.json", R"({"paths": ["m.bin"], "weights": []})");
     check_mentions(load_error(object), {object.string(), "JSON array"});
     const fs::path no_paths = s.write("nopaths.json", R"([{"weights": []}])");
