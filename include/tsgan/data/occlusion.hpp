@@ -7,7 +7,7 @@
 // per image gives every method the same masks.
 //
 // Choices the source leaves open [D]: rectangle sizes are width × height (eyes 40 × 40, nose
-// 32 × 40, mouth 48 × 32, both eyes spanning both eye rectangles); irregular masks draw 2–5
+// 40 × 32 as in TP-GAN, mouth 48 × 32, both eyes spanning both eye rectangles); irregular masks draw 2–5
 // shapes with strokes 6–14 px thick; all shapes are clipped to the crop.
 #pragma once
 
@@ -115,7 +115,7 @@ inline void draw_occlusion(MaskCanvas& m, Occlusion kind, const Landmarks& lm, r
     case Occlusion::both_eyes:
       m.rect(lm.x[0] - 20 * s, std::min(lm.y[0], lm.y[1]) - 20 * s, lm.x[1] + 20 * s, std::max(lm.y[0], lm.y[1]) + 20 * s);
       break;
-    case Occlusion::nose: centred(lm.x[2], lm.y[2], 32 * s, 40 * s); break;
+    case Occlusion::nose: centred(lm.x[2], lm.y[2], 40 * s, 32 * s); break;
     case Occlusion::mouth: centred((lm.x[3] + lm.x[4]) / 2, (lm.y[3] + lm.y[4]) / 2, 48 * s, 32 * s); break;
     case Occlusion::random_block: {
       const double side = gen.uniform<double>(32, 64) * s;

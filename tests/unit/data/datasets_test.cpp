@@ -12,6 +12,7 @@
 #include "tsgan/data/lfw.hpp"
 #include "tsgan/data/loader.hpp"
 #include "tsgan/data/multipie.hpp"
+#include "tsgan/data/occlusion.hpp"
 
 using namespace tsgan;
 namespace mp = tsgan::data::multipie;
@@ -258,6 +259,28 @@ TEST_SUITE("data") {
     for (const auto& p : lfw::select(f, 1, 0)) {
       CHECK(fs::exists(lfw::image_path(root, p.first_name, p.first_number)));
       CHECK(fs::exists(lfw::image_path(root, p.second_name, p.second_number)));
+    }
+  }
+
+  TEST_CASE("occlusion: keypoint rectangles are width x height as in TP-GAN, centred on the landmarks") {
+    // The bounding box of each mask on a 128 crop: eyes 40 x 40, nose 40 wide x 32 tall, mouth 48 x 32.
+    const data::Landmarks lm = data::mean_landmarks(128);
+    struct Case { data::Occlusion kind; index_t w, h; double cx, cy; };
+    for (const Case c : {Case{data::Occlusion::left_eye, 40, 40, lm.x[0], lm.y[0]}, Case{data::Occlusion::nose, 40, 32, lm.x[2], lm.y[2]},
+                         Case{data::Occlusion::mouth, 48, 32, (lm.x[3] + lm.x[4]) / 2, (lm.y[3] + lm.y[4]) / 2}}) {
+      CAPTURE(std::string(data::to_string(c.kind)));
+      std::vector<float> mask(128 * 128);
+      data::MaskCanvas canvas(mask.data(), 128, 128);
+      random::Generator gen(1);
+      data::draw_occlusion(canvas, c.kind, lm, gen);
+      index_t x0 = 128, x1 = 0, y0 = 128, y1 = 0;
+      for (index_t y = 0; y < 128; ++y)
+        for (index_t x = 0; x < 128; ++x)
+          if (mask[y * 128 + x] != 0.f) x0 = std::min(x0, x), x1 = std::max(x1, x + 1), y0 = std::min(y0, y), y1 = std::max(y1, y + 1);
+      CHECK(x1 - x0 == c.w);
+      CHECK(y1 - y0 == c.h);
+      CHECK(std::abs((x0 + x1) / 2.0 - c.cx) <= 1.0);
+      CHECK(std::abs((y0 + y1) / 2.0 - c.cy) <= 1.0);
     }
   }
 
