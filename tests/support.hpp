@@ -276,10 +276,13 @@ auto evaluate(Make&& make, const X&... inputs) {
   }
 }
 
+// The checkout's root (defined in tests/main.cpp).
+extern const char* const source_dir;
+
 // The shared data folder (../shared/data beside the checkout, or $TSGAN_SHARED_DATA).
 inline std::filesystem::path shared_data() {
   if (const char* env = std::getenv("TSGAN_SHARED_DATA")) return env;
-  return std::filesystem::path(TSGAN_SOURCE_DIR) / ".." / "shared" / "data";
+  return std::filesystem::path(source_dir) / ".." / "shared" / "data";
 }
 
 // A new, empty directory under the system's temporary directory, removed with its contents.

@@ -34,7 +34,7 @@ struct Fixture {
 };
 
 Fixture load(const std::string& file) {
-  const auto path = std::filesystem::path(TSGAN_SOURCE_DIR) / "tests/fixtures/optim" / file;
+  const auto path = std::filesystem::path(tsgan::test::source_dir) / "tests/fixtures/optim" / file;
   std::ifstream in(path);
   REQUIRE_MESSAGE(in.good(), "cannot open " << path);
   Fixture f;
