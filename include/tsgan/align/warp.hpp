@@ -4,9 +4,10 @@
 // pixels around that point are blended; those outside the image are zero (Border::zero, dlib's
 // extract_image_chip) or the nearest edge pixel (Border::replicate). Results round to nearest.
 //
-// There is no anti-aliasing: a warp that shrinks by more than 2x skips input pixels (dlib filters
-// through an image pyramid there). Face chips from photos where the face is far larger than the
-// chip should be shrunk first (io::resize halves cleanly).
+// A warp that shrinks by 2x or more (T's scale s >= 2) would skip input pixels, so the input is
+// first averaged over blocks of m x m pixels, m = floor(s), and the rest (s / m < 2) is bilinear;
+// dlib uses an image pyramid for the same reason. Block averages keep the continuous convention
+// exactly (block i covers [m i, m i + m)); edge blocks average the pixels they have.
 #pragma once
 
 #include <algorithm>
@@ -19,9 +20,32 @@ namespace tsgan::align {
 
 enum class Border { zero, replicate };
 
+// The image averaged over blocks of m x m pixels (ceil(W / m) x ceil(H / m)).
+inline io::Image shrink_by_blocks(const io::Image& image, int m) {
+  io::Image out((image.width + m - 1) / m, (image.height + m - 1) / m, image.channels);
+  for (int j = 0; j < out.height; ++j)
+    for (int i = 0; i < out.width; ++i)
+      for (int c = 0; c < image.channels; ++c) {
+        int sum = 0, count = 0;
+        for (int y = j * m; y < std::min(image.height, j * m + m); ++y)
+          for (int x = i * m; x < std::min(image.width, i * m + m); ++x) {
+            sum += image.at(y, x, c);
+            ++count;
+          }
+        out.at(j, i, c) = static_cast<std::uint8_t>((sum + count / 2) / count);
+      }
+  return out;
+}
+
 inline io::Image warp(const io::Image& image, const Similarity& output_to_input, int width, int height,
                       Border border = Border::zero) {
   io::detail::check_image(image, "align::warp");
+  if (width <= 0 || height <= 0) fail("tsgan: align::warp: the output must be at least 1x1, not {}x{}", width, height);
+  if (const double s = output_to_input.scale(); s >= 2 && std::isfinite(s)) {
+    const int m = static_cast<int>(std::floor(s));
+    const Similarity t = output_to_input;
+    return warp(shrink_by_blocks(image, m), {t.a / m, t.b / m, t.tx / m, t.ty / m}, width, height, border);
+  }
   io::Image out(width, height, image.channels);
   const int c_count = image.channels;
   // The input pixel (x, y), or nothing (weight 0) outside the image with Border::zero.

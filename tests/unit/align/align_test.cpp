@@ -172,6 +172,20 @@ TEST_CASE("warp: a pattern rotated, scaled and shifted, then warped back, comes 
   CHECK(worst <= 6);
 }
 
+TEST_CASE("warp: shrinking 4x averages blocks instead of skipping pixels") {
+  // A one-pixel checkerboard: bilinear sampling alone would read whole black or white pixels.
+  io::Image board(64, 64, 1);
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 64; ++x) board.at(y, x, 0) = (x + y) % 2 ? 255 : 0;
+  const io::Image small = align::warp(board, make(4, 0, 0, 0), 16, 16);
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x) CHECK(small.at(y, x, 0) == 128);  // (8 · 255 + 8) / 16, rounded half up
+  // 2x of a smooth pattern: 2 x 2 block means, then the identity.
+  const io::Image im = pattern(40, 40);
+  const io::Image half = align::warp(im, make(2, 0, 0, 0), 20, 20);
+  CHECK(half.at(7, 3, 2) == (im.at(14, 6, 2) + im.at(14, 7, 2) + im.at(15, 6, 2) + im.at(15, 7, 2) + 2) / 4);
+}
+
 TEST_CASE("five points: eye centres are the means of 36-41 and 42-47, nose tip 30, corners 48 and 54") {
   align::Landmarks68 shape;
   for (std::size_t i = 0; i < 68; ++i) shape[i] = {double(i), 1000.0 - double(i * i)};
