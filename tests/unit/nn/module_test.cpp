@@ -102,7 +102,7 @@ TEST_SUITE("nn.module") {
     Tensor<float, Shape<2, 3>> x;
     for (index_t i = 0; i < x.size; ++i) x[i] = float(i) - 2.5f;
     Graph g;
-    auto v = g.variable(x);
+    auto v = g.variable(x.clone());
     auto direct = fc(relu(v));  // an expression, evaluated by the layer
     auto evaluated = fc(eval(relu(v)));
     for (index_t i = 0; i < direct.size; ++i) CHECK(direct.value()[i] == evaluated.value()[i]);
