@@ -16,6 +16,7 @@ if [[ "${1:-}" != "--build-only" ]]; then
   packages+=(
     libopenblas-pthread-dev libopenblas-openmp-dev libblis-openmp-dev   # the SGEMM benchmarks (bench/)
     python3 python3-numpy python3-torch   # golden values and the side-by-side benchmark
+    clang-14 libomp-14-dev   # scripts/test.sh's clang build
   )
 fi
 

@@ -3,6 +3,8 @@
 // not compile. Parameters are named as PyTorch names them (`weight`, `bias`, OIHW layouts), so a
 // tsgan checkpoint loads into the equivalent PyTorch module.
 //
+// Layers take Vars and, evaluating them first, expressions over Vars: `fc(relu(x))`.
+//
 // Parameters start at zero; nn::reset_parameters(module, generator) gives PyTorch's default
 // initialisation, nn/init.hpp the others.
 #pragma once
@@ -18,6 +20,10 @@
 namespace tsgan::nn {
 
 struct NoBias {};
+
+// An unevaluated expression over Vars, which a layer evaluates (one fused node) before its op.
+template <class E>
+concept VarExpression = Expression<E> && !is_var<std::remove_cvref_t<E>>::value && expr::node_t<const E&>::has_var;
 
 namespace detail {
 // PyTorch's default for conv and linear layers: kaiming_uniform(a = √5) for the weight, which is
@@ -54,6 +60,10 @@ struct Conv2d {
     if constexpr (Bias) return conv2d<O>(x, g.param(weight), g.param(bias));
     else return conv2d<O>(x, g.param(weight));
   }
+  template <VarExpression E>
+  auto operator()(const E& e) {
+    return (*this)(tsgan::eval(e));
+  }
 };
 
 template <index_t In, index_t Out, index_t K, ConvTransposeOptions O = ConvTransposeOptions{}, bool Bias = true,
@@ -78,6 +88,10 @@ struct ConvTranspose2d {
     if constexpr (Bias) return conv_transpose2d<O>(x, g.param(weight), g.param(bias));
     else return conv_transpose2d<O>(x, g.param(weight));
   }
+  template <VarExpression E>
+  auto operator()(const E& e) {
+    return (*this)(tsgan::eval(e));
+  }
 };
 
 template <index_t In, index_t Out, bool Bias = true, class T = float, class D = cpu>
@@ -101,25 +115,30 @@ struct Linear {
     if constexpr (Bias) return linear(x, g.param(weight), g.param(bias));
     else return linear(x, g.param(weight));
   }
+  template <VarExpression E>
+  auto operator()(const E& e) {
+    return (*this)(tsgan::eval(e));
+  }
 };
 
-// Activations: stateless modules, each one fused elementwise node.
-template <double Alpha = 0.01>
+// Activations: stateless modules, each one fused elementwise node (an expression argument is
+// fused into it). LeakyReLU's slope is a member, PyTorch's negative_slope: `nn::LeakyReLU act{0.2};`.
 struct LeakyReLU {
-  template <class T, ShapeType S, class D>
-  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return leaky_relu(x, Alpha); }
+  double negative_slope = 0.01;
+  template <Expression E>
+  auto operator()(const E& x) const { return tsgan::eval(leaky_relu(x, negative_slope)); }
 };
 struct ReLU {
-  template <class T, ShapeType S, class D>
-  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return relu(x); }
+  template <Expression E>
+  auto operator()(const E& x) const { return tsgan::eval(relu(x)); }
 };
 struct Tanh {
-  template <class T, ShapeType S, class D>
-  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return tanh(x); }
+  template <Expression E>
+  auto operator()(const E& x) const { return tsgan::eval(tanh(x)); }
 };
 struct Sigmoid {
-  template <class T, ShapeType S, class D>
-  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return sigmoid(x); }
+  template <Expression E>
+  auto operator()(const E& x) const { return tsgan::eval(sigmoid(x)); }
 };
 
 // Layers applied in order; named 0, 1, ... like torch.nn.Sequential.

@@ -36,6 +36,7 @@ template <class T, class D = cpu>
 class Adam {
  public:
   Adam(std::vector<ParamRef<T, D>> params, AdamOptions options) : params_(std::move(params)), options_(options) {
+    check_parameters(params_, "optim::Adam");
     for (const auto& p : params_) {
       p.reserve_gradient();
       states_.push_back(State{Buffer<T, D>(static_cast<std::size_t>(p.size)), Buffer<T, D>(static_cast<std::size_t>(p.size)),
@@ -46,6 +47,9 @@ class Adam {
   template <class M>
     requires(!std::is_same_v<std::remove_cvref_t<M>, std::vector<ParamRef<T, D>>>)
   Adam(M& module, AdamOptions options) : Adam(parameters<T, D>(module), options) {}
+
+  // Clears the parameters' gradients: they accumulate over backward passes until this is called.
+  void zero_grad() { optim::zero_grad(params_); }
 
   // One update of every parameter that has a gradient.
   void step() {

@@ -180,4 +180,35 @@ TEST_SUITE("optim") {
     CHECK_FALSE(n.p1.has_grad());
     CHECK(n.p1.grad_slot().tensor().data() != nullptr);
   }
+
+  TEST_CASE("an optimizer over no parameters is an error: a module it cannot walk would train nothing") {
+    struct Empty {};
+    Empty none;
+    CHECK_THROWS_WITH_AS(optim::Adam<float>(none, {}), doctest::Contains("optim::Adam was given no parameters"), Error);
+    CHECK_THROWS_WITH_AS(optim::Sgd<float>(none, {}), doctest::Contains("optim::Sgd was given no parameters"), Error);
+  }
+
+  TEST_CASE("gradients accumulate over backward passes until the optimizer's zero_grad") {
+    TwoParams<cpu> m;
+    nn::name_parameters(m);
+    m.p0.value().fill(1.5f);
+    optim::Sgd<float> sgd(m, {.lr = 0.1});
+    const auto pass = [&] {
+      Graph g;
+      auto l = eval(sum(square(g.param(m.p0))));
+      l.backward();
+    };
+    pass();
+    pass();
+    CHECK(m.p0.grad()[0] == doctest::Approx(2 * 2 * 1.5));  // two passes added up
+    sgd.zero_grad();
+    CHECK_FALSE(m.p0.has_grad());
+    pass();
+    CHECK(m.p0.grad()[0] == doctest::Approx(2 * 1.5));
+    sgd.step();
+    CHECK(m.p0.value()[0] == doctest::Approx(1.5 - 0.1 * 3.0));
+    optim::Adam<float> adam(m, {});
+    adam.zero_grad();
+    CHECK_FALSE(m.p0.has_grad());
+  }
 }
