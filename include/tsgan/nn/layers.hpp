@@ -13,6 +13,7 @@
 #include "tsgan/expr/random_expr.hpp"
 #include "tsgan/nn/module.hpp"
 #include "tsgan/ops/conv.hpp"
+#include "tsgan/ops/dropout.hpp"
 #include "tsgan/ops/linear.hpp"
 
 namespace tsgan::nn {
@@ -120,6 +121,23 @@ struct Tanh {
 struct Sigmoid {
   template <class T, ShapeType S, class D>
   Var<T, S, D> operator()(const Var<T, S, D>& x) const { return sigmoid(x); }
+};
+
+// Dropout (ops/dropout.hpp) with its own random stream, active in training mode (nn::train /
+// nn::eval): seed `generator` per network for reproducible masks.
+struct Dropout {
+  double p = 0.5;
+  random::Generator generator{};
+  bool training = true;
+
+  template <class V>
+  void visit(V& v) {
+    v.training(training);
+  }
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> operator()(const Var<T, S, D>& x) {
+    return dropout(x, p, generator, training);
+  }
 };
 
 // Layers applied in order; named 0, 1, ... like torch.nn.Sequential.
