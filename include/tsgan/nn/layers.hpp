@@ -60,7 +60,8 @@ struct Conv2d {
 template <index_t In, index_t Out, index_t K, ConvTransposeOptions O = ConvTransposeOptions{}, bool Bias = true,
           class T = float, class D = cpu>
 struct ConvTranspose2d {
-  Param<T, Shape<In, Out, K, K>, D> weight;  // PyTorch's layout: [in, out, kh, kw]
+  static_assert(In % O.groups == 0 && Out % O.groups == 0, "tsgan: ConvTranspose2d channels must divide by groups");
+  Param<T, Shape<In, Out / O.groups, K, K>, D> weight;  // PyTorch's layout: [in, out / groups, kh, kw]
   [[no_unique_address]] std::conditional_t<Bias, Param<T, Shape<Out>, D>, NoBias> bias;
 
   template <class V>
@@ -69,7 +70,7 @@ struct ConvTranspose2d {
     if constexpr (Bias) v.param("bias", bias);
   }
   void reset_parameters(random::Generator& gen) {
-    const double bound = 1.0 / std::sqrt(double(Out * K * K));  // PyTorch takes fan_in from dim 1
+    const double bound = 1.0 / std::sqrt(double(Out / O.groups * K * K));  // PyTorch takes fan_in from dim 1
     detail::uniform_fill(weight, gen, bound);
     if constexpr (Bias) detail::uniform_fill(bias, gen, bound);
   }
