@@ -15,6 +15,7 @@
 #include "tsgan/expr/random_expr.hpp"
 #include "tsgan/nn/module.hpp"
 #include "tsgan/ops/conv.hpp"
+#include "tsgan/ops/dropout.hpp"
 #include "tsgan/ops/linear.hpp"
 
 namespace tsgan::nn {
@@ -69,7 +70,8 @@ struct Conv2d {
 template <index_t In, index_t Out, index_t K, ConvTransposeOptions O = ConvTransposeOptions{}, bool Bias = true,
           class T = float, class D = cpu>
 struct ConvTranspose2d {
-  Param<T, Shape<In, Out, K, K>, D> weight;  // PyTorch's layout: [in, out, kh, kw]
+  static_assert(In % O.groups == 0 && Out % O.groups == 0, "tsgan: ConvTranspose2d channels must divide by groups");
+  Param<T, Shape<In, Out / O.groups, K, K>, D> weight;  // PyTorch's layout: [in, out / groups, kh, kw]
   [[no_unique_address]] std::conditional_t<Bias, Param<T, Shape<Out>, D>, NoBias> bias;
 
   template <class V>
@@ -78,7 +80,7 @@ struct ConvTranspose2d {
     if constexpr (Bias) v.param("bias", bias);
   }
   void reset_parameters(random::Generator& gen) {
-    const double bound = 1.0 / std::sqrt(double(Out * K * K));  // PyTorch takes fan_in from dim 1
+    const double bound = 1.0 / std::sqrt(double(Out / O.groups * K * K));  // PyTorch takes fan_in from dim 1
     detail::uniform_fill(weight, gen, bound);
     if constexpr (Bias) detail::uniform_fill(bias, gen, bound);
   }
@@ -139,6 +141,23 @@ struct Tanh {
 struct Sigmoid {
   template <Expression E>
   auto operator()(const E& x) const { return tsgan::eval(sigmoid(x)); }
+};
+
+// Dropout (ops/dropout.hpp) with its own random stream, active in training mode (nn::train /
+// nn::eval): seed `generator` per network for reproducible masks.
+struct Dropout {
+  double p = 0.5;
+  random::Generator generator{};
+  bool training = true;
+
+  template <class V>
+  void visit(V& v) {
+    v.training(training);
+  }
+  template <class T, ShapeType S, class D>
+  Var<T, S, D> operator()(const Var<T, S, D>& x) {
+    return dropout(x, p, generator, training);
+  }
 };
 
 // Layers applied in order; named 0, 1, ... like torch.nn.Sequential.

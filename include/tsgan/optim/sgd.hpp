@@ -51,6 +51,8 @@ class Sgd {
     }
   }
 
+  SgdOptions& options() { return options_; }
+
   // Calls f(param_name, started, momentum_buffer, size) for each parameter's state.
   template <class F>
   void for_each_state(F&& f) {
