@@ -193,11 +193,7 @@ class Trainer {
     std::error_code ec;
     if (fs::exists(out, ec) && !fs::is_directory(out, ec))
       fail<IoError>("{}: the run folder is a file, not a folder", out.string());
-    if (!fs::create_directories(out, ec) && ec) fail<IoError>("{}: cannot create the run folder: {}", out.string(), ec.message());
     const fs::path checkpoint = checkpoint_path(out);
-    if (const int n = detail::remove_stale_temporaries(checkpoint))
-      fmt::print(stderr, "{}: removed {} temporary checkpoint file{} left by a process that ended during a save\n",
-                 opt_.program, n, n == 1 ? "" : "s");
     const bool exists = fs::exists(checkpoint, ec);
     if (opt_.resume && !exists)
       fail<IoError>("{}: there is no checkpoint to resume (drop --resume to start a new run)", checkpoint.string());
@@ -208,6 +204,10 @@ class Trainer {
       fail<IoError>("{}: the checkpoint is read-only, and training would replace it (make it writable, or use another "
                     "run folder)",
                     checkpoint.string());
+    if (!fs::create_directories(out, ec) && ec) fail<IoError>("{}: cannot create the run folder: {}", out.string(), ec.message());
+    if (const int n = detail::remove_stale_temporaries(checkpoint))
+      fmt::print(stderr, "{}: removed {} temporary checkpoint file{} left by a process that ended during a save\n",
+                 opt_.program, n, n == 1 ? "" : "s");
     if (opt_.resume) {
       model_.load(checkpoint);
       keep_log_until(model_.step());
@@ -236,7 +236,7 @@ class Trainer {
       const LossTerms terms = model_.train_step();
       ++since;
       for (const auto& [name, value] : terms)
-        if (!std::isfinite(value)) return diverged(fmt::format("{} is {}", name, value));
+        if (!std::isfinite(value)) return diverged(fmt::format("{} is {}", name, std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf"));
       const int sig = detail::pending_signal().load();
       const std::int64_t step = model_.step();
       const bool due = step % opt_.log_every == 0 || step == opt_.steps || sig != 0;
@@ -288,7 +288,7 @@ class Trainer {
     if (line_) fmt::print(stderr, "\n");
     fmt::print(stderr, "{}: training diverged at step {}: {}; stopped without saving ({})\n", opt_.program,
                model_.step(), what, kept);
-    append_log(nlohmann::json{{"step", model_.step()}, {"diverged", what}}.dump());
+    append_log(fmt::format(R"({{"step":{},"diverged":{}}})", model_.step(), nlohmann::json(what).dump()));
     return Stop::diverged;
   }
 

@@ -186,7 +186,7 @@ TEST_CASE("Trainer: a non-finite loss or parameter stops the run and keeps the l
     while (std::getline(f, line)) last = line;
     const auto j = nlohmann::json::parse(last);
     CHECK(j.at("step") == 5);
-    CHECK(j.at("diverged").get<std::string>() == "L is nan");
+    CHECK(j.at("diverged").get<std::string>() == "L is NaN");
   }
   SUBCASE("an infinite parameter behind finite losses, found before a save") {
     Quadratic q;
