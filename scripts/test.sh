@@ -36,6 +36,20 @@ else
   echo "test: clang++ not found: no clang build"
 fi
 
+# ---- Sanitizers and fuzzing (docs/reliability.md) ---------------------------------------------
+# The unit tests of io, data, autograd, nn, optim, losses, blocks and the Tiny model under ASan and
+# UBSan. allocator_may_return_null: the allocator test asks for more memory than exists and
+# expects the allocation to fail, which ASan would otherwise turn into an abort.
+start=$SECONDS
+cmake --build build -j "$jobs" --target tsgan_tests_sanitized
+ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_WAIT_POLICY=PASSIVE \
+  build/tests/tsgan_tests_sanitized --no-version
+echo "test: the sanitized tests built and ran in $((SECONDS - start)) s"
+# Every libFuzzer harness from its seed corpus for a short fixed time (clang, build-fuzz/).
+start=$SECONDS
+scripts/fuzz.sh --seconds 12
+echo "test: the fuzz smoke run took $((SECONDS - start)) s"
+
 # ---- CUDA: compiled wherever nvcc is, run only where a GPU is ---------------------------------
 nvcc=$(command -v nvcc || true)
 if [[ -z $nvcc && -x /usr/local/cuda/bin/nvcc ]]; then nvcc=/usr/local/cuda/bin/nvcc; fi
