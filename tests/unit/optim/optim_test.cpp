@@ -169,7 +169,9 @@ TEST_SUITE("optim") {
         {"warmup_then_cosine", optim::then(optim::linear_warmup(5, 0.1), 5, optim::cosine(20, 0.001 / 0.1))},
         {"step_times_warmup", optim::step_decay(7, 0.3) * optim::linear_warmup(4, 0.25)},
     };
-    for (const auto& [name, schedule] : schedules) {
+    for (const auto& entry : schedules) {
+      const std::string& name = entry.first;  // not a structured binding: CAPTURE's lambda reads it (clang 14)
+      const optim::LrSchedule& schedule = entry.second;
       CAPTURE(name);
       TwoParams<cpu> m;
       optim::Sgd<float> opt(m, {.lr = 0.1});
