@@ -1,7 +1,7 @@
 // tsgan-embed: face descriptors of images with the pretrained face recognizer (dlib's ResNet from
 // face-api's TF.js weights; docs/face-models.md).
 //
-//   tsgan-embed [--models DIR] [--crop none|center] IMAGE...
+//   tsgan-embed [--models DIR] [--crop none|center] [--threads T] IMAGE...
 //
 // Prints one line per image: its path, then the 128 values of its descriptor, separated by
 // spaces, each as the shortest decimal that reads back as the same float (fmt's "{}"), which is
@@ -49,7 +49,12 @@ int main(int argc, char** argv) {
   app.add_option("--crop", crop, "face crop: none (the whole image) or center (the fixed LFW crop)")
       ->check(CLI::IsMember({"none", "center"}));
   app.add_option("IMAGE", images, "PNG, JPEG or binary PGM/PPM files")->required();
-  return tsgan::cli::run("tsgan-embed", app, argc, argv, [&] { return embed(models, crop, images); });
+  int threads = 0;
+  tsgan::cli::add_threads_option(app, threads);
+  return tsgan::cli::run("tsgan-embed", app, argc, argv, [&] {
+    tsgan::cli::apply_threads(threads);
+    return embed(models, crop, images);
+  });
 }
 
 namespace {

@@ -10,9 +10,9 @@
 #   kill      KILLS times: starts a resumed run, kills it with SIGKILL after a random 0.2-2.5 s
 #             (during a step or a save), then checks that the checkpoint loads (the next resume)
 #             and counts the temporary files the kill left; the next run must remove them.
-#   disk-full resumes into a run folder on a tmpfs of 16 MiB that holds one checkpoint (11 MiB)
-#             but not a second beside it: the save fails with ENOSPC, the run exits 1, and the
-#             checkpoint before is intact. Without permission to mount, RLIMIT_FSIZE below the
+#   disk-full saves step 1 into a run folder on a tmpfs of 16 MiB that holds one checkpoint
+#             (11 MiB) but not a second beside it, then resumes: the save of step 2 fails with
+#             ENOSPC, the run exits 1, and the checkpoint of step 1 is intact. Without permission to mount, RLIMIT_FSIZE below the
 #             checkpoint's size gives EFBIG instead (SIGXFSZ ignored).
 #   diverge   weights scaled by 1e30 (poison_checkpoint): the next step is non-finite, the run
 #             exits 1 naming the step and the term, and the checkpoint is unchanged.
@@ -29,7 +29,8 @@ data="$root/data/cmu-faces-demo"
 export OMP_WAIT_POLICY=PASSIVE
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-run() { "$train" --data "$data" --seed 1 --threads 1 --log-every 1 "$@"; }
+common=(--data "$data" --seed 1 --threads 1 --log-every 1)
+run() { "$train" "${common[@]}" "$@"; }
 step_of() { sed -n 's/.*resumed from .* at step \([0-9]*\).*/\1/p' "$1" | tail -1; }
 
 mkdir -p "$work"
@@ -40,8 +41,8 @@ out="$work/kill"
 run --out "$out" --steps 2 > /dev/null 2>&1 || fail "the first run failed"
 during_save=0 removed=0 loaded=0 steps=2
 for i in $(seq 1 "$kills"); do
-  run --out "$out" --steps 1000000 --resume > "$work/kill.out" 2> "$work/kill.err" &
-  pid=$!
+  "$train" "${common[@]}" --out "$out" --steps 1000000 --resume > "$work/kill.out" 2> "$work/kill.err" &
+  pid=$!  # the trainer itself, not a subshell
   sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.2 + rand() * 2.3 }')"
   kill -9 "$pid" 2> /dev/null
   wait "$pid" 2> /dev/null
@@ -67,7 +68,7 @@ out="$work/full"
 mkdir -p "$out"
 mounted=0
 if mount -t tmpfs -o size=16m tmpfs "$out" 2> /dev/null; then mounted=1; fi
-run --out "$out" --steps 2 > /dev/null 2>&1 || fail "disk-full: the first run failed"
+run --out "$out" --steps 1 > /dev/null 2>&1 || fail "disk-full: the first run failed"
 before=$(sha256sum "$out/checkpoint.safetensors" | cut -d' ' -f1)
 if [ "$mounted" -eq 1 ]; then
   run --out "$out" --steps 4 --resume > /dev/null 2> "$work/full.err"
@@ -75,16 +76,16 @@ if [ "$mounted" -eq 1 ]; then
   how="tmpfs of 16 MiB"
 else
   size_kb=$(($(stat -c %s "$out/checkpoint.safetensors") / 1024 / 2))
-  (trap '' XFSZ; ulimit -f "$size_kb"; exec "$train" --data "$data" --seed 1 --threads 1 --log-every 1 --out "$out" \
-    --steps 4 --resume) > /dev/null 2> "$work/full.err"
+  (trap '' XFSZ; ulimit -f "$size_kb"; exec "$train" "${common[@]}" --out "$out" --steps 4 --resume) > /dev/null \
+    2> "$work/full.err"
   rc=$?
   how="RLIMIT_FSIZE of $size_kb KiB"
 fi
 after=$(sha256sum "$out/checkpoint.safetensors" | cut -d' ' -f1)
 left=$(find "$out" -name '.checkpoint.safetensors.tmp.*' | wc -l)
-message=$(grep -m1 "tsgan-train-tiny: " "$work/full.err")
+message=$(grep -m1 "cannot" "$work/full.err")
 if [ "$rc" -eq 1 ] && [ "$before" = "$after" ] && [ "$left" -eq 0 ]; then
-  echo "disk full ($how): exit status $rc, checkpoint of step 2 unchanged, no temporary file; message: $message"
+  echo "disk full ($how): exit status $rc, checkpoint of step 1 unchanged, no temporary file; message: $message"
 else
   fail "disk full ($how): exit status $rc, checkpoint unchanged: $([ "$before" = "$after" ] && echo yes || echo no), $left temporary files; $(cat "$work/full.err")"
 fi
@@ -108,7 +109,7 @@ fi
 # ---- SIGTERM, SIGINT ----
 for sig in TERM INT; do
   out="$work/sig$sig"
-  run --out "$out" --steps 1000000 > /dev/null 2> "$work/sig.err" &
+  "$train" "${common[@]}" --out "$out" --steps 1000000 > /dev/null 2> "$work/sig.err" &
   pid=$!
   for _ in $(seq 1 100); do [ -f "$out/checkpoint.safetensors" ] && break; sleep 0.2; done
   kill -s "$sig" "$pid"

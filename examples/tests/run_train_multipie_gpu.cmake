@@ -40,10 +40,11 @@ if(NOT n EQUAL 2 OR NOT EXISTS ${WORK_DIR}/straight/checkpoint.safetensors OR NO
 endif()
 list(GET lines 1 straight_last)
 
-foreach(steps 1 2)
-  train(${TRAIN} ${WORK_DIR}/resumed ${steps} --resume)
+# 1 step, then 1 more resumed (--resume needs the checkpoint of the first run).
+foreach(steps_and_flag "1" "2;--resume")
+  train(${TRAIN} ${WORK_DIR}/resumed ${steps_and_flag})
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "tsgan-train-multipie-gpu --resume failed (${rc}):\n${stdout}\n${stderr}")
+    message(FATAL_ERROR "tsgan-train-multipie-gpu ${steps_and_flag} failed (${rc}):\n${stdout}\n${stderr}")
   endif()
 endforeach()
 string(REGEX MATCHALL "{\"step\":[0-9]+[^\n]*}" lines "${stdout}")
