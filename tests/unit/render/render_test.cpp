@@ -247,3 +247,94 @@ TEST_CASE("render: the result does not depend on the thread count; bad input is 
   CHECK_THROWS_WITH_AS((rasterize(turned, uv, triangles, {tex.data(), w, h, 1}, f)), doctest::Contains("texture with 1 channels for a frame with 3 channels"), Error);
   CHECK_THROWS_WITH_AS((void)Projection::pinhole(10, 0, 0)({0, 0, -1}), doctest::Contains("z = -1"), Error);
 }
+
+// ---- the canonical face mesh and pose synthesis ------------------------------------------------
+
+#include "tsgan/data/pose_synthesis.hpp"
+#include "tsgan/render/canonical_mesh.hpp"
+
+namespace {
+
+std::optional<CanonicalMesh> canonical_or_skip() {
+  const auto file = find_canonical_mesh();
+  if (!file) {
+    MESSAGE("skipped: no canonical face mesh (run scripts/fetch-face-mesh.sh or set TSGAN_MODELS_DIR)");
+    return std::nullopt;
+  }
+  return read_canonical_mesh(*file);
+}
+
+// The canonical face (centimetres, y up, z towards the viewer) as FaceMesh points in a w x h
+// photo: 8 px per cm, centred, y down, z away from the viewer.
+std::vector<Vec3> face_in_photo(const CanonicalMesh& m, int w, int h) {
+  std::vector<Vec3> p;
+  for (const Vec3& v : m.vertices) p.push_back({(w - 1) / 2.0 + 8 * v.x, h / 2.0 - 8 * v.y, -8 * v.z});
+  return p;
+}
+
+// A photo symmetric about its vertical centre line, with detail everywhere.
+io::Image symmetric_photo(int w, int h) {
+  io::Image im(w, h, 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const double d = std::abs(x - (w - 1) / 2.0);
+      im.at(y, x, 0) = static_cast<std::uint8_t>(128 + 100 * std::sin(0.21 * d + 0.05 * y));
+      im.at(y, x, 1) = static_cast<std::uint8_t>(128 + 100 * std::cos(0.13 * y - 0.07 * d));
+      im.at(y, x, 2) = static_cast<std::uint8_t>((7 * y + 3 * static_cast<int>(d)) % 256);
+    }
+  return im;
+}
+
+double mean_abs_difference(const io::Image& a, const io::Image& b, bool mirror_b = false) {
+  double s = 0;
+  for (int y = 0; y < a.height; ++y)
+    for (int x = 0; x < a.width; ++x)
+      for (int c = 0; c < a.channels; ++c)
+        s += std::abs(int(a.at(y, x, c)) - int(b.at(y, mirror_b ? b.width - 1 - x : x, c)));
+  return s / double(a.pixels.size());
+}
+
+}  // namespace
+
+TEST_CASE("render: the canonical face mesh: 468 vertices, 898 triangles facing the viewer counter-clockwise") {
+  const auto mesh = canonical_or_skip();
+  if (!mesh) return;
+  REQUIRE(mesh->vertices.size() == 468);
+  REQUIRE(mesh->triangles.size() == 898);
+  const auto p = project(face_in_photo(*mesh, 200, 200), Projection::weak());
+  int counter = 0;
+  for (const Triangle& t : mesh->triangles) {
+    const auto &a = p[std::size_t(t[0])], &b = p[std::size_t(t[1])], &c = p[std::size_t(t[2])];
+    counter += (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x) < 0;
+  }
+  CHECK(counter > 0.9 * 898);
+  for (const TexCoord& t : mesh->uv) {
+    CHECK(t.u >= 0);
+    CHECK(t.u <= 1);
+  }
+}
+
+TEST_CASE("pose synthesis: 0° gives the photo back; ±θ mirror each other; hidden parts grow with θ") {
+  const auto mesh = canonical_or_skip();
+  if (!mesh) return;
+  const int w = 180, h = 200;
+  const io::Image photo = symmetric_photo(w, h);
+  const std::vector<Vec3> points = face_in_photo(*mesh, w, h);
+  const data::PoseSynthesizer synth(mesh->triangles);
+  for (const data::PoseMode mode : {data::PoseMode::profile, data::PoseMode::roundtrip}) {
+    INFO("mode ", data::to_string(mode));
+    const data::PosePair same = synth.make(photo, points, 0, mode, 128);
+    CHECK(mean_abs_difference(same.input, same.target) < 0.5);
+    CHECK(same.no_source_fraction == 0);
+    const data::PosePair left = synth.make(photo, points, 30, mode, 128), right = synth.make(photo, points, -30, mode, 128);
+    CHECK(left.no_source_fraction > 0.005);
+    // The face and the photo are symmetric, so turning either way gives mirror images.
+    CHECK(mean_abs_difference(left.input, right.input, true) < 4);
+    CHECK(mean_abs_difference(left.no_source, right.no_source, true) < 0.05 * 255);
+    CHECK(synth.make(photo, points, 60, mode, 128).no_source_fraction > left.no_source_fraction);
+    if (mode == data::PoseMode::roundtrip)  // back at 0°: the landmarks are the photo's
+      for (std::size_t i = 0; i < 5; ++i) CHECK(std::abs(left.input_points[i].x - left.target_points[i].x) < 1e-9);
+    else  // turned to the image's left: the nose tip moves left of the eyes' midpoint
+      CHECK(left.input_points[2].x < (left.input_points[0].x + left.input_points[1].x) / 2 - 5);
+  }
+}
