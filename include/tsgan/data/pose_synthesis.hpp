@@ -23,11 +23,14 @@
 //    are); `no_source` marks (255) the pixels that show a triangle the source view did not see,
 //    and the pixels that the face covered in the photo and no longer covers (what lay behind it
 //    is unknown); in round trip both turns count;
-//  - alignment: the tsgan template fitted to five points taken from the mesh (the midpoints of
-//    the eye corners 33-133 and 362-263, the nose tip 1, the mouth corners 61 and 291), those of
-//    the rendered face for the input and those of the photo for the target; input_points and
-//    target_points are those five points in crop pixels (for occlusions at the rendered face's
-//    own landmarks). The mask is warped with the image and is 255 wherever any of it reaches;
+//  - alignment: the tsgan template fitted to five points of the photo's mesh (the midpoints of
+//    the eye corners 33-133 and 362-263, the nose tip 1, the mouth corners 61 and 291), one crop
+//    for the input and the target alike: the face turns in place, about its centre, and five
+//    points of a face turned beyond about 45° fit a similarity badly (the eyes overlap), which
+//    would tilt and scale the crop from one yaw to the next. input_points and target_points are
+//    the five points of the rendered face and of the photo in crop pixels (for occlusions at the
+//    rendered face's own landmarks). The mask is warped with the image and is 255 wherever any of
+//    it reaches;
 //  - deterministic: the rasteriser is, and nothing here is random.
 #pragma once
 
@@ -172,8 +175,8 @@ class PoseSynthesizer {
     PosePair pair;
     pair.yaw_degrees = yaw_degrees;
     const align::FaceTemplate tmpl = align::FaceTemplate::tsgan(size);
-    const align::Similarity to_input = align::crop_to_image(tmpl, template_landmarks(result_points));
     const align::Similarity to_target = align::crop_to_image(tmpl, template_landmarks(source));
+    const align::Similarity& to_input = to_target;
     const io::Image rendered = to_image(result->frame, 3);
     const io::Image mask = to_image(result->frame, 1, 3);
     pair.input = align::warp(rendered, to_input, size, size, align::Border::replicate);
@@ -253,11 +256,11 @@ class PoseSynthesizer {
   double depth_tolerance_;
 };
 
-// FaceMesh points (any type with x, y, z) as renderer points.
-template <class P>
-std::vector<render::Vec3> mesh_vertices(std::span<const P> points) {
-  std::vector<render::Vec3> v(points.size());
-  for (std::size_t i = 0; i < points.size(); ++i) v[i] = {points[i].x, points[i].y, points[i].z};
+// FaceMesh points (a range of anything with x, y, z) as renderer points.
+template <class Points>
+std::vector<render::Vec3> mesh_vertices(const Points& points) {
+  std::vector<render::Vec3> v;
+  for (const auto& p : points) v.push_back({p.x, p.y, p.z});
   return v;
 }
 
