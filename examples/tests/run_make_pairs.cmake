@@ -3,6 +3,7 @@
 # for every photo used, that every listed file exists, that the same command with the same seed
 # writes identical files, that the left/right draws follow the seed, and that a non-empty output
 # folder is refused. Skipped (tsgan-skip:) when the models are absent. Inputs: MAKE, DATA, WORK_DIR.
+cmake_minimum_required(VERSION 3.24)
 if(DEFINED ENV{TSGAN_MODELS_DIR} AND NOT "$ENV{TSGAN_MODELS_DIR}" STREQUAL "")
   set(models "$ENV{TSGAN_MODELS_DIR}")
 else()
@@ -36,7 +37,8 @@ if(NOT header STREQUAL "path,identity,pose,yaw,source")
   message(FATAL_ERROR "index.csv header '${header}'")
 endif()
 list(LENGTH rows n)
-if(n EQUAL 0 OR NOT n EQUAL 3 * (n / 3))
+math(EXPR rest "${n} % 3")
+if(n EQUAL 0 OR NOT rest EQUAL 0)
   message(FATAL_ERROR "index.csv has ${n} rows: a frontal row and 2 yaws per photo expected")
 endif()
 set(frontal 0)
