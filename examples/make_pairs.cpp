@@ -17,6 +17,11 @@
 // attributes), OUT/preview.png (the first 8 sources: frontal, then each yaw) and OUT/skipped.txt
 // (one line per source that was not used, with the reason). The same command writes the same
 // files. OUT must not exist or be empty: nothing is overwritten.
+//
+// --identity-check also runs the face recognizer on every input and its target (each whole crop
+// resized to the recognizer's 150, face-api's preprocessing) and writes OUT/identity.csv
+// (path,yaw,distance), then prints per |yaw| the median distance and the fraction under dlib's
+// 0.6: does the rendered face still look like its person to the recognizer?
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -24,6 +29,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -40,6 +46,7 @@
 #include "tsgan/io/model_path.hpp"
 #include "tsgan/models/face_detector.hpp"
 #include "tsgan/models/face_mesh.hpp"
+#include "tsgan/models/face_recognizer.hpp"
 #include "tsgan/render/canonical_mesh.hpp"
 
 namespace fs = std::filesystem;
@@ -107,6 +114,7 @@ std::string csv_field(const std::string& s) {
 
 struct Output {
   std::string skipped;                 // the reason, when the source was not used
+  std::vector<std::pair<double, double>> distances;  // (yaw, recognizer distance) per input
   std::vector<std::string> rows;       // index.csv rows
   std::vector<io::Image> preview;      // frontal, then each yaw
 };
@@ -135,6 +143,7 @@ int main(int argc, char** argv) {
   std::string yaws_text = "15,30,45,60,75", mode_text = "profile";
   int size = 128, limit = 0, threads = 0;
   double box_scale = 1.1;
+  bool identity_check = false;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "a folder with index.csv, or a folder of images")->required();
   app.add_option("--out", out, "the output folder (must not exist or be empty)")->required();
@@ -145,6 +154,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "the seed of the left/right draws");
   app.add_option("--limit", limit, "use the first N sources only (0: all)")->check(cli::integer(0));
   app.add_option("--box-scale", box_scale, "the detector's box is enlarged this much for FaceMesh")->check(CLI::Range(0.5, 3.0));
+  app.add_flag("--identity-check", identity_check, "recognizer distance of every input to its target (OUT/identity.csv)");
   cli::add_threads_option(app, threads);
   return cli::run("tsgan-make-pairs", app, argc, argv, [&] {
     cli::apply_threads(threads);
@@ -167,10 +177,16 @@ int main(int argc, char** argv) {
     std::vector<Output> results(sources.size());
     std::vector<models::FaceDetector<>> detectors;
     std::vector<models::FaceMesh<>> meshes;
+    std::vector<models::FaceRecognizer<>> recognizers;
     for (int w = 0; w < workers; ++w) {
       detectors.emplace_back(*models);
       meshes.emplace_back(*mesh_dir);
+      if (identity_check) recognizers.emplace_back(*models);
     }
+    auto embed = [&](int w, const io::Image& face) {
+      auto x = models::preprocess_face<float>(face).reshape<Shape<1, 3, models::face::input_size, models::face::input_size>>();
+      return recognizers[std::size_t(w)].embed_preprocessed(x);
+    };
     fs::create_directories(out);
     const auto start = std::chrono::steady_clock::now();
     std::size_t done = 0;
@@ -218,6 +234,7 @@ int main(int argc, char** argv) {
         o.rows.push_back(fmt::format("images/{}/{}.png,{},{},{:g},{}", stem, name, csv_field(s.identity), name, signed_yaw,
                                      csv_field(s.rel)));
         o.preview.push_back(p.input);
+        if (identity_check) o.distances.emplace_back(signed_yaw, models::face_distance(embed(w, p.input), embed(w, p.target)));
       }
     };
     auto report = [&](std::size_t n) {
@@ -263,6 +280,24 @@ int main(int argc, char** argv) {
       if (preview.size() < 8) preview.push_back(std::move(results[k].preview));
     }
     if (!index || !skipped) fail("{}: cannot write index.csv or skipped.txt", out.string());
+    if (identity_check) {
+      std::ofstream csv(out / "identity.csv");
+      csv << "path,yaw,distance\n";
+      std::map<double, std::vector<double>> by_yaw;
+      for (std::size_t k = 0; k < sources.size(); ++k)
+        for (std::size_t i = 0; i < results[k].distances.size(); ++i) {
+          const auto [yaw, d] = results[k].distances[i];
+          csv << results[k].rows[i + 1].substr(0, results[k].rows[i + 1].find(',')) << ',' << yaw << ',' << d << '\n';
+          by_yaw[std::abs(yaw)].push_back(d);
+        }
+      fmt::print("|yaw|  inputs  median distance  under 0.6\n");
+      for (auto& [yaw, d] : by_yaw) {
+        std::ranges::sort(d);
+        const double median = d.size() % 2 ? d[d.size() / 2] : (d[d.size() / 2 - 1] + d[d.size() / 2]) / 2;
+        const auto under = std::ranges::count_if(d, [](double v) { return v < models::face::same_person_threshold; });
+        fmt::print("{:5g}  {:6}  {:15.3f}  {:8.1f}%\n", yaw, d.size(), median, 100.0 * double(under) / double(d.size()));
+      }
+    }
     if (!preview.empty()) io::write_png(out / "preview.png", grid(preview, size));
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     fmt::print("{}: {} pairs from {} of {} photos ({} skipped) in {:.1f} s, {:.2f} pairs/s, {} threads\n", out.string(),
