@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # The tests on the real face models skip themselves when the models cannot be fetched.
 scripts/fetch-face-models.sh >/dev/null || echo "test: face models unavailable; their tests will be skipped"
+scripts/fetch-face-mesh.sh >/dev/null || echo "test: face mesh model unavailable; its tests will be skipped"
 jobs=$(nproc)
 
 # The example programs' tests run config::Tiny; compiling the other configurations into them too

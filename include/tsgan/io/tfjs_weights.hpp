@@ -4,7 +4,8 @@
 // (HWIO filters), and the layout helpers at the end turn filters into tsgan's OIHW.
 //
 // The format, as tfjs-core 4.22's decodeWeights reads it:
-//   - the manifest is a JSON array of groups {paths: [...], weights: [spec, ...]};
+//   - the manifest is a JSON array of groups {paths: [...], weights: [spec, ...]}, or a graph
+//     model's model.json, whose "weightsManifest" is that array (its graph is not read);
 //   - a group's bytes are its `paths` files concatenated in order (relative to the manifest);
 //   - its specs lie back to back in those bytes, in array order, without padding;
 //   - spec = {name, shape, dtype: float32|int32, quantization?: {dtype: uint8|uint16|float16,
@@ -111,8 +112,11 @@ class WeightsFile {
  public:
   // Reads the manifest and every file it names, and checks that the bytes fit the specs exactly.
   explicit WeightsFile(std::filesystem::path manifest) : manifest_(std::move(manifest)) {
-    const nlohmann::json doc = parse_manifest();
-    if (!doc.is_array()) fail_file("the manifest must be a JSON array of weight groups");
+    nlohmann::json doc = parse_manifest();
+    // A graph model's model.json carries the same array as its "weightsManifest".
+    if (doc.is_object() && doc.contains("weightsManifest")) doc = std::move(doc["weightsManifest"]);
+    if (!doc.is_array())
+      fail_file("the manifest must be a JSON array of weight groups (or a model.json with a \"weightsManifest\")");
     for (std::size_t g = 0; g < doc.size(); ++g) read_group(doc[g], g);
   }
 

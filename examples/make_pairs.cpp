@@ -1,0 +1,307 @@
+// tsgan-make-pairs: training pairs from ordinary photos by pose synthesis (Rotate-and-Render).
+//
+//   tsgan-make-pairs --data DIR --out OUT [--yaws 15,30,45,60,75] [--size 128]
+//                    [--mode profile|roundtrip] [--seed S] [--limit N] [--threads N]
+//
+// DIR is a face folder with an index.csv (path,identity,pose,...; the frontal rows, or every row
+// when the pose column is empty, are the sources) or a plain folder of images (searched
+// recursively; a file's identity is its folder's name). For each source photo: face-api's tiny
+// detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
+// --box-scale times, and each yaw renders the face turned by ±yaw (the sign drawn per photo and
+// yaw from --seed) with data::PoseSynthesizer, aligned to the method's crop.
+//
+// Writes OUT/images/<source path without extension>/frontal.png (the aligned photo, the target)
+// and .../yaw±NN.png (the synthesised inputs), OUT/masks/... (255 where an input has no source),
+// OUT/index.csv with the columns path,identity,pose,yaw,source (pose "frontal" or "yaw±NN"; the
+// trainers pair each input with the frontal row of the same source, which shares the most
+// attributes), OUT/preview.png (the first 8 sources: frontal, then each yaw) and OUT/skipped.txt
+// (one line per source that was not used, with the reason). The same command writes the same
+// files. OUT must not exist or be empty: nothing is overwritten.
+//
+// --identity-check also runs the face recognizer on every input and its target (each whole crop
+// resized to the recognizer's 150, face-api's preprocessing) and writes OUT/identity.csv
+// (path,yaw,distance), then prints per |yaw| the median distance and the fraction under dlib's
+// 0.6: does the rendered face still look like its person to the recognizer?
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tsgan/cli/program.hpp"
+#include "tsgan/core/random.hpp"
+#include "tsgan/data/faces.hpp"
+#include "tsgan/data/occlusion.hpp"
+#include "tsgan/data/pose_synthesis.hpp"
+#include "tsgan/io/image.hpp"
+#include "tsgan/io/model_path.hpp"
+#include "tsgan/models/face_detector.hpp"
+#include "tsgan/models/face_mesh.hpp"
+#include "tsgan/models/face_recognizer.hpp"
+#include "tsgan/render/canonical_mesh.hpp"
+
+namespace fs = std::filesystem;
+using namespace tsgan;
+
+namespace {
+
+struct Source {
+  fs::path file;      // absolute
+  std::string rel;    // relative to DIR, '/'-separated
+  std::string identity;
+};
+
+std::vector<Source> find_sources(const fs::path& dir) {
+  std::vector<Source> out;
+  if (fs::exists(dir / "index.csv")) {
+    const data::FaceIndex index = data::FaceIndex::read(dir);
+    bool any_frontal = false;
+    for (const auto& r : index.records()) any_frontal |= data::is_frontal_pose(r.pose);
+    for (const auto& r : index.records())
+      if (!any_frontal || data::is_frontal_pose(r.pose) || r.pose.empty())
+        out.push_back({r.path, fs::relative(r.path, dir).generic_string(), r.identity});
+    return out;
+  }
+  if (!fs::is_directory(dir)) fail<IoError>("{}: not a folder (an index.csv folder or a folder of images expected)", dir.string());
+  static const std::set<std::string> extensions = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp"};
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    std::string ext = e.path().extension().string();
+    std::ranges::transform(ext, ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (!e.is_regular_file() || !extensions.contains(ext)) continue;
+    const fs::path rel = fs::relative(e.path(), dir);
+    const std::string identity = rel.has_parent_path() ? rel.parent_path().filename().string() : rel.stem().string();
+    out.push_back({e.path(), rel.generic_string(), identity});
+  }
+  std::ranges::sort(out, {}, &Source::rel);
+  return out;
+}
+
+std::vector<double> parse_yaws(const std::string& text) {
+  std::vector<double> yaws;
+  std::stringstream s(text);
+  std::string item;
+  while (std::getline(s, item, ',')) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || !(v > 0 && v < 90))
+      fail("--yaws: '{}' is not an angle in degrees between 0 and 90 (e.g. --yaws 15,30,45)", item);
+    yaws.push_back(v);
+  }
+  if (yaws.empty()) fail("--yaws: no angle given");
+  return yaws;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+struct Output {
+  std::string skipped;                 // the reason, when the source was not used
+  std::vector<std::pair<double, double>> distances;  // (yaw, recognizer distance) per input
+  std::vector<std::string> rows;       // index.csv rows
+  std::vector<io::Image> preview;      // frontal, then each yaw
+};
+
+io::Image grid(const std::vector<std::vector<io::Image>>& rows, int size) {
+  constexpr int gap = 2;
+  std::size_t cols = 0;
+  for (const auto& r : rows) cols = std::max(cols, r.size());
+  io::Image out(int(cols) * (size + gap) + gap, int(rows.size()) * (size + gap) + gap, 3, 255);
+  for (std::size_t j = 0; j < rows.size(); ++j)
+    for (std::size_t i = 0; i < rows[j].size(); ++i) {
+      const io::Image rgb = io::to_rgb(rows[j][i]);
+      for (int y = 0; y < size; ++y)
+        for (int x = 0; x < size; ++x)
+          for (int c = 0; c < 3; ++c)
+            out.at(gap + int(j) * (size + gap) + y, gap + int(i) * (size + gap) + x, c) = rgb.at(y, x, c);
+    }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Training pairs from photos by pose synthesis: rendered turned faces and their frontal targets"};
+  fs::path data_dir, out;
+  std::string yaws_text = "15,30,45,60,75", mode_text = "profile";
+  int size = 128, limit = 0, threads = 0;
+  double box_scale = 1.1;
+  bool identity_check = false;
+  std::uint64_t seed = 0;
+  app.add_option("--data", data_dir, "a folder with index.csv, or a folder of images")->required();
+  app.add_option("--out", out, "the output folder (must not exist or be empty)")->required();
+  app.add_option("--yaws", yaws_text, "yaw angles in degrees, comma-separated; each is drawn left or right");
+  app.add_option("--size", size, "the crop's side in pixels")->check(cli::integer(16, 4096));
+  app.add_option("--mode", mode_text, "profile (input rendered at the yaw) or roundtrip (rendered there and back)")
+      ->check(CLI::IsMember({"profile", "roundtrip"}));
+  app.add_option("--seed", seed, "the seed of the left/right draws");
+  app.add_option("--limit", limit, "use the first N sources only (0: all)")->check(cli::integer(0));
+  app.add_option("--box-scale", box_scale, "the detector's box is enlarged this much for FaceMesh")->check(CLI::Range(0.5, 3.0));
+  app.add_flag("--identity-check", identity_check, "recognizer distance of every input to its target (OUT/identity.csv)");
+  cli::add_threads_option(app, threads);
+  return cli::run("tsgan-make-pairs", app, argc, argv, [&] {
+    cli::apply_threads(threads);
+    const std::vector<double> yaws = parse_yaws(yaws_text);
+    const data::PoseMode mode = mode_text == "profile" ? data::PoseMode::profile : data::PoseMode::roundtrip;
+    if (fs::exists(out) && (!fs::is_directory(out) || !fs::is_empty(out)))
+      fail("{}: the output folder exists and is not empty (nothing is overwritten; choose another --out)", out.string());
+    const auto models = io::face_models_dir();
+    const auto mesh_dir = models::face_mesh_dir();
+    const auto canonical = render::find_canonical_mesh();
+    if (!models || !mesh_dir || !canonical)
+      fail("the face models are missing from {} (run scripts/fetch-face-models.sh and scripts/fetch-face-mesh.sh)",
+           io::face_models_search_dir().string());
+    std::vector<Source> sources = find_sources(data_dir);
+    if (limit > 0 && sources.size() > std::size_t(limit)) sources.resize(std::size_t(limit));
+    if (sources.empty()) fail("{}: no images found", data_dir.string());
+    const data::PoseSynthesizer synth(render::read_canonical_mesh(*canonical).triangles);
+
+    const int workers = std::max(1, std::min<int>(num_threads(), int(sources.size())));
+    std::vector<Output> results(sources.size());
+    std::vector<models::FaceDetector<>> detectors;
+    std::vector<models::FaceMesh<>> meshes;
+    std::vector<models::FaceRecognizer<>> recognizers;
+    for (int w = 0; w < workers; ++w) {
+      detectors.emplace_back(*models);
+      meshes.emplace_back(*mesh_dir);
+      if (identity_check) recognizers.emplace_back(*models);
+    }
+    auto embed = [&](int w, const io::Image& face) {
+      auto x = models::preprocess_face<float>(face).reshape<Shape<1, 3, models::face::input_size, models::face::input_size>>();
+      return recognizers[std::size_t(w)].embed_preprocessed(x);
+    };
+    fs::create_directories(out);
+    const auto start = std::chrono::steady_clock::now();
+    std::size_t done = 0;
+    auto process = [&](std::size_t k, int w) {
+      const Source& s = sources[k];
+      Output& o = results[k];
+      io::Image photo;
+      try {
+        photo = io::read_image(s.file);
+      } catch (const std::exception& e) {
+        o.skipped = e.what();
+        return;
+      }
+      const auto faces = detectors[std::size_t(w)].detect(photo);
+      if (faces.empty()) {
+        o.skipped = "no face detected";
+        return;
+      }
+      const auto& f = faces.front();
+      const auto box = models::mesh::square_box({f.x, f.y, f.x + f.width, f.y + f.height}, box_scale);
+      const auto fit = meshes[std::size_t(w)].run(photo, box);
+      if (fit.face_score < 0.5) {
+        o.skipped = fmt::format("the face mesh does not fit (face score {:.2f} < 0.5)", fit.face_score);
+        return;
+      }
+      const auto points = data::mesh_vertices(fit.points);
+      const std::string stem = fs::path(s.rel).replace_extension().generic_string();
+      const fs::path dir = out / "images" / stem, mask_dir = out / "masks" / stem;
+      fs::create_directories(dir);
+      fs::create_directories(mask_dir);
+      bool frontal_written = false;
+      for (const double yaw : yaws) {
+        const double u = random::uniform01<double>(data::item_seed(seed, fmt::format("{}#{}", s.rel, yaw)), 0);
+        const double signed_yaw = u < 0.5 ? -yaw : yaw;
+        const data::PosePair p = synth.make(photo, points, signed_yaw, mode, size);
+        if (!frontal_written) {
+          io::write_png(dir / "frontal.png", p.target);
+          o.rows.push_back(fmt::format("images/{}/frontal.png,{},frontal,0,{}", stem, csv_field(s.identity), csv_field(s.rel)));
+          o.preview.push_back(p.target);
+          frontal_written = true;
+        }
+        const std::string name = fmt::format("yaw{:+03.0f}", signed_yaw);
+        io::write_png(dir / (name + ".png"), p.input);
+        io::write_png(mask_dir / (name + ".png"), p.no_source);
+        o.rows.push_back(fmt::format("images/{}/{}.png,{},{},{:g},{}", stem, name, csv_field(s.identity), name, signed_yaw,
+                                     csv_field(s.rel)));
+        o.preview.push_back(p.input);
+        if (identity_check) o.distances.emplace_back(signed_yaw, models::face_distance(embed(w, p.input), embed(w, p.target)));
+      }
+    };
+    auto report = [&](std::size_t n) {
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double rate = double(n) / std::max(t, 1e-9);
+      fmt::print(stderr, "\rtsgan-make-pairs: {}/{} photos, {:.1f} pairs/s, ETA {:.0f} s   ", n, sources.size(),
+                 rate * double(yaws.size()), double(sources.size() - n) / std::max(rate, 1e-9));
+    };
+#pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
+    for (std::size_t k = 0; k < sources.size(); ++k) {
+#if defined(_OPENMP)
+      const int w = omp_get_thread_num();
+#else
+      const int w = 0;
+#endif
+      try {
+        process(k, w);
+      } catch (const std::exception& e) {
+        results[k].skipped = e.what();
+        results[k].rows.clear();
+      }
+#pragma omp critical
+      {
+        ++done;
+        if (done % 10 == 0 || done == sources.size()) report(done);
+      }
+    }
+    fmt::print(stderr, "\n");
+
+    std::ofstream index(out / "index.csv"), skipped(out / "skipped.txt");
+    index << "path,identity,pose,yaw,source\n";
+    std::vector<std::vector<io::Image>> preview;
+    std::size_t used = 0, pairs = 0;
+    for (std::size_t k = 0; k < sources.size(); ++k) {
+      if (!results[k].skipped.empty()) {
+        skipped << sources[k].rel << ": " << results[k].skipped << "\n";
+        fmt::print(stderr, "tsgan-make-pairs: skipped {}: {}\n", sources[k].rel, results[k].skipped);
+        continue;
+      }
+      ++used;
+      pairs += results[k].rows.size() - 1;
+      for (const auto& r : results[k].rows) index << r << "\n";
+      if (preview.size() < 8) preview.push_back(std::move(results[k].preview));
+    }
+    if (!index || !skipped) fail("{}: cannot write index.csv or skipped.txt", out.string());
+    if (identity_check) {
+      std::ofstream csv(out / "identity.csv");
+      csv << "path,yaw,distance\n";
+      std::map<double, std::vector<double>> by_yaw;
+      for (std::size_t k = 0; k < sources.size(); ++k)
+        for (std::size_t i = 0; i < results[k].distances.size(); ++i) {
+          const auto [yaw, d] = results[k].distances[i];
+          csv << results[k].rows[i + 1].substr(0, results[k].rows[i + 1].find(',')) << ',' << yaw << ',' << d << '\n';
+          by_yaw[std::abs(yaw)].push_back(d);
+        }
+      fmt::print("|yaw|  inputs  median distance  under 0.6\n");
+      for (auto& [yaw, d] : by_yaw) {
+        std::ranges::sort(d);
+        const double median = d.size() % 2 ? d[d.size() / 2] : (d[d.size() / 2 - 1] + d[d.size() / 2]) / 2;
+        const auto under = std::ranges::count_if(d, [](double v) { return v < models::face::same_person_threshold; });
+        fmt::print("{:5g}  {:6}  {:15.3f}  {:8.1f}%\n", yaw, d.size(), median, 100.0 * double(under) / double(d.size()));
+      }
+    }
+    if (!preview.empty()) io::write_png(out / "preview.png", grid(preview, size));
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fmt::print("{}: {} pairs from {} of {} photos ({} skipped) in {:.1f} s, {:.2f} pairs/s, {} threads\n", out.string(),
+               pairs, used, sources.size(), sources.size() - used, t, double(pairs) / std::max(t, 1e-9), workers);
+    return 0;
+  });
+}
