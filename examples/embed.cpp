@@ -1,7 +1,7 @@
 // tsgan-embed: face descriptors of images with the pretrained face recognizer (dlib's ResNet from
 // face-api's TF.js weights; docs/face-models.md).
 //
-//   tsgan-embed [--models DIR] [--crop none|center] IMAGE...
+//   tsgan-embed [--models DIR] [--crop none|center | --align] IMAGE...
 //
 // Prints one line per image: its path, then the 128 values of its descriptor, separated by
 // spaces, each as the shortest decimal that reads back as the same float (fmt's "{}"), which is
@@ -9,8 +9,11 @@
 // --crop none (the default) takes the whole image as the face crop; --crop center takes the
 // fixed LFW crop generalised to any size (a centred square of side round(min(W, H)·126/250)).
 // Either way the crop is padded to a centred square, resized to 150x150 and normalised as
-// face-api does. An image that cannot be read is reported on stderr, naming it, and the others
-// are still processed; the exit status is then 1 (2 for a usage error or missing models).
+// face-api does. --align finds the face instead (face-api's detector, its best face's 68
+// landmarks) and cuts dlib's 150x150 chip from them (align/face_template.hpp), the input dlib's
+// network was trained on; an image without a detected face is then reported and gets no line.
+// An image that cannot be read is reported on stderr, naming it, and the others are still
+// processed; the exit status is then 1 (2 for a usage error or missing models).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -21,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "tsgan/align/align_face.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_recognizer.hpp"
 
@@ -42,8 +46,10 @@ int main(int argc, char** argv) {
   app.add_option("--models", models,
                  "folder of face_recognition_model-weights_manifest.json and its .bin "
                  "(default: $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models)");
-  app.add_option("--crop", crop, "face crop: none (the whole image) or center (the fixed LFW crop)")
-      ->check(CLI::IsMember({"none", "center"}));
+  auto* crop_option = app.add_option("--crop", crop, "face crop: none (the whole image) or center (the fixed LFW crop)")
+                          ->check(CLI::IsMember({"none", "center"}));
+  bool align = false;
+  app.add_flag("--align", align, "detect the face and cut dlib's 150x150 chip from its landmarks")->excludes(crop_option);
   app.add_option("IMAGE", images, "PNG, JPEG or binary PGM/PPM files")->required();
   try {
     app.parse(argc, argv);
@@ -65,8 +71,14 @@ int main(int argc, char** argv) {
   }
 
   std::optional<FaceRecognizer<float>> net;
+  std::optional<tsgan::models::FaceDetector<>> detector;
+  std::optional<tsgan::models::FaceLandmarker<>> landmarker;
   try {
     net.emplace(dir);
+    if (align) {
+      detector.emplace(dir);
+      landmarker.emplace(dir);
+    }
   } catch (const std::exception& e) {
     fmt::print(stderr, "tsgan-embed: {}\n", e.what());
     return 2;
@@ -80,9 +92,20 @@ int main(int argc, char** argv) {
     for (std::size_t i = begin; i < end; ++i) {
       try {
         const tsgan::io::Image im = tsgan::io::read_image(images[i]);
-        std::optional<tsgan::models::face::Crop> box;
-        if (crop == "center") box = tsgan::models::face::center_crop(im.width, im.height);
-        faces.push_back(tsgan::models::preprocess_face(im, box));
+        if (align) {
+          const auto face = tsgan::align::align_face(im, *detector, *landmarker, tsgan::align::FaceTemplate::dlib(),
+                                                     tsgan::align::Fallback::skip);
+          if (!face.crop) {
+            fmt::print(stderr, "tsgan-embed: {}: no face found\n", images[i]);
+            failed = true;
+            continue;
+          }
+          faces.push_back(tsgan::models::preprocess_face(*face.crop));
+        } else {
+          std::optional<tsgan::models::face::Crop> box;
+          if (crop == "center") box = tsgan::models::face::center_crop(im.width, im.height);
+          faces.push_back(tsgan::models::preprocess_face(im, box));
+        }
         which.push_back(i);
       } catch (const std::exception& e) {
         // read_image's errors start with the path; preprocess_face's do not.
