@@ -222,7 +222,7 @@ int main(int argc, char** argv) {
         const double seconds = std::chrono::duration<double>(now - start).count();
         const double rate = double(written) / std::max(seconds, 1e-9);
         fmt::print(stderr, "\r{} of {} images, {:.1f} images/s, {} left   ", written, plan.size(), rate,
-                   duration(double(plan.size() - written) / std::max(rate, 1e-9)));
+                   written ? duration(double(plan.size() - written) / rate) : std::string("unknown time"));
         progress_on_screen = true;
         shown = now;
       }
