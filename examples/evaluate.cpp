@@ -20,7 +20,8 @@
 // restored images. The face (--align): dlib (default), face-api's detector and 68 landmarks, then
 // dlib's 150 × 150 chip (align/face_template.hpp), the input dlib's recognizer was trained on;
 // tsgan, the same landmarks and the method's 128 crop; center, the fixed centre crop of
-// face-models.md §2.5 (126 × 126 at 62, 62 of 250 × 250). A face the detector misses is cut from
+// face-models.md §2.5 (126 × 126 at 62, 62 of 250 × 250). The detector's input is --input-size
+// (default 256, LFW's images without upscaling). A face the detector misses is cut from
 // the centred square (dlib's advice for LFW: never drop a pair) and counted in the output. With
 // --model the face is cut (or the centre crop resized) at the model's size and every row uses that
 // size. Keypoint occlusions sit on each aligned face's own landmarks (mapped into the crop), on the
@@ -64,6 +65,7 @@ struct Args {
   fs::path data, model, json;
   std::uint64_t seed = 0;
   int max_probes = 0, gallery_illumination = 7, folds = 10, pairs_per_fold = 0, threads = 0;
+  tsgan::index_t input_size = 256;  // the face detector's (--align dlib|tsgan)
   bool mirror = false;
 };
 
@@ -356,6 +358,7 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   // The aligners (detector and landmarks), shared by the items' loaders, which run one at a time.
   struct Aligner {
     Aligner(const fs::path& dir, tsgan::align::FaceTemplate t) : detector(dir), landmarker(dir), face_template(t) {}
+    tsgan::models::DetectorOptions options;
     tsgan::models::FaceDetector<> detector;
     tsgan::models::FaceLandmarker<> landmarker;
     tsgan::align::FaceTemplate face_template;
@@ -366,6 +369,7 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
     const int size = side > 0 ? side : (a.align == "dlib" ? 150 : 128);
     aligner = std::make_shared<Aligner>(models, a.align == "dlib" ? tsgan::align::FaceTemplate::dlib(size)
                                                                   : tsgan::align::FaceTemplate::tsgan(size));
+    aligner->options.input_size = a.input_size;
   }
 
   std::map<std::string, std::size_t> index;
@@ -378,7 +382,8 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
                        const io::Image im = io::to_rgb(io::read_image(path));
                        if (aligner) {
                          const auto face = tsgan::align::align_face(im, aligner->detector, aligner->landmarker,
-                                                                    aligner->face_template, tsgan::align::Fallback::center);
+                                                                    aligner->face_template, tsgan::align::Fallback::center,
+                                                                    aligner->options);
                          aligner->missed += !face.box;
                          return LoadedFace{*face.crop, face.five_in_crop()};
                        }
@@ -476,6 +481,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--align", a.align, "LFW: dlib (dlib's 150 chip), tsgan (the method's crop) or center (the fixed crop)")
       ->check(CLI::IsMember({"dlib", "tsgan", "center"}))
+      ->capture_default_str();
+  app.add_option("--input-size", a.input_size,
+                 "LFW with --align dlib|tsgan: the face detector's input size (256: LFW's 250x250 images without "
+                 "upscaling; at face-api's 416 the detector misses more faces)")
       ->capture_default_str();
   app.add_option("--threads", a.threads, "CPU threads (default: all)");
   CLI11_PARSE(app, argc, argv);
