@@ -12,8 +12,9 @@
 // face-api does. --align finds the face instead (face-api's detector, its best face's 68
 // landmarks) and cuts dlib's 150x150 chip from them (align/face_template.hpp), the input dlib's
 // network was trained on; an image without a detected face is then reported and gets no line.
-// An image that cannot be read is reported on stderr, naming it, and the others are still
-// processed; the exit status is then 1 (2 for a usage error or missing models).
+// An image that cannot be read is reported on stderr, naming it, and the others
+// are still processed; the exit status is then 1 (2 for a usage error or missing models; any
+// other failure: 'tsgan-embed: message', 1).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "tsgan/align/align_face.hpp"
+#include "tsgan/cli/program.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_recognizer.hpp"
 
@@ -35,6 +37,8 @@ using Face = tsgan::Tensor<float, tsgan::Shape<3, tsgan::models::face::input_siz
 
 // Images are read and embedded this many at a time, so memory stays bounded for long lists.
 constexpr std::size_t chunk = 64;
+
+int embed(const std::string& models, const std::string& crop, bool align, const std::vector<std::string>& images);
 
 }  // namespace
 
@@ -51,12 +55,12 @@ int main(int argc, char** argv) {
   bool align = false;
   app.add_flag("--align", align, "detect the face and cut dlib's 150x150 chip from its landmarks")->excludes(crop_option);
   app.add_option("IMAGE", images, "PNG, JPEG or binary PGM/PPM files")->required();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  return tsgan::cli::run("tsgan-embed", app, argc, argv, [&] { return embed(models, crop, align, images); });
+}
 
+namespace {
+
+int embed(const std::string& models, const std::string& crop, bool align, const std::vector<std::string>& images) {
   std::filesystem::path dir;
   if (!models.empty()) {
     dir = models;
@@ -126,3 +130,5 @@ int main(int argc, char** argv) {
   }
   return failed ? 1 : 0;
 }
+
+}  // namespace
