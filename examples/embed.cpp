@@ -1,7 +1,7 @@
 // tsgan-embed: face descriptors of images with the pretrained face recognizer (dlib's ResNet from
 // face-api's TF.js weights; docs/face-models.md).
 //
-//   tsgan-embed [--models DIR] [--crop none|center] [--threads T] IMAGE...
+//   tsgan-embed [--models DIR] [--crop none|center | --align] [--threads T] IMAGE...
 //
 // Prints one line per image: its path, then the 128 values of its descriptor, separated by
 // spaces, each as the shortest decimal that reads back as the same float (fmt's "{}"), which is
@@ -9,7 +9,10 @@
 // --crop none (the default) takes the whole image as the face crop; --crop center takes the
 // fixed LFW crop generalised to any size (a centred square of side round(min(W, H)·126/250)).
 // Either way the crop is padded to a centred square, resized to 150x150 and normalised as
-// face-api does. An image that cannot be read is reported on stderr, naming it, and the others
+// face-api does. --align finds the face instead (face-api's detector, its best face's 68
+// landmarks) and cuts dlib's 150x150 chip from them (align/face_template.hpp), the input dlib's
+// network was trained on; an image without a detected face is then reported and gets no line.
+// An image that cannot be read is reported on stderr, naming it, and the others
 // are still processed; the exit status is then 1 (2 for a usage error or missing models; any
 // other failure: 'tsgan-embed: message', 1).
 #include <CLI/CLI.hpp>
@@ -22,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "tsgan/align/align_face.hpp"
 #include "tsgan/cli/program.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_recognizer.hpp"
@@ -34,7 +38,7 @@ using Face = tsgan::Tensor<float, tsgan::Shape<3, tsgan::models::face::input_siz
 // Images are read and embedded this many at a time, so memory stays bounded for long lists.
 constexpr std::size_t chunk = 64;
 
-int embed(const std::string& models, const std::string& crop, const std::vector<std::string>& images);
+int embed(const std::string& models, const std::string& crop, bool align, const std::vector<std::string>& images);
 
 }  // namespace
 
@@ -46,20 +50,22 @@ int main(int argc, char** argv) {
   app.add_option("--models", models,
                  "folder of face_recognition_model-weights_manifest.json and its .bin "
                  "(default: $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models)");
-  app.add_option("--crop", crop, "face crop: none (the whole image) or center (the fixed LFW crop)")
-      ->check(CLI::IsMember({"none", "center"}));
+  auto* crop_option = app.add_option("--crop", crop, "face crop: none (the whole image) or center (the fixed LFW crop)")
+                          ->check(CLI::IsMember({"none", "center"}));
+  bool align = false;
+  app.add_flag("--align", align, "detect the face and cut dlib's 150x150 chip from its landmarks")->excludes(crop_option);
   app.add_option("IMAGE", images, "PNG, JPEG or binary PGM/PPM files")->required();
   int threads = 0;
   tsgan::cli::add_threads_option(app, threads);
   return tsgan::cli::run("tsgan-embed", app, argc, argv, [&] {
     tsgan::cli::apply_threads(threads);
-    return embed(models, crop, images);
+    return embed(models, crop, align, images);
   });
 }
 
 namespace {
 
-int embed(const std::string& models, const std::string& crop, const std::vector<std::string>& images) {
+int embed(const std::string& models, const std::string& crop, bool align, const std::vector<std::string>& images) {
   std::filesystem::path dir;
   if (!models.empty()) {
     dir = models;
@@ -74,8 +80,14 @@ int embed(const std::string& models, const std::string& crop, const std::vector<
   }
 
   std::optional<FaceRecognizer<float>> net;
+  std::optional<tsgan::models::FaceDetector<>> detector;
+  std::optional<tsgan::models::FaceLandmarker<>> landmarker;
   try {
     net.emplace(dir);
+    if (align) {
+      detector.emplace(dir);
+      landmarker.emplace(dir);
+    }
   } catch (const std::exception& e) {
     fmt::print(stderr, "tsgan-embed: {}\n", e.what());
     return 2;
@@ -89,9 +101,20 @@ int embed(const std::string& models, const std::string& crop, const std::vector<
     for (std::size_t i = begin; i < end; ++i) {
       try {
         const tsgan::io::Image im = tsgan::io::read_image(images[i]);
-        std::optional<tsgan::models::face::Crop> box;
-        if (crop == "center") box = tsgan::models::face::center_crop(im.width, im.height);
-        faces.push_back(tsgan::models::preprocess_face(im, box));
+        if (align) {
+          const auto face = tsgan::align::align_face(im, *detector, *landmarker, tsgan::align::FaceTemplate::dlib(),
+                                                     tsgan::align::Fallback::skip);
+          if (!face.crop) {
+            fmt::print(stderr, "tsgan-embed: {}: no face found\n", images[i]);
+            failed = true;
+            continue;
+          }
+          faces.push_back(tsgan::models::preprocess_face(*face.crop));
+        } else {
+          std::optional<tsgan::models::face::Crop> box;
+          if (crop == "center") box = tsgan::models::face::center_crop(im.width, im.height);
+          faces.push_back(tsgan::models::preprocess_face(im, box));
+        }
         which.push_back(i);
       } catch (const std::exception& e) {
         // read_image's errors start with the path; preprocess_face's do not.

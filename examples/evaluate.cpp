@@ -4,7 +4,8 @@
 //                  [--occlusions all|none|TYPE,...] [--seed S] [--max-probes N] [--mirror]
 //                  [--gallery-illumination I] [--json FILE] [--models DIR] [--threads T]
 //   tsgan-evaluate --protocol lfw --data DIR [--model CKPT] [--config ...] [--folds K]
-//                  [--pairs-per-fold P] [--occlude both|second] [--occlusions ...] [--seed S] ...
+//                  [--pairs-per-fold P] [--occlude both|second] [--occlusions ...] [--seed S]
+//                  [--align dlib|tsgan|center] ...
 //
 // Multi-PIE (Setting 2, data/multipie.hpp): rank-1 identification of every probe against the
 // gallery (one frontal crop per test subject) by cosine similarity of descriptors, per |yaw| (±
@@ -16,9 +17,16 @@
 // LFW View 2 (data/lfw.hpp): the first K folds, the first P matched and P mismatched pairs of
 // each; ACC (threshold chosen on the other folds, mean ± std over folds) and AUC of the
 // descriptors' Euclidean distance per occlusion type, for clean, occluded and (with --model)
-// restored images. The face is the fixed centre crop of face-models.md §2.5 (126 × 126 at 62, 62
-// of 250 × 250); with --model the crop is resized to the model's size and every row uses that
-// size. --occlude both (default) occludes both images of a pair, second only the second.
+// restored images. The face (--align): dlib (default), face-api's detector and 68 landmarks, then
+// dlib's 150 × 150 chip (align/face_template.hpp), the input dlib's recognizer was trained on;
+// tsgan, the same landmarks and the method's 128 crop; center, the fixed centre crop of
+// face-models.md §2.5 (126 × 126 at 62, 62 of 250 × 250). The detector's input is --input-size
+// (default 256, LFW's images without upscaling). A face the detector misses is cut from
+// the centred square (dlib's advice for LFW: never drop a pair) and counted in the output. With
+// --model the face is cut (or the centre crop resized) at the model's size and every row uses that
+// size. Keypoint occlusions sit on each aligned face's own landmarks (mapped into the crop), on the
+// method's template positions for the centre crop. --occlude both (default) occludes both images
+// of a pair, second only the second.
 //
 // Masks: one per image and type, from a generator seeded by the image's name and --seed
 // (data::item_seed), so every input and every run sees the same masks. Descriptors are computed
@@ -37,6 +45,7 @@
 #include <set>
 
 #include "common.hpp"
+#include "tsgan/align/align_face.hpp"
 #include "tsgan/data/lfw.hpp"
 #include "tsgan/data/multipie.hpp"
 #include "tsgan/data/occlusion.hpp"
@@ -54,10 +63,11 @@ using tsgan::data::Occlusion;
 namespace {
 
 struct Args {
-  std::string protocol, config, models, occlusions = "all", occlude = "both";
+  std::string protocol, config, models, occlusions = "all", occlude = "both", align = "dlib";
   fs::path data, model, json;
   std::uint64_t seed = 0;
   int max_probes = 0, gallery_illumination = 7, folds = 10, pairs_per_fold = 0, threads = 0;
+  tsgan::index_t input_size = 256;  // the face detector's (--align dlib|tsgan)
   bool mirror = false, overwrite = false;
 };
 
@@ -116,11 +126,18 @@ std::vector<Occlusion> parse_occlusions(const std::string& list) {
   return out;
 }
 
-// One image to describe: how to load it (RGB, square), its name (the mask seed) and whether the
-// model sees it mirrored.
+// A face to describe: RGB, square, and its five landmarks in its pixels when they are known (the
+// keypoint occlusions go there; the method's template positions otherwise).
+struct LoadedFace {
+  io::Image image;
+  std::optional<tsgan::data::Landmarks> landmarks;
+};
+
+// One image to describe: how to load it, its name (the mask seed) and whether the model sees it
+// mirrored.
 struct Item {
   std::string key;
-  std::function<io::Image()> load;
+  std::function<LoadedFace()> load;
   bool mirror = false;
 };
 
@@ -144,7 +161,7 @@ class Describer {
     constexpr std::size_t chunk = 32;
     for (std::size_t begin = 0; begin < items.size(); begin += chunk) {
       const std::size_t end = std::min(items.size(), begin + chunk);
-      std::vector<io::Image> clean;
+      std::vector<LoadedFace> clean;
       for (std::size_t i = begin; i < end; ++i) clean.push_back(items[i].load());
       // Every image of every row of this chunk, then one pass of the recognizer.
       std::vector<Face> faces;
@@ -155,7 +172,7 @@ class Describer {
       };
       for (std::size_t r = 0; r < rows.size(); ++r) {
         if (!rows[r].occlusion) {
-          for (std::size_t i = begin; i < end; ++i) add(r, i, clean[i - begin]);
+          for (std::size_t i = begin; i < end; ++i) add(r, i, clean[i - begin].image);
           continue;
         }
         if (rows[r].input != Input::occluded) continue;  // Î_d and Î_f come with their occluded row
@@ -163,9 +180,10 @@ class Describer {
         const std::size_t rd = find(rows, type, Input::deoccluded), rf = find(rows, type, Input::frontal);
         std::vector<float> occluded, masks;
         for (std::size_t i = begin; i < end; ++i) {
-          const io::Image& im = clean[i - begin];
+          const io::Image& im = clean[i - begin].image;
           const int side = im.width;
-          const auto mask = tsgan::data::fixed_occlusion(type, side, tsgan::data::item_seed(seed_, items[i].key));
+          const auto mask = tsgan::data::fixed_occlusion(type, side, tsgan::data::item_seed(seed_, items[i].key),
+                                                         clean[i - begin].landmarks);
           io::Image occ = im;
           for (std::size_t p = 0; p < mask.size(); ++p)
             if (mask[p] > 0.5f)
@@ -268,7 +286,8 @@ int run_multipie(const Args& a, ex::Restorer* restorer, const fs::path& models) 
   Describer describer(models, restorer, a.seed);
 
   auto item = [&](const mp::Crop& c, bool mirror) {
-    return Item{fs::relative(c.path, a.data).generic_string(), [path = c.path, side] { return ex::load_rgb(path, side); }, mirror};
+    return Item{fs::relative(c.path, a.data).generic_string(),
+                [path = c.path, side] { return LoadedFace{ex::load_rgb(path, side), std::nullopt}; }, mirror};
   };
   std::vector<Item> gallery_items, probe_items;
   for (const auto& c : setting.gallery()) gallery_items.push_back(item(c, false));
@@ -338,20 +357,44 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   const auto rows = rows_for(types, restorer != nullptr);
   const int side = restorer ? restorer->size() : 0;  // 0: the crop as it is
 
+  // The aligners (detector and landmarks), shared by the items' loaders, which run one at a time.
+  struct Aligner {
+    Aligner(const fs::path& dir, tsgan::align::FaceTemplate t) : detector(dir), landmarker(dir), face_template(t) {}
+    tsgan::models::DetectorOptions options;
+    tsgan::models::FaceDetector<> detector;
+    tsgan::models::FaceLandmarker<> landmarker;
+    tsgan::align::FaceTemplate face_template;
+    std::size_t missed = 0;
+  };
+  std::shared_ptr<Aligner> aligner;
+  if (a.align != "center") {
+    const int size = side > 0 ? side : (a.align == "dlib" ? 150 : 128);
+    aligner = std::make_shared<Aligner>(models, a.align == "dlib" ? tsgan::align::FaceTemplate::dlib(size)
+                                                                  : tsgan::align::FaceTemplate::tsgan(size));
+    aligner->options.input_size = a.input_size;
+  }
+
   std::map<std::string, std::size_t> index;
   std::vector<Item> items;
   auto add = [&](const std::string& name, int number) {
     const std::string key = fmt::format("{}/{}_{:04d}.jpg", name, name, number);
     if (index.contains(key)) return;
     index.emplace(key, items.size());
-    items.push_back({key, [path = lfw::image_path(a.data, name, number), side] {
+    items.push_back({key, [path = lfw::image_path(a.data, name, number), side, aligner] {
                        const io::Image im = io::to_rgb(io::read_image(path));
+                       if (aligner) {
+                         const auto face = tsgan::align::align_face(im, aligner->detector, aligner->landmarker,
+                                                                    aligner->face_template, tsgan::align::Fallback::center,
+                                                                    aligner->options);
+                         aligner->missed += !face.box;
+                         return LoadedFace{*face.crop, face.five_in_crop()};
+                       }
                        const face::Crop c = face::center_crop(im.width, im.height);
                        io::Image crop(c.width, c.height, 3);
                        for (int y = 0; y < c.height; ++y)
                          for (int x = 0; x < c.width; ++x)
                            for (int ch = 0; ch < 3; ++ch) crop.at(y, x, ch) = im.at(c.y + y, c.x + x, ch);
-                       return side > 0 && side != c.width ? io::resize(crop, side, side) : crop;
+                       return LoadedFace{side > 0 && side != c.width ? io::resize(crop, side, side) : crop, std::nullopt};
                      },
                      false});
   };
@@ -378,10 +421,14 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   }
 
   const int per_fold = a.pairs_per_fold <= 0 ? file.per_fold : std::min(a.pairs_per_fold, file.per_fold);
-  fmt::print("LFW View 2, {}: folds 1-{}, {} matched + {} mismatched pairs each ({} pairs, {} images); centre crop {}; "
+  const std::size_t missed = aligner ? aligner->missed : 0;
+  const std::string face_text =
+      aligner ? fmt::format("{} alignment {}x{} ({} of {} faces not detected, cut from the centred square)", a.align,
+                            aligner->face_template.size, aligner->face_template.size, missed, items.size())
+              : fmt::format("centre crop {}", side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62"));
+  fmt::print("LFW View 2, {}: folds 1-{}, {} matched + {} mismatched pairs each ({} pairs, {} images); {}; "
              "occluded: {} image{} of each pair; Euclidean distance; ACC = mean ± std over folds{}\n\n",
-             a.data.string(), a.folds, per_fold, per_fold, pairs.size(), items.size(),
-             side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62"), a.occlude,
+             a.data.string(), a.folds, per_fold, per_fold, pairs.size(), items.size(), face_text, a.occlude,
              a.occlude == "both" ? "s" : "", a.model.empty() ? "" : fmt::format("; model {}", a.model.string()));
   fmt::print("| occlusion | input | ACC (%) | AUC |\n|---|---|---:|---:|\n");
   for (std::size_t r = 0; r < rows.size(); ++r)
@@ -389,10 +436,10 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
                100 * results[r].mean_accuracy, 100 * results[r].std_accuracy, results[r].auc);
 
   std::string json = fmt::format(R"({{"protocol":"lfw","data":{},"model":{},"config":{},"image_size":{},"seed":{},)"
-                                 R"("folds":{},"pairs_per_fold":{},"occlude":"{}","pairs":{},"images":{},"rows":[)",
+                                 R"("folds":{},"pairs_per_fold":{},"occlude":"{}","align":"{}","not_detected":{},"pairs":{},"images":{},"rows":[)",
                                  json_string(a.data.string()), json_string(a.model.string()),
-                                 json_string(restorer ? a.config : ""), side, a.seed, a.folds, per_fold, a.occlude,
-                                 pairs.size(), items.size());
+                                 json_string(restorer ? a.config : ""), side, a.seed, a.folds, per_fold, a.occlude, a.align,
+                                 missed, pairs.size(), items.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const auto& v = results[r];
     json += fmt::format(R"({}{{"occlusion":"{}","input":"{}","accuracy_mean":{:.6f},"accuracy_std":{:.6f},)"
@@ -440,6 +487,13 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--occlude", a.occlude, "LFW: occlude both images of a pair or the second only")
       ->check(CLI::IsMember({"both", "second"}))
+      ->capture_default_str();
+  app.add_option("--align", a.align, "LFW: dlib (dlib's 150 chip), tsgan (the method's crop) or center (the fixed crop)")
+      ->check(CLI::IsMember({"dlib", "tsgan", "center"}))
+      ->capture_default_str();
+  app.add_option("--input-size", a.input_size,
+                 "LFW with --align dlib|tsgan: the face detector's input size (256: LFW's 250x250 images without "
+                 "upscaling; at face-api's 416 the detector misses more faces)")
       ->capture_default_str();
   tsgan::cli::add_threads_option(app, a.threads);
   return tsgan::cli::run("tsgan-evaluate", app, argc, argv, [&] {

@@ -55,7 +55,8 @@ if(NOT EXISTS ${lfw}/pairs.txt)
   return()
 endif()
 
-# LFW: the first 6 matched and 6 mismatched pairs of folds 1 and 2, both eyes covered.
+# LFW: the first 6 matched and 6 mismatched pairs of folds 1 and 2, both eyes covered, faces
+# aligned to dlib's chip (the default).
 evaluate(--protocol lfw --data ${lfw} --folds 2 --pairs-per-fold 6 --occlusions both_eyes --json ${WORK_DIR}/lfw.json)
 set(number "([0-9]+\\.[0-9]+)")
 if(NOT stdout MATCHES "\\| none \\| clean \\| ${number} ± ${number} \\| ${number} \\|")
@@ -70,7 +71,7 @@ if(clean LESS occluded)
   message(FATAL_ERROR "clean ACC ${clean} is below occluded ACC ${occluded}")
 endif()
 file(READ ${WORK_DIR}/lfw.json json)
-if(NOT json MATCHES "^{\"protocol\":\"lfw\".*\"pairs\":24,.*\"folds\":\\[{\"fold\":1,")
+if(NOT json MATCHES "^{\"protocol\":\"lfw\".*\"align\":\"dlib\",\"not_detected\":[0-9]+,\"pairs\":24,.*\"folds\":\\[{\"fold\":1,")
   message(FATAL_ERROR "unexpected JSON: ${json}")
 endif()
 

@@ -85,7 +85,7 @@ class FaceIndex {
         index.warnings_.push_back(fmt::format("{}:{}: skipped a row without path and identity", file.string(), number));
         continue;
       }
-      FaceRecord r{folder / cols[0], cols[1], cols[2], {}};
+      FaceRecord r{folder / cols[0], cols[1], cols[2], {}, std::nullopt};
       for (std::size_t i = 3; i < cols.size(); ++i) r.attributes.push_back(cols[i]);
       index.records_.push_back(std::move(r));
     }

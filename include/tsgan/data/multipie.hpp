@@ -260,7 +260,7 @@ class Setting2 {
         if (missing++ == 0) example = c.path.filename().string();
         continue;
       }
-      out.push_back({c.path, it->second->path, c.name.subject, options_.mirror_negative_yaw && c.yaw < 0});
+      out.push_back({c.path, it->second->path, c.name.subject, options_.mirror_negative_yaw && c.yaw < 0, std::nullopt});
     }
     if (missing > 0)
       warnings.push_back(fmt::format("{} training crops have no frontal target (the same subject, session, recording and "

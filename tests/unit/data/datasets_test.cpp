@@ -299,8 +299,8 @@ TEST_SUITE("data") {
       files.push_back(dir / fmt::format("{}.png", i));
       io::write_png(files.back(), io::Image(8, 8, 3, static_cast<std::uint8_t>(40 * (i + 1))));
     }
-    const std::vector<data::ImagePair> pairs{{files[1], files[0], 1, false}, {files[3], files[2], 2, true},
-                                             {dir / "missing.png", files[0], 3, false}};
+    const std::vector<data::ImagePair> pairs{{files[1], files[0], 1, false, std::nullopt}, {files[3], files[2], 2, true, std::nullopt},
+                                             {dir / "missing.png", files[0], 3, false, std::nullopt}};
     data::LoaderOptions lazy;
     lazy.preload = false;
     const data::PairLoader<C> a(pairs), b(pairs, lazy);
