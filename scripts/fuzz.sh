@@ -26,7 +26,7 @@ while (($#)); do
     *) harnesses+=("$1"); shift ;;
   esac
 done
-all=(safetensors checkpoint image tfjs_manifest index_csv pairs_txt multipie_names)
+all=(safetensors checkpoint image tfjs_manifest index_csv pairs_txt multipie_names landmarks_jsonl)
 ((${#harnesses[@]})) || harnesses=("${all[@]}")
 
 clang=$(command -v clang++ || command -v clang++-14 || true)
