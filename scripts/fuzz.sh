@@ -26,13 +26,13 @@ while (($#)); do
     *) harnesses+=("$1"); shift ;;
   esac
 done
-all=(safetensors checkpoint image tfjs_manifest index_csv pairs_txt multipie_names)
+all=(safetensors checkpoint image tfjs_manifest index_csv pairs_txt multipie_names landmarks_jsonl)
 ((${#harnesses[@]})) || harnesses=("${all[@]}")
 
 clang=$(command -v clang++ || command -v clang++-14 || true)
 [[ -n $clang ]] || { echo "fuzz: clang++ not found (Debian: apt install clang libclang-rt-14-dev)" >&2; exit 1; }
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$clang" -DTSGAN_CUDA=OFF \
-  -DTSGAN_FUZZ=ON -DTSGAN_BUILD_EXAMPLES=OFF -DTSGAN_BUILD_BENCH=OFF -DTSGAN_NATIVE_ARCH=OFF >/dev/null
+  -DTSGAN_FUZZ=ON -DTSGAN_BUILD_EXAMPLES=OFF -DTSGAN_BUILD_BENCH=OFF >/dev/null
 start=$SECONDS
 cmake --build build-fuzz -j "$(nproc)" --target "${harnesses[@]/#/tsgan_fuzz_}"
 echo "fuzz: built in $((SECONDS - start)) s"

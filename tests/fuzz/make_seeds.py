@@ -93,6 +93,13 @@ put("tfjs_manifest", "quantized.json", json.dumps(
         {"name": "h", "shape": [2], "dtype": "float32", "quantization": {"dtype": "float16"}},
         {"name": "n", "shape": [5], "dtype": "int32", "quantization": {"dtype": "uint8", "scale": 2, "min": 1}}]}]))
 
+# landmarks.jsonl as tsgan-align writes it: a face found (68 points) and an image without one.
+points = [[30.5 + i % 17, 40.25 + i // 17] for i in range(68)]
+put("landmarks_jsonl", "landmarks.jsonl",
+    json.dumps({"file": "a.jpg", "box": [10, 12, 80, 90.5], "score": 0.93, "landmarks": points,
+                "aligned": "out/a.png"}) + "\n" +
+    json.dumps({"file": "b.jpg", "box": None, "score": None, "landmarks": None, "aligned": None}) + "\r\n\n")
+
 # index.csv, pairs.txt, Multi-PIE names.
 put("index_csv", "index.csv", "path,identity,pose,glasses\r\na.png,ann,frontal,no\nb.png,ann,left,no\n"
     "c.png,bob,right,yes\nd.png,bob,straight,yes\n,,\n")

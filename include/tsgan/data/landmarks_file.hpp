@@ -12,6 +12,7 @@
 // (data/faces.hpp): a relative "file" is then taken relative to that folder.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +53,20 @@ inline std::string write_landmarks_line(const LandmarksEntry& e) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
+namespace detail {
+
+// A JSON value as an error message shows it: scalars and flat arrays or objects of up to 8
+// scalars as JSON text, anything else by its size. Printing a value as it is could print megabytes,
+// and one nested 200 000 deep overflowed the stack (nlohmann's dump recurses).
+inline std::string shown(const nlohmann::json& v) {
+  if (!v.is_structured()) return v.dump();
+  const bool flat = v.size() <= 8 && std::all_of(v.begin(), v.end(), [](const nlohmann::json& e) { return !e.is_structured(); });
+  if (flat) return v.dump();
+  return fmt::format("{} with {} {}", v.is_array() ? "an array" : "an object", v.size(), v.is_array() ? "entries" : "keys");
+}
+
+}  // namespace detail
+
 inline LandmarksEntry parse_landmarks_line(const std::string& text, const std::string& source, std::size_t line) {
   nlohmann::json j;
   try {
@@ -65,17 +80,17 @@ inline LandmarksEntry parse_landmarks_line(const std::string& text, const std::s
     return j.at(key);
   };
   auto number = [&](const nlohmann::json& v, const char* what) {
-    if (!v.is_number()) fail<IoError>("{}:{}: {} must be a number, found {}", source, line, what, v.dump());
+    if (!v.is_number()) fail<IoError>("{}:{}: {} must be a number, found {}", source, line, what, detail::shown(v));
     return v.get<double>();
   };
   LandmarksEntry e;
   const auto& file = need("file");
   if (!file.is_string() || file.get<std::string>().empty())
-    fail<IoError>("{}:{}: \"file\" must be a non-empty string, found {}", source, line, file.dump());
+    fail<IoError>("{}:{}: \"file\" must be a non-empty string, found {}", source, line, detail::shown(file));
   e.file = file.get<std::string>();
   if (const auto& box = need("box"); !box.is_null()) {
     if (!box.is_array() || box.size() != 4)
-      fail<IoError>("{}:{}: \"box\" must be [x, y, w, h] or null, found {}", source, line, box.dump());
+      fail<IoError>("{}:{}: \"box\" must be [x, y, w, h] or null, found {}", source, line, detail::shown(box));
     e.box = std::array<double, 4>{number(box[0], "box x"), number(box[1], "box y"), number(box[2], "box width"),
                                   number(box[3], "box height")};
   }
@@ -83,17 +98,17 @@ inline LandmarksEntry parse_landmarks_line(const std::string& text, const std::s
   if (const auto& points = need("landmarks"); !points.is_null()) {
     if (!points.is_array() || points.size() != 68)
       fail<IoError>("{}:{}: \"landmarks\" must be 68 [x, y] pairs or null, found {}", source, line,
-                    points.is_array() ? fmt::format("{} entries", points.size()) : points.dump());
+                    points.is_array() ? fmt::format("{} entries", points.size()) : detail::shown(points));
     align::Landmarks68 shape;
     for (std::size_t i = 0; i < 68; ++i) {
       if (!points[i].is_array() || points[i].size() != 2)
-        fail<IoError>("{}:{}: landmark {} must be [x, y], found {}", source, line, i, points[i].dump());
+        fail<IoError>("{}:{}: landmark {} must be [x, y], found {}", source, line, i, detail::shown(points[i]));
       shape[i] = {number(points[i][0], "a landmark's x"), number(points[i][1], "a landmark's y")};
     }
     e.landmarks = shape;
   }
   if (const auto& aligned = need("aligned"); !aligned.is_null()) {
-    if (!aligned.is_string()) fail<IoError>("{}:{}: \"aligned\" must be a path or null, found {}", source, line, aligned.dump());
+    if (!aligned.is_string()) fail<IoError>("{}:{}: \"aligned\" must be a path or null, found {}", source, line, detail::shown(aligned));
     e.aligned = aligned.get<std::string>();
   }
   return e;

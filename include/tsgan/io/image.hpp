@@ -16,7 +16,6 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <climits>
 #include <cmath>
 #include <csetjmp>
@@ -348,7 +347,6 @@ inline bool jpeg_read_pixels(JpegInput& in, std::uint8_t* pixels, int channels) 
 }
 
 inline Image decode_jpeg(std::span<const std::byte> bytes, std::string_view name, std::uint64_t max_pixels) {
-  if (bytes.size() > ULONG_MAX) fail_decode(name, "more bytes than libjpeg reads");
   struct State {
     JpegInput in;
     ~State() { jpeg_destroy_decompress(&in.info); }  // safe on a struct jpeg_create never touched

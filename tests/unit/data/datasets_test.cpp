@@ -367,6 +367,12 @@ TEST_SUITE("data") {
     bad(R"({"file":"a","box":null,"score":"high","landmarks":null,"aligned":null})", {":2:", "\"score\" must be a number"});
     bad(R"({"file":"a","box":null,"score":null,"landmarks":[[1,2]],"aligned":null})", {":2:", "68 [x, y] pairs", "1 entries"});
     bad(R"({"file":"","box":null,"score":null,"landmarks":null,"aligned":null})", {":2:", "non-empty string"});
+    // Regression (found by reading the loader after fuzzing safetensors): a box nested 200 000
+    // deep crashed the error message, which printed it recursively.
+    const std::size_t deep = 200'000;
+    bad(R"({"file":"a","box":)" + std::string(deep, '[') + std::string(deep, ']') +
+            R"(,"score":null,"landmarks":null,"aligned":null})",
+        {":2:", "\"box\" must be [x, y, w, h] or null, found an array with 1 entries"});
     check_error<IoError>([&] { data::read_landmarks_file(dir / "absent.jsonl"); }, {"absent.jsonl", "cannot read"});
   }
 
