@@ -226,9 +226,10 @@ TEST_SUITE("models.tsgan") {
                             losses.dual_triplet,  losses.identity,  losses.pixel,
                             losses.symmetry,      losses.total_variation, losses.generator};
     for (double v : terms) CHECK((std::isfinite(v) && v > 0));
-    const double weighted = Tiny::lambda_adv * losses.adversarial + Tiny::lambda_dtri * losses.dual_triplet +
-                            Tiny::lambda_ip * losses.identity + Tiny::lambda_pix * losses.pixel +
-                            Tiny::lambda_sym * losses.symmetry + Tiny::lambda_tv * losses.total_variation;
+    constexpr auto lw = config::loss_weights<Tiny>();  // the pixel sums' λ's scaled to 32 px
+    const double weighted = lw.adversarial * losses.adversarial + lw.dual_triplet * losses.dual_triplet +
+                            lw.identity * losses.identity + lw.pixel * losses.pixel + lw.symmetry * losses.symmetry +
+                            lw.total_variation * losses.total_variation;
     CHECK(losses.generator == doctest::Approx(weighted).epsilon(1e-5));
     CHECK(model.step() == 1);
 
