@@ -35,6 +35,10 @@ enum class Stage { deocclusion, frontalization, joint };
 enum class MaskPooling { max, average, min };
 // The generators' output activation [D]: tanh, mapped to [0, 1] by (y + 1)/2, or a sigmoid.
 using OutputActivation = blocks::UNetOutput;
+// What φ is shown [D]: the method's crop as it is (TinyIdentity, trained on such crops), or the
+// crop mapped to the face recognizer's own chip framing by the similarity between the two face
+// templates (models/recognizer_chip.hpp).
+enum class IdentityInput { crop, recognizer_chip };
 // Whether a training step updates the discriminators [T: always]. `automatic` runs them exactly
 // when their loss is used (lambda_adv > 0); `always` asks for them even then.
 enum class DiscriminatorSteps { automatic, always, never };
@@ -91,6 +95,7 @@ struct Paper {
   // loaded with model.networks().phi.load(dir) and stored in checkpoints.
   template <class T, class D>
   using identity_network = models::FaceRecognizer<T, D>;
+  static constexpr IdentityInput identity_input = IdentityInput::recognizer_chip;
 };
 
 // 64 × 64 crops: one U-Net level fewer, half the widths.
@@ -113,6 +118,7 @@ struct Tiny : Paper {
   static constexpr std::array<index_t, 2> attention_sides{8, 4};
   template <class T, class D>
   using identity_network = models::TinyIdentity<image_size, T, D>;
+  static constexpr IdentityInput identity_input = IdentityInput::crop;
 };
 
 // ---- checking a configuration ---------------------------------------------------------------------
@@ -140,6 +146,7 @@ struct CheckConfig {
   TSGAN_CONFIG_MEMBER(output_activation, "static constexpr config::OutputActivation output_activation")
   TSGAN_CONFIG_MEMBER(lambda_reference_size, "static constexpr index_t lambda_reference_size")
   TSGAN_CONFIG_MEMBER(schedule, "static constexpr config::Schedule schedule")
+  TSGAN_CONFIG_MEMBER(identity_input, "static constexpr config::IdentityInput identity_input")
   TSGAN_CONFIG_MEMBER(deocclusion_steps, "static constexpr std::int64_t deocclusion_steps")
   TSGAN_CONFIG_MEMBER(frontalization_steps, "static constexpr std::int64_t frontalization_steps")
   TSGAN_CONFIG_MEMBER(lambda_adv, "static constexpr double lambda_adv")
@@ -207,6 +214,7 @@ constexpr const char* name(MaskPooling v) {
   return v == MaskPooling::max ? "max" : v == MaskPooling::average ? "average" : "min";
 }
 constexpr const char* name(OutputActivation v) { return v == OutputActivation::tanh ? "tanh" : "sigmoid"; }
+constexpr const char* name(IdentityInput v) { return v == IdentityInput::crop ? "crop" : "recognizer_chip"; }
 constexpr const char* name(Schedule v) { return v == Schedule::joint ? "joint" : "stagewise"; }
 constexpr const char* name(Stage v) {
   return v == Stage::deocclusion ? "deocclusion" : v == Stage::frontalization ? "frontalization" : "joint";
@@ -252,7 +260,7 @@ std::string describe() {
       R"("compose_deocclusion":{},"frontalizer_mirror_input":{},"lambda":[{},{},{},{},{},{}],"real_label":{},)"
       R"("negatives":"{}","discriminator_step":"{}","generator_steps":{},"learning_rate":{},"beta1":{},"beta2":{},)"
       R"("mask_pooling":"{}","output_activation":"{}","lambda_reference_size":{},"schedule":"{}",)"
-      R"("deocclusion_steps":{},"frontalization_steps":{}}})",
+      R"("deocclusion_steps":{},"frontalization_steps":{},"identity_input":"{}"}})",
       C::image_size, C::batch, C::unet_levels, C::generator_width, C::discriminator_width,
       C::discriminator == Discriminator::residual ? "residual" : "patchgan", C::leaky_slope, C::bn_momentum, C::bn_eps,
       C::mask_attention, sides, C::attention_reduce_channels, C::attention_learnable_gamma, C::compose_deocclusion,
@@ -260,7 +268,7 @@ std::string describe() {
       C::lambda_tv, C::real_label, C::negatives == losses::Negatives::batch_roll ? "batch_roll" : "running_centres",
       name(C::discriminator_step), C::generator_steps, C::learning_rate, C::beta1, C::beta2, name(C::mask_pooling),
       name(C::output_activation), C::lambda_reference_size, name(C::schedule), C::deocclusion_steps,
-      C::frontalization_steps);
+      C::frontalization_steps, name(C::identity_input));
 }
 
 }  // namespace tsgan::config

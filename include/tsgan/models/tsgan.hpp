@@ -30,6 +30,7 @@
 #include "tsgan/losses/pixel.hpp"
 #include "tsgan/models/checkpoint.hpp"
 #include "tsgan/models/configs.hpp"
+#include "tsgan/models/recognizer_chip.hpp"
 #include "tsgan/nn/init.hpp"
 #include "tsgan/optim/adam.hpp"
 
@@ -384,6 +385,12 @@ class TSGAN {
   using Image = Var<T, Shape<B, 3, S, S>, D>;
   using Scalar = Var<T, Shape<>, D>;
 
+  // φ of images in the method's crop, shown as the config's identity_input says.
+  auto phi_features(const Image& x) {
+    if constexpr (Config::identity_input == config::IdentityInput::recognizer_chip) return nets_.phi.features(chip_(x));
+    else return nets_.phi.features(x);
+  }
+
   // Î_d during training: from G_d in training mode when stage 1 is trained, otherwise from the
   // frozen G_d (eval mode, no gradient), whose batch-norm statistics must not move either.
   Image generated_deocclusion(const Image& occluded, const Var<T, Shape<B, 1, S, S>, D>& mask, bool training_gd) {
@@ -445,9 +452,9 @@ class TSGAN {
       // φ of the real target is a constant; φ of the generated face carries the gradient.
       auto target = [&] {
         NoGrad guard;
-        return nets_.phi.features(real);
+        return phi_features(real);
       }();
-      auto features = nets_.phi.features(fake);
+      auto features = phi_features(fake);
       add(losses::identity_loss(features, target), weights.identity, report.identity);
       const auto target_host = to_host(target.embedding.value());
       auto dtl = dtl_.terms(features.embedding, target.embedding, to_device(dtl_.negatives(target_host, ids)));
@@ -516,6 +523,10 @@ class TSGAN {
   random::Generator rng_;
   losses::DualTripletLoss<T, embedding_size()> dtl_;
   std::optional<optim::Adam<T, D>> opt_gd_, opt_dd_, opt_gf_, opt_df_;
+  struct NoChip {};
+  [[no_unique_address]] std::conditional_t<Config::identity_input == config::IdentityInput::recognizer_chip,
+                                           models::RecognizerChip<S, T, D>, NoChip>
+      chip_;
   Graph graph_;
   std::int64_t step_ = 0;
   // The real frontal targets' embeddings of the current generator step, for running centres.
