@@ -45,7 +45,15 @@ struct TinyIdentity {
   nn::Conv2d<16, 32, 3, ConvOptions{.stride = 2, .padding = 1}, true, T, D> conv2;
   nn::Conv2d<32, 64, 3, ConvOptions{.stride = 2, .padding = 1}, true, T, D> conv3;
   nn::Linear<64, embedding_size, true, T, D> fc;
-  static constexpr std::array field_names{"conv1", "conv2", "conv3", "fc"};
+
+  // A constructor makes the struct no aggregate, so it lists its layers itself.
+  template <class V>
+  void visit(V& v) {
+    v.child("conv1", conv1);
+    v.child("conv2", conv2);
+    v.child("conv3", conv3);
+    v.child("fc", fc);
+  }
 
   TinyIdentity() {
     nn::for_each_parameter(*this, [&](const std::string& name, auto& p) {
