@@ -7,8 +7,9 @@
 // inverse after the dlib fit. Both templates are upright, so its rotation is 0 (to 1e-12 rad; a
 // larger one is an error here) and the map is a scale and a shift: chip pixel (i, j) samples the
 // crop at (a (i + 0.5) + tx, a (j + 0.5) + ty), bilinearly, zero outside — align::warp's rule.
-// At every S it is a = 0.8497·S/128, (tx, ty) = (1.113, 0.433)·S/128: the chip is nearly the whole
-// crop, shifted by about a pixel (docs/model.md). Separable, so it is two matrix products with
+// At S = 128 it is a = 0.8497, (tx, ty) = (1.113, 0.433): the chip is nearly the whole crop,
+// shifted by about a pixel; at other sizes nearly that times S/128 (dlib's extraction rectangle
+// adds a one-pixel stretch that does not scale: a = 0.2074 at 32). See docs/model.md. Separable, so it is two matrix products with
 // constant interpolation matrices [150, S] (rows of at most two weights), on any device.
 #pragma once
 

