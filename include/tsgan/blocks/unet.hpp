@@ -4,7 +4,7 @@
 // before it (all but the first level) and batch norm after it (all but the first and the
 // innermost level); convolutions followed by batch norm have no bias. The encoder returns
 // UNetSkips<Spec, N>: every level's output, typed by the spec. The decoder mirrors it with
-// transposed convolutions (ReLU before, batch norm after, tanh at the end), concatenating the skip
+// transposed convolutions (ReLU before, batch norm after, tanh or a sigmoid at the end), concatenating the skip
 // of each level — after an optional per-level transform, which is where TSGAN's mask attention
 // sits. A decoder accepts only the skips of an encoder with the same spec, so an encoder level
 // without its decoder partner (or with another U-Net's) does not compile.
@@ -19,8 +19,11 @@
 
 namespace tsgan::blocks {
 
+// The decoder's last activation: pix2pix's tanh (output in [−1, 1]) or a sigmoid ([0, 1]).
+enum class UNetOutput { tanh, sigmoid };
+
 template <index_t InChannels, index_t OutChannels, index_t Size, index_t Levels, index_t BaseWidth, class T = float,
-          class D = cpu>
+          class D = cpu, UNetOutput Output = UNetOutput::tanh>
 struct UNetSpec {
   static_assert(Levels >= 2, "tsgan: a U-Net needs at least two levels");
   static_assert(Size % (index_t{1} << Levels) == 0,
@@ -28,6 +31,7 @@ struct UNetSpec {
   using value_type = T;
   using device = D;
   static constexpr index_t in_channels = InChannels, out_channels = OutChannels, size = Size, levels = Levels;
+  static constexpr UNetOutput output = Output;
   // Channels and side of encoder level i's output.
   static constexpr index_t width(index_t i) { return BaseWidth * std::min<index_t>(index_t{1} << i, 8); }
   static constexpr index_t side(index_t i) { return Size >> (i + 1); }
@@ -83,7 +87,8 @@ struct DecoderLevel {
   template <ShapeType S>
   auto operator()(const Var<T, S, D>& x) {
     auto h = conv(Var<T, S, D>(relu(x)));
-    if constexpr (outermost) return Var<T, typename decltype(h)::shape, D>(tanh(h));
+    if constexpr (outermost && Spec::output == UNetOutput::tanh) return Var<T, typename decltype(h)::shape, D>(tanh(h));
+    else if constexpr (outermost) return Var<T, typename decltype(h)::shape, D>(sigmoid(h));
     else return norm(h);
   }
 };

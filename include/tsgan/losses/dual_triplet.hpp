@@ -47,15 +47,25 @@ class DualTripletLoss {
     return neg;
   }
 
+  // L and its two distances, each averaged over the batch: d⁺ = d(φ(Î), φ(I)), d⁻ = d(φ(Î), C⁻).
+  template <class D>
+  struct Terms {
+    Var<T, Shape<>, D> loss, positive, negative;
+  };
+
   // L for embeddings of the generated faces (with gradient), their real targets and negatives.
   template <index_t B, class D, class Real, class Neg>
   Var<T, Shape<>, D> operator()(const Var<T, Shape<B, E>, D>& fake, const Real& real, const Neg& negative) const {
+    return terms(fake, real, negative).loss;
+  }
+  template <index_t B, class D, class Real, class Neg>
+  Terms<D> terms(const Var<T, Shape<B, E>, D>& fake, const Real& real, const Neg& negative) const {
     const auto f = l2_normalize<1>(fake);
     const auto r = l2_normalize<1>(real);
     const auto n = l2_normalize<1>(negative);
-    const auto d_pos = sum<Axes<1>>(square(f - r));
-    const auto d_neg = sum<Axes<1>>(square(f - n));
-    return mean(softplus(d_pos - d_neg));
+    const auto d_pos = eval(sum<Axes<1>>(square(f - r)));
+    const auto d_neg = eval(sum<Axes<1>>(square(f - n)));
+    return {mean(softplus(d_pos - d_neg)), mean(d_pos), mean(d_neg)};
   }
 
   // Moves each identity's centre towards the normalised embeddings of its real targets.

@@ -28,6 +28,7 @@
 // Includes tsgan/io/tfjs_weights.hpp (nlohmann/json), so it is not in the umbrella header.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -222,6 +223,14 @@ class FaceRecognizer {
   }
 
   // ---- loading ------------------------------------------------------------------------------
+  // Whether the network has weights (from load() or a checkpoint): a constructed one is all
+  // zeros, and no trained recognizer has an all-zero embedding layer.
+  bool has_weights() const {
+    std::vector<T> host(static_cast<std::size_t>(fc.value().size));
+    copy_to_host<D>(host.data(), fc.value().data(), fc.value().size);
+    return std::any_of(host.begin(), host.end(), [](T v) { return v != T(0); });
+  }
+
   void load(const std::filesystem::path& models_dir) {
     load(io::tfjs::WeightsFile(io::face_model_manifest(models_dir, io::face_recognition_model)));
   }

@@ -3,7 +3,9 @@
 // document (docs/model.md).
 //
 //   TSGAN<config::Tiny> model(seed);
-//   auto losses = model.train_step(batch);    // one discriminator step, then two generator steps
+//   auto losses = model.train_step(batch);    // one discriminator step, then two generator steps;
+//                                              // losses.terms(): every term by name, per stage
+//   auto grid = model.snapshot(eval_batch);   // I_o, M, Î_d, Î_f, I_p, I_f for a training grid
 //   auto out = model.restore(occluded, mask);  // Î_d and Î_f at any batch size
 //   model.save("checkpoint.safetensors");      // networks, optimizers, step, RNG, config
 //
@@ -13,7 +15,11 @@
 #pragma once
 
 #include <array>
+#include <optional>
+#include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "tsgan/blocks/discriminator.hpp"
 #include "tsgan/blocks/mask_attention.hpp"
@@ -24,6 +30,7 @@
 #include "tsgan/losses/pixel.hpp"
 #include "tsgan/models/checkpoint.hpp"
 #include "tsgan/models/configs.hpp"
+#include "tsgan/models/recognizer_chip.hpp"
 #include "tsgan/nn/init.hpp"
 #include "tsgan/optim/adam.hpp"
 
@@ -47,17 +54,61 @@ struct Batch {
   }
 };
 
-// Every loss term of one training step (generator terms from its last generator step).
+// The generator terms of one stage: stage 1 compares Î_d with I_p, stage 2 Î_f with I_f.
+struct StageLosses {
+  double adversarial = 0;        // σCE(D(Î), 0.9)
+  double dual_triplet = 0;       // mean softplus(d⁺ − d⁻)
+  double positive_distance = 0;  // mean d⁺ = d(φ(Î), φ(I))
+  double negative_distance = 0;  // mean d⁻ = d(φ(Î), C⁻)
+  double identity = 0;           // F(Î, I)
+  double pixel = 0;              // L1(Î, I), summed over pixels
+  double symmetry = 0;           // stage 2 only
+  double total_variation = 0;
+};
+
+// Every loss term of one training step (generator terms from its last generator step). A term
+// the step's stage or the config leaves out (λ = 0) is 0.
 struct StepLosses {
-  double d_deocclusion = 0;  // L_Dd
-  double d_frontal = 0;      // L_Df
-  double adversarial = 0;    // L_adv
-  double dual_triplet = 0;   // L_dtri
-  double identity = 0;       // L_ip
-  double pixel = 0;          // L_pix
-  double symmetry = 0;       // L_sym
+  config::Stage stage = config::Stage::joint;
+  double d_deocclusion = 0;    // L_Dd
+  double d_frontal = 0;        // L_Df
+  StageLosses deocclusion;     // stage 1 (Î_d)
+  StageLosses frontalization;  // stage 2 (Î_f)
+  // Sums of both stages, as in L_G.
+  double adversarial = 0;      // L_adv
+  double dual_triplet = 0;     // L_dtri
+  double identity = 0;         // L_ip
+  double pixel = 0;            // L_pix
+  double symmetry = 0;         // L_sym
   double total_variation = 0;  // L_tv
-  double generator = 0;      // L_G = Σ λ·L
+  double generator = 0;        // L_G = Σ λ·L (loss_weights<Config>())
+
+  // Every term by name, for logs: L_Dd, L_Df, then each sum followed by its stage-1 (_d) and
+  // stage-2 (_f) parts, d⁺ and d⁻ of the dual triplet loss per stage, and L_G.
+  std::vector<std::pair<std::string, double>> terms() const {
+    const StageLosses &d = deocclusion, &f = frontalization;
+    return {{"L_Dd", d_deocclusion},      {"L_Df", d_frontal},
+            {"L_adv", adversarial},       {"L_adv_d", d.adversarial},     {"L_adv_f", f.adversarial},
+            {"L_dtri", dual_triplet},     {"L_dtri_d", d.dual_triplet},   {"L_dtri_f", f.dual_triplet},
+            {"d_pos_d", d.positive_distance}, {"d_neg_d", d.negative_distance},
+            {"d_pos_f", f.positive_distance}, {"d_neg_f", f.negative_distance},
+            {"L_ip", identity},           {"L_ip_d", d.identity},         {"L_ip_f", f.identity},
+            {"L_pix", pixel},             {"L_pix_d", d.pixel},           {"L_pix_f", f.pixel},
+            {"L_sym", symmetry},          {"L_tv", total_variation},      {"L_tv_d", d.total_variation},
+            {"L_tv_f", f.total_variation}, {"L_G", generator}};
+  }
+};
+
+// What a training grid shows for a batch: the input (I_o and M), the stage outputs and both
+// targets, all [N, C, S, S] in [0, 1] on the model's device.
+template <class T, index_t N, index_t S, class D>
+struct Snapshot {
+  Tensor<T, Shape<N, 3, S, S>, D> occluded;    // I_o = I_p ⊙ (1 − M)
+  Tensor<T, Shape<N, 1, S, S>, D> mask;        // M
+  Tensor<T, Shape<N, 3, S, S>, D> deoccluded;  // Î_d
+  Tensor<T, Shape<N, 3, S, S>, D> frontal;     // Î_f
+  Tensor<T, Shape<N, 3, S, S>, D> profile;     // I_p, the stage-1 target
+  Tensor<T, Shape<N, 3, S, S>, D> target;      // I_f, the stage-2 target
 };
 
 template <class Config, class D = cpu>
@@ -70,8 +121,9 @@ class TSGAN {
   using device = D;
   static constexpr index_t S = Config::image_size, B = Config::batch, L = Config::unet_levels;
 
-  using DeocclusionSpec = blocks::UNetSpec<4, 3, S, L, Config::generator_width, T, D>;
-  using FrontalSpec = blocks::UNetSpec<Config::frontalizer_mirror_input ? 6 : 3, 3, S, L, Config::generator_width, T, D>;
+  using DeocclusionSpec = blocks::UNetSpec<4, 3, S, L, Config::generator_width, T, D, Config::output_activation>;
+  using FrontalSpec = blocks::UNetSpec<Config::frontalizer_mirror_input ? 6 : 3, 3, S, L, Config::generator_width, T, D,
+                                       Config::output_activation>;
   using Discriminator = std::conditional_t<Config::discriminator == config::Discriminator::residual,
                                            blocks::ResidualDiscriminator<3, Config::discriminator_width, T, D>,
                                            blocks::PatchDiscriminator<3, Config::discriminator_width, T, D>>;
@@ -83,6 +135,9 @@ class TSGAN {
     using Emb = decltype(std::declval<Identity&>().features(std::declval<const Var<T, Shape<1, 3, S, S>, D>&>()).embedding);
     return std::remove_cvref_t<Emb>::shape::dims[1];
   }
+  static constexpr config::LossWeights weights = config::loss_weights<Config>();
+  // φ is needed only when one of its two losses counts.
+  static constexpr bool uses_identity = weights.identity > 0 || weights.dual_triplet > 0;
 
 
   // Whether the skip of U-Net level I goes through mask attention.
@@ -144,14 +199,29 @@ class TSGAN {
   TSGAN& operator=(const TSGAN&) = delete;
 
   // ---- training -------------------------------------------------------------------------------
+  // One discriminator step (config::runs_discriminators), then generator_steps generator steps,
+  // for the stages that the schedule trains at this step (config::stage_at).
   StepLosses train_step(const Batch<Config, D>& batch) {
+    require_identity_weights();
     StepLosses out;
+    out.stage = config::stage_at<Config>(step_);
     set_training(true);
-    if (Config::discriminator_step) discriminator_step(batch, out);
+    if constexpr (config::runs_discriminators<Config>()) discriminator_step(batch, out);
     for (int k = 0; k < Config::generator_steps; ++k) generator_step(batch, out);
     graph_.reset();
     ++step_;
     return out;
+  }
+
+  // A training step with an identity network that has no weights yet (FaceRecognizer before
+  // load()) would see constant φ features: L_ip = 0 and L_dtri = 2 ln 2 without gradient.
+  void require_identity_weights() {
+    if constexpr (uses_identity && requires { nets_.phi.has_weights(); }) {
+      if (!nets_.phi.has_weights())
+        fail("tsgan: TSGAN::train_step: the identity network φ has no weights (L_ip and L_dtri would not train "
+             "anything): load them first with model.networks().phi.load(models_dir) (scripts/fetch-face-models.sh "
+             "fetches them; io::face_models_dir() finds them), or load a checkpoint that holds them with model.load(path)");
+    }
   }
 
   // ---- inference (eval mode, no gradient, any batch size) ----------------------------------------
@@ -175,6 +245,17 @@ class TSGAN {
     auto f = frontalize(d);
     return {std::move(d), std::move(f)};
   }
+
+  // The images a training grid shows for `batch` (eval mode, no gradient, no random draws, so
+  // the same batch gives the same grid at the same weights).
+  template <index_t N>
+  Snapshot<T, N, S, D> snapshot(const Tensor<T, Shape<N, 3, S, S>, D>& profile, const Tensor<T, Shape<N, 1, S, S>, D>& mask,
+                                const Tensor<T, Shape<N, 3, S, S>, D>& target) {
+    Tensor<T, Shape<N, 3, S, S>, D> occluded = profile * (T(1) - mask);
+    auto r = restore(occluded, mask);
+    return {std::move(occluded), mask.clone(), std::move(r.deoccluded), std::move(r.frontal), profile.clone(), target.clone()};
+  }
+  Snapshot<T, B, S, D> snapshot(const Batch<Config, D>& batch) { return snapshot(batch.profile, batch.mask, batch.frontal); }
 
   // ---- checkpoints: everything needed to continue the run bit for bit -----------------------------
   void save(const std::filesystem::path& path) { models::save_checkpoint(*this, path); }
@@ -201,14 +282,13 @@ class TSGAN {
     auto attend = [&]<index_t I, class V>(const V& skip) -> V {
       if constexpr (attends(I)) {
         constexpr index_t side = DeocclusionSpec::side(I);
-        const auto m = max_pool2d<PoolOptions{.kernel = S / side}>(mask);
-        return std::get<I>(gd.attention)(skip, m);
+        return std::get<I>(gd.attention)(skip, pool_mask<S / side>(mask));
       } else {
         return skip;
       }
     };
     auto y = gd.decoder(skips, Attend<decltype(attend)>{attend});
-    Var<T, Shape<N, 3, S, S>, D> image = (y + T(1)) * T(0.5);
+    Var<T, Shape<N, 3, S, S>, D> image = to_image(y);
     if constexpr (Config::compose_deocclusion) image = Var<T, Shape<N, 3, S, S>, D>(mask * image + (T(1) - mask) * occluded);
     return image;
   }
@@ -225,10 +305,26 @@ class TSGAN {
       if constexpr (Config::frontalizer_mirror_input) return run(concat<1>(x, flip_horizontal(x)));
       else return run(x);
     }();
-    return Var<T, Shape<N, 3, S, S>, D>((y + T(1)) * T(0.5));
+    return to_image(y);
   }
 
  private:
+  // The decoder's output as an image in [0, 1].
+  template <index_t N>
+  static Var<T, Shape<N, 3, S, S>, D> to_image(const Var<T, Shape<N, 3, S, S>, D>& y) {
+    if constexpr (Config::output_activation == config::OutputActivation::tanh) return (y + T(1)) * T(0.5);
+    else return y;  // already a sigmoid
+  }
+
+  // The mask at a skip's resolution: a cell is occluded by the max, mean or min of its pixels.
+  template <index_t K, index_t N>
+  static auto pool_mask(const Var<T, Shape<N, 1, S, S>, D>& mask) {
+    constexpr PoolOptions o{.kernel = K};
+    if constexpr (Config::mask_pooling == config::MaskPooling::max) return max_pool2d<o>(mask);
+    else if constexpr (Config::mask_pooling == config::MaskPooling::average) return avg_pool2d<o>(mask);
+    else return eval(T(1) - max_pool2d<o>(Var<T, Shape<N, 1, S, S>, D>(T(1) - mask)));
+  }
+
   // Adapts a templated lambda to the U-Net decoder's skip-transform call.
   template <class F>
   struct Attend {
@@ -252,8 +348,8 @@ class TSGAN {
   }
 
   // Weights N(0, init_std), biases 0; batch norm scales N(1, init_std) (pix2pix and TP-GAN).
+  // φ is not touched: it is pretrained (its constructor or load() gives it its weights).
   void initialise() {
-    nn::reset_parameters(nets_.phi, rng_);
     auto init = [&](const std::string& name, auto& p) {
       const bool norm_param = name.find(".norm") != std::string::npos;
       const bool is_weight = name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
@@ -286,75 +382,126 @@ class TSGAN {
     return result;
   }
 
+  using Image = Var<T, Shape<B, 3, S, S>, D>;
+  using Scalar = Var<T, Shape<>, D>;
+
+  // φ of images in the method's crop, shown as the config's identity_input says.
+  auto phi_features(const Image& x) {
+    if constexpr (Config::identity_input == config::IdentityInput::recognizer_chip) return nets_.phi.features(chip_(x));
+    else return nets_.phi.features(x);
+  }
+
+  // Î_d during training: from G_d in training mode when stage 1 is trained, otherwise from the
+  // frozen G_d (eval mode, no gradient), whose batch-norm statistics must not move either.
+  Image generated_deocclusion(const Image& occluded, const Var<T, Shape<B, 1, S, S>, D>& mask, bool training_gd) {
+    if (training_gd) return deocclusion(occluded, mask);
+    NoGrad guard;
+    nn::train(nets_.gd, false);
+    auto d = deocclusion(occluded, mask);
+    nn::train(nets_.gd, true);
+    return d;
+  }
+
+  // The discriminators of the stages being trained: D_d in stage 1, D_f in stage 2, both jointly.
   void discriminator_step(const Batch<Config, D>& batch, StepLosses& out) {
     graph_.reset();
     Graph& g = graph_;
-    auto [fake_d, fake_f] = [&] {
+    const bool stage1 = out.stage != config::Stage::frontalization, stage2 = out.stage != config::Stage::deocclusion;
+    auto fake_d = [&] {
       NoGrad guard;
       auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
-      auto d = deocclusion(occluded, g.input(batch.mask));
-      return std::pair(d, frontalization(d));
+      return generated_deocclusion(occluded, g.input(batch.mask), stage1);
     }();
-    nn::zero_grad(nets_.dd);
-    nn::zero_grad(nets_.df);
-    auto l_dd = losses::discriminator_loss(nets_.dd(g.input(batch.profile)), nets_.dd(fake_d), Config::real_label);
-    auto l_df = losses::discriminator_loss(nets_.df(g.input(batch.frontal)), nets_.df(fake_f), Config::real_label);
-    out.d_deocclusion = scalar(l_dd);
-    out.d_frontal = scalar(l_df);
-    auto total = eval(l_dd + l_df);
-    total.backward();
-    opt_dd_->step();
-    opt_df_->step();
+    std::optional<Scalar> total;
+    if (stage1) {
+      nn::zero_grad(nets_.dd);
+      auto l_dd = losses::discriminator_loss(nets_.dd(g.input(batch.profile)), nets_.dd(fake_d), Config::real_label);
+      out.d_deocclusion = scalar(l_dd);
+      total = l_dd;
+    }
+    if (stage2) {
+      nn::zero_grad(nets_.df);
+      auto fake_f = [&] {
+        NoGrad guard;
+        return frontalization(fake_d);
+      }();
+      auto l_df = losses::discriminator_loss(nets_.df(g.input(batch.frontal)), nets_.df(fake_f), Config::real_label);
+      out.d_frontal = scalar(l_df);
+      total = total ? Scalar(eval(*total + l_df)) : l_df;
+    }
+    total->backward();
+    if (stage1) opt_dd_->step();
+    if (stage2) opt_df_->step();
   }
 
+  // One stage's generator terms for a generated batch and its real target; adds them, weighted,
+  // to `total` and reports them.
+  template <class Disc>
+  void stage_terms(const Image& fake, const Image& real, const std::array<std::int64_t, B>& ids, Disc& disc, bool frontal,
+                   StageLosses& report, std::optional<Scalar>& total) {
+    auto add = [&](const Scalar& term, double weight, double& value) {
+      value = scalar(term);
+      total = total ? Scalar(eval(*total + weight * term)) : Scalar(eval(weight * term));
+    };
+    add(losses::pixel_l1(fake, real), weights.pixel, report.pixel);
+    add(losses::total_variation_loss(fake), weights.total_variation, report.total_variation);
+    if (frontal) add(losses::symmetry(fake), weights.symmetry, report.symmetry);
+    if constexpr (weights.adversarial > 0)
+      add(losses::generator_adversarial_loss(disc(fake), Config::real_label), weights.adversarial, report.adversarial);
+    if constexpr (uses_identity) {
+      // φ of the real target is a constant; φ of the generated face carries the gradient.
+      auto target = [&] {
+        NoGrad guard;
+        return phi_features(real);
+      }();
+      auto features = phi_features(fake);
+      add(losses::identity_loss(features, target), weights.identity, report.identity);
+      const auto target_host = to_host(target.embedding.value());
+      auto dtl = dtl_.terms(features.embedding, target.embedding, to_device(dtl_.negatives(target_host, ids)));
+      add(dtl.loss, weights.dual_triplet, report.dual_triplet);
+      report.positive_distance = scalar(dtl.positive);
+      report.negative_distance = scalar(dtl.negative);
+      if (frontal && dtl_.mode() == losses::Negatives::running_centres) centres_update_ = target_host.clone();
+    }
+  }
+
+  // Stage 1 trains G_d on Î_d's terms; stage 2 trains G_f on Î_f's terms with G_d frozen (in eval
+  // mode, no gradient); joint trains both on all terms, stage-2 gradients reaching G_d through Î_d.
   void generator_step(const Batch<Config, D>& batch, StepLosses& out) {
     graph_.reset();
     Graph& g = graph_;
+    const bool stage1 = out.stage != config::Stage::frontalization, stage2 = out.stage != config::Stage::deocclusion;
     nn::zero_grad(nets_.gd);
     nn::zero_grad(nets_.gf);
     nn::freeze(nets_.dd);  // gradients flow through the discriminators, not into them
     nn::freeze(nets_.df);
     auto profile = g.input(batch.profile);
-    auto frontal = g.input(batch.frontal);
     auto mask = g.input(batch.mask);
     auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
-    auto fake_d = deocclusion(occluded, mask);
-    auto fake_f = frontalization(fake_d);
-
-    auto l_pix = eval(losses::pixel_l1(fake_d, profile) + losses::pixel_l1(fake_f, frontal));
-    auto l_sym = losses::symmetry(fake_f);
-    auto l_tv = eval(losses::total_variation_loss(fake_f) + losses::total_variation_loss(fake_d));
-    auto l_adv = eval(losses::generator_adversarial_loss(nets_.dd(fake_d), Config::real_label) +
-                      losses::generator_adversarial_loss(nets_.df(fake_f), Config::real_label));
-    // φ of the real targets are constants; φ of the generated faces carry the gradient.
-    auto [real_p, real_f] = [&] {
-      NoGrad guard;
-      return std::pair(nets_.phi.features(profile), nets_.phi.features(frontal));
-    }();
-    auto feat_d = nets_.phi.features(fake_d);
-    auto feat_f = nets_.phi.features(fake_f);
-    auto l_ip = eval(losses::identity_loss(feat_f, real_f) + losses::identity_loss(feat_d, real_p));
-    auto neg_p = dtl_.negatives(to_host(real_p.embedding.value()), batch.identity);
-    auto neg_f = dtl_.negatives(to_host(real_f.embedding.value()), batch.identity);
-    auto l_dtri = eval(dtl_(feat_d.embedding, real_p.embedding, to_device(std::move(neg_p))) +
-                       dtl_(feat_f.embedding, real_f.embedding, to_device(std::move(neg_f))));
-
-    auto l_g = eval(Config::lambda_adv * l_adv + Config::lambda_dtri * l_dtri + Config::lambda_ip * l_ip +
-                    Config::lambda_pix * l_pix + Config::lambda_sym * l_sym + Config::lambda_tv * l_tv);
-    out.adversarial = scalar(l_adv);
-    out.dual_triplet = scalar(l_dtri);
-    out.identity = scalar(l_ip);
-    out.pixel = scalar(l_pix);
-    out.symmetry = scalar(l_sym);
-    out.total_variation = scalar(l_tv);
-    out.generator = scalar(l_g);
-    l_g.backward();
-    opt_gd_->step();
-    opt_gf_->step();
+    auto fake_d = generated_deocclusion(occluded, mask, stage1);
+    std::optional<Scalar> total;
+    out.deocclusion = {};
+    out.frontalization = {};
+    centres_update_.reset();
+    if (stage1) stage_terms(fake_d, profile, batch.identity, nets_.dd, false, out.deocclusion, total);
+    if (stage2) {
+      auto fake_f = frontalization(fake_d);
+      stage_terms(fake_f, g.input(batch.frontal), batch.identity, nets_.df, true, out.frontalization, total);
+    }
+    const StageLosses &s1 = out.deocclusion, &s2 = out.frontalization;
+    out.adversarial = s1.adversarial + s2.adversarial;
+    out.dual_triplet = s1.dual_triplet + s2.dual_triplet;
+    out.identity = s1.identity + s2.identity;
+    out.pixel = s1.pixel + s2.pixel;
+    out.symmetry = s2.symmetry;
+    out.total_variation = s1.total_variation + s2.total_variation;
+    out.generator = scalar(*total);
+    total->backward();
+    if (stage1) opt_gd_->step();
+    if (stage2) opt_gf_->step();
     nn::unfreeze(nets_.dd);
     nn::unfreeze(nets_.df);
-    if (dtl_.mode() == losses::Negatives::running_centres)
-      dtl_.update_centres(to_host(real_f.embedding.value()), batch.identity);
+    if (centres_update_) dtl_.update_centres(*centres_update_, batch.identity);
   }
 
   template <ShapeType X>
@@ -376,8 +523,14 @@ class TSGAN {
   random::Generator rng_;
   losses::DualTripletLoss<T, embedding_size()> dtl_;
   std::optional<optim::Adam<T, D>> opt_gd_, opt_dd_, opt_gf_, opt_df_;
+  struct NoChip {};
+  [[no_unique_address]] std::conditional_t<Config::identity_input == config::IdentityInput::recognizer_chip,
+                                           models::RecognizerChip<S, T, D>, NoChip>
+      chip_;
   Graph graph_;
   std::int64_t step_ = 0;
+  // The real frontal targets' embeddings of the current generator step, for running centres.
+  std::optional<Tensor<T, Shape<B, embedding_size()>>> centres_update_;
 };
 
 }  // namespace tsgan

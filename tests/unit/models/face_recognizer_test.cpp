@@ -8,8 +8,10 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -19,7 +21,9 @@
 #include <vector>
 
 #include "support.hpp"
+#include "tsgan/align/warp.hpp"
 #include "tsgan/io/image.hpp"
+#include "tsgan/models/recognizer_chip.hpp"
 #include "tsgan/io/model_path.hpp"
 
 using namespace tsgan;
@@ -182,6 +186,8 @@ TEST_CASE("face recognizer: the golden descriptor (face-models.md §2.7) within 
   const auto dir = models_or_skip();
   if (!dir) return;
   FaceRecognizer<> net(*dir);
+  CHECK(net.has_weights());
+  CHECK_FALSE(FaceRecognizer<>().has_weights());  // what TSGAN refuses to train with
   const io::Image im = synthetic(150, 150);
 
   // The 8-bit host path (what tsgan-embed does).
@@ -336,4 +342,59 @@ TEST_CASE("face recognizer: LFW fold 1, fixed centre crop, threshold 0.6") {
   CHECK(accuracy >= 0.93);
   CHECK(matched_ok >= per_kind * 85 / 100);
   CHECK(mismatched_ok >= per_kind * 90 / 100);
+}
+
+TEST_CASE("face recognizer: the method's crop mapped to its chip (RecognizerChip) is the dlib chip") {
+  using Chip = models::RecognizerChip<128>;
+  const Chip chip;
+  const align::Similarity& m = chip.chip_to_crop_map();
+  MESSAGE(fmt::format("chip -> crop at 128: scale {:.6f}, rotation {:.2e} rad, shift ({:.4f}, {:.4f})", m.a, m.angle(),
+                      m.tx, m.ty));
+  CHECK(std::abs(m.angle()) < 1e-12);  // both templates upright: a scale and a shift
+  CHECK(m.scale() == doctest::Approx(0.8497).epsilon(1e-3));
+  // Nearly S/128 at other sizes; dlib's extraction rectangle adds a stretch of one pixel that does
+  // not scale with the face (measured 0.2074 at 32 px against 0.2124).
+  CHECK(models::RecognizerChip<32>().chip_to_crop_map().scale() == doctest::Approx(m.scale() / 4).epsilon(0.03));
+
+  // A face (LFW's first image when the shared data is here, else the synthetic image) in the
+  // method's crop, by the alignment's fallback (dlib's mean face in LFW's centre square).
+  const fs::path lfw = test::shared_data() / "faces" / "lfw-deepfunneled-view2" / "images" / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg";
+  const io::Image image = fs::exists(lfw) ? io::to_rgb(io::read_image(lfw)) : synthetic(250, 250);
+  const io::Image crop = align::warp(image, align::fallback_crop_to_image(align::FaceTemplate::tsgan(128), image.width, image.height), 128, 128);
+  const io::Image dlib_chip = align::warp(image, align::fallback_crop_to_image(align::FaceTemplate::dlib(150), image.width, image.height), 150, 150);
+  auto batch = [](const io::Image& im, auto shape) {
+    using X = decltype(shape);
+    const auto t = io::to_tensor<Shape<3, X::dims[1], X::dims[2]>>(im);
+    Tensor<float, Shape<1, 3, X::dims[1], X::dims[2]>> out(uninitialized);
+    std::copy_n(t.data(), t.size, out.data());
+    return out;
+  };
+  Graph g;
+  const auto mapped = chip(g.input(batch(crop, Shape<3, 128, 128>{}))).value().clone();
+
+  // The op against align::warp of the crop by the same map (8-bit, so within half a grey level).
+  const auto want = batch(align::warp(crop, m, 150, 150), Shape<3, 150, 150>{});
+  double worst = 0;
+  for (index_t i = 0; i < want.size; ++i) worst = std::max(worst, double(std::abs(mapped[i] - want[i])));
+  MESSAGE("RecognizerChip vs align::warp: largest difference " << worst * 255 << " grey levels");
+  CHECK(worst <= 0.5 / 255 + 1e-6);
+
+  // The descriptors: the mapped crop against the chip cut from the image directly, and the plain
+  // resize of the crop (what φ saw before) for comparison.
+  const auto dir = models_or_skip();
+  if (!dir) return;
+  FaceRecognizer<> net(*dir);
+  const auto direct = net.embed(batch(dlib_chip, Shape<3, 150, 150>{}));
+  const auto via_map = net.embed(mapped);
+  const auto via_resize = net.embed(batch(crop, Shape<3, 128, 128>{}));
+  auto distance = [](const auto& a, const auto& b) {
+    double d = 0;
+    for (index_t i = 0; i < a.size; ++i) d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    return std::sqrt(d);
+  };
+  const double d_map = distance(via_map, direct), d_resize = distance(via_resize, direct);
+  MESSAGE("descriptor distance to the dlib chip's: mapped " << d_map << ", plain resize " << d_resize
+                                                           << " (same person below 0.6)");
+  CHECK(d_map < 0.05);  // measured 0.039 (plain resize 0.086)
+  CHECK(d_map < d_resize);
 }

@@ -163,7 +163,7 @@ TEST_SUITE("models.tsgan") {
     TSGAN_SKIP_UNAVAILABLE(D);
     static_assert(Model<D>::DeocclusionSpec::levels == 5 && Model<D>::DeocclusionSpec::side(1) == 8);
     static_assert(Model<D>::attends(1) && Model<D>::attends(2) && !Model<D>::attends(0) && !Model<D>::attends(3));
-    static_assert(Model<D>::embedding_size() == 16);
+    static_assert(Model<D>::embedding_size() == 64);  // TinyIdentity's
     Model<D> model(1);
     Model<cpu> ref(1);
     CHECK(same_bits(snapshot(model.networks()), snapshot(ref.networks())));
@@ -226,9 +226,10 @@ TEST_SUITE("models.tsgan") {
                             losses.dual_triplet,  losses.identity,  losses.pixel,
                             losses.symmetry,      losses.total_variation, losses.generator};
     for (double v : terms) CHECK((std::isfinite(v) && v > 0));
-    const double weighted = Tiny::lambda_adv * losses.adversarial + Tiny::lambda_dtri * losses.dual_triplet +
-                            Tiny::lambda_ip * losses.identity + Tiny::lambda_pix * losses.pixel +
-                            Tiny::lambda_sym * losses.symmetry + Tiny::lambda_tv * losses.total_variation;
+    constexpr auto lw = config::loss_weights<Tiny>();  // the pixel sums' λ's scaled to 32 px
+    const double weighted = lw.adversarial * losses.adversarial + lw.dual_triplet * losses.dual_triplet +
+                            lw.identity * losses.identity + lw.pixel * losses.pixel + lw.symmetry * losses.symmetry +
+                            lw.total_variation * losses.total_variation;
     CHECK(losses.generator == doctest::Approx(weighted).epsilon(1e-5));
     CHECK(model.step() == 1);
 

@@ -3,11 +3,17 @@
 // training step, inference, checkpoints, agreement with the CPU) is in tsgan_device_test.cpp.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
+#include <map>
+#include <optional>
+#include <span>
 
 #include "model_fixtures.hpp"
 #include "support.hpp"
+#include "tsgan/data/lfw.hpp"
 #include "tsgan/data/loader.hpp"
+#include "tsgan/models/face_recognizer.hpp"
 #include "tsgan/models/tsgan.hpp"
 
 using namespace tsgan;
@@ -24,6 +30,91 @@ struct Narrower : config::Tiny {
 struct WithCentres : config::Tiny {
   static constexpr losses::Negatives negatives = losses::Negatives::running_centres;
 };
+struct WithRecognizer : config::Tiny {
+  template <class T, class D>
+  using identity_network = models::FaceRecognizer<T, D>;
+};
+// d(x, y) = ‖x/‖x‖ − y/‖y‖‖², the dual triplet loss's distance, in double.
+double unit_distance(std::span<const float> x, std::span<const float> y) {
+  double nx = 0, ny = 0, d = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) nx += double(x[i]) * x[i], ny += double(y[i]) * y[i];
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double e = x[i] / std::sqrt(nx) - y[i] / std::sqrt(ny);
+    d += e * e;
+  }
+  return d;
+}
+
+// φ's embedding of one face [3, S, S] in [0, 1].
+template <index_t S, class Phi>
+std::vector<float> embedding_of(Phi& phi, const Tensor<float, Shape<3, S, S>>& face) {
+  Tensor<float, Shape<1, 3, S, S>> x(uninitialized);
+  std::copy_n(face.data(), face.size, x.data());
+  NoGrad guard;
+  Graph g;
+  const auto e = phi.features(g.input(x)).embedding.value().clone();
+  return std::vector<float>(e.data(), e.data() + e.size);
+}
+
+// LFW's fixed face crop (face::center_crop) of an image, at S × S.
+template <index_t S>
+Tensor<float, Shape<3, S, S>> lfw_face(const std::filesystem::path& path) {
+  const io::Image im = io::to_rgb(io::read_image(path));
+  const auto box = models::face::center_crop(im.width, im.height);
+  io::Image crop(box.width, box.height, 3);
+  for (int y = 0; y < box.height; ++y)
+    for (int x = 0; x < box.width; ++x)
+      for (int c = 0; c < 3; ++c) crop.at(y, x, c) = im.at(box.y + y, box.x + x, c);
+  return io::to_tensor<Shape<3, S, S>>(io::resize(crop, static_cast<int>(S), static_cast<int>(S)));
+}
+
+struct Separation {
+  double same = 0, different = 0;
+};
+
+// Mean distances between the demo's CMU faces (as the loader sizes them) of the same and of
+// different people, over the first `per_person` images of each person in index.csv.
+template <index_t S, class Phi>
+Separation cmu_separation(Phi& phi, int per_person) {
+  const auto folder = std::filesystem::path(test::source_dir) / "data" / "cmu-faces-demo";
+  const auto index = data::FaceIndex::read(folder);
+  std::vector<std::pair<std::string, std::vector<float>>> faces;
+  std::map<std::string, int> taken;
+  for (const auto& r : index.records()) {
+    if (taken[r.identity] >= per_person) continue;
+    ++taken[r.identity];
+    faces.emplace_back(r.identity, embedding_of<S>(phi, data::load_face<S>(r.path)));
+  }
+  double same = 0, different = 0;
+  int n_same = 0, n_different = 0;
+  for (std::size_t i = 0; i < faces.size(); ++i)
+    for (std::size_t j = i + 1; j < faces.size(); ++j) {
+      const double d = unit_distance(faces[i].second, faces[j].second);
+      if (faces[i].first == faces[j].first) same += d, ++n_same;
+      else different += d, ++n_different;
+    }
+  REQUIRE((n_same > 0 && n_different > 0));
+  return {same / n_same, different / n_different};
+}
+
+// Mean distances over LFW View 2 pairs of folds 6-10 (TinyIdentity never saw their people),
+// `per_fold` matched and `per_fold` mismatched pairs per fold; nullopt without the shared copy.
+template <index_t S, class Phi>
+std::optional<Separation> lfw_separation(Phi& phi, int per_fold) {
+  const auto root = test::shared_data() / "faces" / "lfw-deepfunneled-view2";
+  if (!std::filesystem::exists(root / "pairs.txt")) return std::nullopt;
+  const auto pairs = data::lfw::read_pairs(root / "pairs.txt");
+  double same = 0, different = 0;
+  int n_same = 0, n_different = 0;
+  for (const auto& p : data::lfw::select(pairs, 10, per_fold)) {
+    if (p.fold <= 5) continue;
+    const double d = unit_distance(embedding_of<S>(phi, lfw_face<S>(data::lfw::image_path(root, p.first_name, p.first_number))),
+                                   embedding_of<S>(phi, lfw_face<S>(data::lfw::image_path(root, p.second_name, p.second_number))));
+    if (p.same) same += d, ++n_same;
+    else different += d, ++n_different;
+  }
+  return Separation{same / n_same, different / n_different};
+}
 
 }  // namespace
 
@@ -32,6 +123,88 @@ TEST_SUITE("models.tsgan") {
     static_assert(TSGAN<config::Paper>::attends(1) && TSGAN<config::Paper>::attends(3) && !TSGAN<config::Paper>::attends(4));
     static_assert(!TSGAN<config::Paper>::attends(0) && !TSGAN<config::Paper>::attends(5));
     CHECK(TSGAN<config::Paper>::DeocclusionSpec::side(1) == 32);
+  }
+
+  TEST_CASE("a pretrained φ without weights stops training with the call that loads it") {
+    TSGAN<WithRecognizer> model(1);
+    CHECK_FALSE(model.networks().phi.has_weights());
+    const auto before = snapshot(model.networks().gd);
+    try {
+      model.train_step(synthetic_batch<WithRecognizer>(2));
+      FAIL("training with an unloaded recognizer must fail");
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      CHECK(msg.find("no weights") != std::string::npos);
+      CHECK(msg.find("model.networks().phi.load(models_dir)") != std::string::npos);
+      CHECK(msg.find("model.load(path)") != std::string::npos);
+    }
+    CHECK(snapshot(model.networks().gd) == before);  // refused before anything moved
+    CHECK(model.step() == 0);
+  }
+
+  TEST_CASE("every config's φ puts the same person's faces closer than different people's") {
+    // TinyIdentity (config::Tiny): all 283 demo faces, and LFW pairs it never saw in training.
+    models::TinyIdentity<32> tiny;
+    const Separation cmu = cmu_separation<32>(tiny, 1000);
+    MESSAGE("TinyIdentity on the CMU demo faces: same " << cmu.same << ", different " << cmu.different);
+    CHECK(cmu.same < 0.5 * cmu.different);
+    if (const auto lfw = lfw_separation<32>(tiny, 100)) {
+      MESSAGE("TinyIdentity on LFW folds 6-10: same " << lfw->same << ", different " << lfw->different);
+      CHECK(lfw->same < 0.8 * lfw->different);
+    } else {
+      MESSAGE("skipped LFW: no shared copy under " << test::shared_data().string());
+    }
+    // FaceRecognizer (config::Paper at 128, config::Small at 64), when its weights are here.
+    const auto dir = io::face_models_dir();
+    if (!dir) {
+      MESSAGE("skipped the recognizer: no face models (scripts/fetch-face-models.sh)");
+      return;
+    }
+    models::FaceRecognizer<> recognizer(*dir);
+    const Separation at128 = cmu_separation<config::Paper::image_size>(recognizer, 2);
+    const Separation at64 = cmu_separation<config::Small::image_size>(recognizer, 2);
+    MESSAGE("FaceRecognizer on CMU demo faces: same " << at128.same << " / " << at64.same << ", different "
+                                                      << at128.different << " / " << at64.different << " (128 / 64 px)");
+    CHECK(at128.same < 0.8 * at128.different);  // measured 0.071 vs 0.117: grey, 64 x 60 faces
+    CHECK(at64.same < 0.8 * at64.different);
+    if (const auto lfw = lfw_separation<config::Small::image_size>(recognizer, 2)) {
+      MESSAGE("FaceRecognizer on LFW folds 6-10 at 64 px: same " << lfw->same << ", different " << lfw->different);
+      CHECK(lfw->same < 0.5 * lfw->different);
+    }
+  }
+
+  TEST_CASE("the step reports each stage's terms, d⁺ and d⁻, and snapshots a fixed batch for grids") {
+    Model model(12);
+    const auto batch = synthetic_batch(13);
+    const auto l = model.train_step(batch);
+    const StageLosses &d = l.deocclusion, &f = l.frontalization;
+    CHECK(l.pixel == d.pixel + f.pixel);
+    CHECK(l.identity == d.identity + f.identity);
+    CHECK(l.dual_triplet == d.dual_triplet + f.dual_triplet);
+    CHECK(l.adversarial == d.adversarial + f.adversarial);
+    CHECK(l.total_variation == d.total_variation + f.total_variation);
+    CHECK((d.symmetry == 0 && f.symmetry == l.symmetry && l.symmetry > 0));
+    for (const StageLosses* s : {&d, &f}) {
+      CHECK((s->pixel > 0 && s->identity > 0 && s->positive_distance > 0 && s->negative_distance > 0));
+      // softplus is convex: the mean of softplus(d⁺ − d⁻) is at least softplus of the means.
+      CHECK(s->dual_triplet >= std::log1p(std::exp(s->positive_distance - s->negative_distance)) - 1e-6);
+    }
+    std::map<std::string, double> named;
+    for (const auto& [name, value] : l.terms()) CHECK_MESSAGE(named.emplace(name, value).second, name);
+    CHECK(named.at("L_pix_d") == d.pixel);
+    CHECK(named.at("L_pix_f") == f.pixel);
+    CHECK(named.at("d_pos_d") == d.positive_distance);
+    CHECK(named.at("d_neg_f") == f.negative_distance);
+    CHECK(named.at("L_G") == l.generator);
+
+    const auto shot = model.snapshot(batch);
+    const auto again = model.snapshot(batch);
+    const auto r = model.restore(Tensor<float, Shape<4, 3, 32, 32>>(batch.profile * (1.f - batch.mask)), batch.mask);
+    CHECK(std::equal(shot.profile.data(), shot.profile.data() + shot.profile.size, batch.profile.data()));
+    CHECK(std::equal(shot.target.data(), shot.target.data() + shot.target.size, batch.frontal.data()));
+    CHECK(std::equal(shot.frontal.data(), shot.frontal.data() + shot.frontal.size, r.frontal.data()));
+    CHECK(std::equal(shot.deoccluded.data(), shot.deoccluded.data() + shot.deoccluded.size, again.deoccluded.data()));
+    CHECK(model.step() == 1);  // a snapshot is not a step
   }
 
   TEST_CASE("running-centre negatives: one centre per identity seen, kept by checkpoints") {
