@@ -103,45 +103,40 @@ inline std::string missing_models_message(const char* program) {
 
 // ---- training ----------------------------------------------------------------------------------
 
-// The loss terms of a TSGAN step under the names the log uses.
-inline train::LossTerms named_terms(const StepLosses& l) {
-  return {{"L_Dd", l.d_deocclusion}, {"L_Df", l.d_frontal}, {"L_adv", l.adversarial},  {"L_dtri", l.dual_triplet},
-          {"L_ip", l.identity},      {"L_pix", l.pixel},    {"L_sym", l.symmetry},     {"L_tv", l.total_variation},
-          {"L_G", l.generator}};
-}
-
-// occluded input | mask | Î_d | Î_f | target, one row per item; small faces are enlarged to at
-// least 128 pixels so that the grid can be looked at.
-// The batch is the loader's (on the host); the model may be on another device.
+// occluded input | mask | Î_d | Î_f | stage-1 target I_p | stage-2 target I_f, one row per item;
+// small faces are enlarged to at least 128 pixels so that the grid can be looked at. The batch is
+// on the host; the model may be on another device.
 template <class Model>
 void write_snapshot(Model& model, const Batch<typename Model::config_type>& batch, const fs::path& path) {
-  using Config = typename Model::config_type;
   using D = typename Model::device;
-  constexpr index_t B = Config::batch, S = Config::image_size;
-  Tensor<float, Shape<B, 3, S, S>> occluded = batch.profile * (1.f - batch.mask);
-  const auto restored = model.restore(occluded.template to<D>(), batch.mask.template to<D>());
-  const auto grid = io::make_grid(occluded, batch.mask, restored.deoccluded.template to<cpu>(),
-                                  restored.frontal.template to<cpu>(), batch.frontal);
+  constexpr index_t S = Model::config_type::image_size;
+  const auto shot = model.snapshot(batch.template to<D>());
+  const auto grid = io::make_grid(shot.occluded.template to<cpu>(), shot.mask.template to<cpu>(),
+                                  shot.deoccluded.template to<cpu>(), shot.frontal.template to<cpu>(),
+                                  shot.profile.template to<cpu>(), shot.target.template to<cpu>());
   io::write_png(path, io::enlarge(grid, std::max<int>(1, 128 / S)));
 }
 
-// A TSGAN and its loader as a train::Trainable: a step trains on the loader's next batch; the
-// snapshot shows the last batch.
+// A TSGAN and its loader as a train::Trainable: a step trains on the loader's next batch and logs
+// the model's terms by name (per stage, with d+ and d-); every grid shows the same evaluation
+// batch, drawn once from its own generator, so that grids of a run can be compared.
 template <class Model, class Loader>
 class TsganTraining {
  public:
-  TsganTraining(Model& model, const Loader& loader) : model_(model), loader_(loader) {}
+  static constexpr std::uint64_t evaluation_seed = 0x65766121;
+
+  TsganTraining(Model& model, const Loader& loader) : model_(model), loader_(loader) {
+    random::Generator gen(evaluation_seed);
+    evaluation_batch_.emplace(loader_.next(gen));
+  }
   std::int64_t step() const { return model_.step(); }
   train::LossTerms train_step() {
-    batch_ = loader_.next(model_.rng());
-    const auto losses = model_.train_step(batch_->template to<typename Model::device>());
-    // A model whose step result names its own terms (per stage, d+ and d-) logs those.
-    if constexpr (requires { losses.terms(); }) return train::LossTerms(losses.terms());
-    else return named_terms(losses);
+    const auto batch = loader_.next(model_.rng());
+    return train::LossTerms(model_.train_step(batch.template to<typename Model::device>()).terms());
   }
   void save(const fs::path& path) { model_.save(path); }
   void load(const fs::path& path) { model_.load(path); }
-  void snapshot(const fs::path& path) { write_snapshot(model_, *batch_, path); }
+  void snapshot(const fs::path& path) { write_snapshot(model_, *evaluation_batch_, path); }
   std::optional<std::string> non_finite() {
     std::optional<std::string> bad;
     nn::for_each_parameter(model_.networks(), [&](const std::string& name, auto& p) {
@@ -156,7 +151,7 @@ class TsganTraining {
  private:
   Model& model_;
   const Loader& loader_;
-  std::optional<Batch<typename Model::config_type>> batch_;
+  std::optional<Batch<typename Model::config_type>> evaluation_batch_;
 };
 
 // The options every training program has, as given on its command line.
