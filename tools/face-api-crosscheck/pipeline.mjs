@@ -2,8 +2,10 @@
 // tsgan's port (tests/fixtures/face_api/pipeline.json, read by
 // tests/unit/models/face_pipeline_test.cpp).
 //
-// Usage: node pipeline.mjs --out FILE [--models DIR] --data DIR IMAGE...
-//   IMAGE paths are relative to --data (the shared data folder) and are written as given.
+// Usage: node pipeline.mjs --out FILE [--models DIR] --data DIR [--decoded DIR] IMAGE...
+//   IMAGE paths are relative to --data (the shared data folder) and are written as given. With
+//   --decoded, the pixels are read from DIR/IMAGE.pnm instead: the images as tsgan decodes them
+//   (decode-with-tsgan.cpp), so that both tools see the same pixels.
 //   The fixture has:
 //    - "raw": the landmark net's 136 raw fc outputs on the synthetic 112x112 image
 //      pixel(y, x, c) = (3x + 5y + 7c) mod 256, and the detector's raw [8, 8, 25] output on the
@@ -11,8 +13,8 @@
 //    - "runs": for each image and each detector setting, face-api's
 //      detectAllFaces(image, new TinyFaceDetectorOptions({ inputSize, scoreThreshold }))
 //      .withFaceLandmarks(): every face's box (image pixels), score and 68 landmarks, best first.
-// face-api is given the decoded RGB image (lib.mjs: jpeg-js, pngjs, PGM grey replicated to RGB)
-// as an int32 tensor and does all preprocessing itself.
+// face-api is given the decoded RGB image (PNM grey replicated to RGB by lib.mjs) as an int32
+// tensor and does all preprocessing itself.
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultModelDir, faceapi, imageTensor, initCpu, readImage, tf } from './lib.mjs';
@@ -24,16 +26,17 @@ const settings = [
 ];
 
 function parseArgs(argv) {
-  const args = { models: defaultModelDir(), data: null, out: null, images: [] };
+  const args = { models: defaultModelDir(), data: null, decoded: null, out: null, images: [] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--models' && i + 1 < argv.length) args.models = argv[++i];
     else if (argv[i] === '--data' && i + 1 < argv.length) args.data = argv[++i];
     else if (argv[i] === '--out' && i + 1 < argv.length) args.out = argv[++i];
+    else if (argv[i] === '--decoded' && i + 1 < argv.length) args.decoded = argv[++i];
     else if (argv[i].startsWith('--')) throw new Error(`unknown option ${argv[i]}`);
     else args.images.push(argv[i]);
   }
   if (!args.out || !args.data || args.images.length === 0)
-    throw new Error('usage: node pipeline.mjs --out FILE [--models DIR] --data DIR IMAGE...');
+    throw new Error('usage: node pipeline.mjs --out FILE [--models DIR] --data DIR [--decoded DIR] IMAGE...');
   return args;
 }
 
@@ -89,11 +92,12 @@ async function main() {
   const fixture = {
     made_by: 'tools/face-api-crosscheck/pipeline.mjs',
     face_api: '@vladmandic/face-api 1.7.15, @tensorflow/tfjs 4.22.0 cpu backend',
+    pixels: args.decoded ? 'decoded by tsgan::io::read_image (decode-with-tsgan.cpp)' : 'decoded by lib.mjs',
     raw: await rawOutputs(),
     runs: [],
   };
   for (const file of args.images) {
-    const img = readImage(path.join(args.data, file));
+    const img = readImage(args.decoded ? path.join(args.decoded, `${file}.pnm`) : path.join(args.data, file));
     for (const setting of settings) fixture.runs.push(await run(file, img, setting));
     const last = fixture.runs.slice(-settings.length).map((r) => r.faces.length).join(', ');
     process.stderr.write(`${file}: ${img.width}x${img.height}, faces per setting: ${last}\n`);
