@@ -4,8 +4,11 @@ include(GNUInstallDirs)
 
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(fmt REQUIRED)
-# TF.js manifests and safetensors headers (io/); stb (io/image.hpp) is found by its include path.
+# TF.js manifests and safetensors headers (io/).
 find_package(nlohmann_json 3 REQUIRED)
+# Image decoding and PNG writing (io/image.hpp): hardened, fuzzed upstream.
+find_package(PNG REQUIRED)
+find_package(JPEG REQUIRED)
 find_package(OpenMP COMPONENTS CXX)
 # OpenBLAS for the CPU matrix products (kernels/cpu/gemm.hpp); Eigen's product otherwise.
 include(TsganBlas)
@@ -40,7 +43,7 @@ endif()
 message(STATUS "tsgan: CUDA backend ${TSGAN_HAS_CUDA}")
 
 function(tsgan_link_dependencies target)
-  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt nlohmann_json::nlohmann_json)
+  target_link_libraries(${target} INTERFACE Eigen3::Eigen fmt::fmt nlohmann_json::nlohmann_json PNG::PNG JPEG::JPEG)
   target_link_libraries(${target} INTERFACE tsgan::openblas)
   if(OpenMP_CXX_FOUND)
     target_link_libraries(${target} INTERFACE OpenMP::OpenMP_CXX)

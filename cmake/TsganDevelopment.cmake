@@ -23,8 +23,8 @@ target_compile_options(tsgan_dev_options INTERFACE
   # CPU reduction loops end (-Waggressive-loop-optimizations fires on every row loop); g++ alone
   # does not warn on the same code.
   $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wno-aggressive-loop-optimizations>)
-if(TSGAN_NATIVE_ARCH)
-  target_compile_options(tsgan_dev_options INTERFACE
-    $<$<COMPILE_LANGUAGE:CXX>:-march=native>
-    $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-march=native>)
+# tsgan's own programs, the SGEMM benchmarks included, are compiled for this CPU when TSGAN_NATIVE
+# is on (the default at the top level).
+if(TSGAN_NATIVE)
+  target_compile_options(tsgan_dev_options INTERFACE ${tsgan_native_flags})
 endif()

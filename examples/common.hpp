@@ -1,16 +1,17 @@
 // What the example programs share: the TSGAN configurations they are compiled with, where the
-// face recognizer's weights are, the training loop with its JSON log, grids and checkpoints, and
-// TSGAN inference behind an interface that does not depend on the configuration.
+// face recognizer's weights are, TSGAN as a train::Trainable with its grids and the training
+// options, and TSGAN inference behind an interface that does not depend on the configuration.
 //
 // The configurations a program offers in --config are those compiled in: CMake's
 // TSGAN_EXAMPLE_CONFIGS (default "paper;small;tiny") sets TSGAN_EXAMPLE_PAPER, _SMALL and _TINY.
 // Each one instantiates the whole model once more, about a minute of compile time per program.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -20,9 +21,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "tsgan/cli/program.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/io/model_path.hpp"
+#include "tsgan/io/safetensors.hpp"
 #include "tsgan/models/tsgan.hpp"
+#include "tsgan/train/trainer.hpp"
 
 #ifndef TSGAN_EXAMPLE_PAPER
 #define TSGAN_EXAMPLE_PAPER 1
@@ -64,6 +68,22 @@ auto with_config(std::string_view name, F&& f) {
   fail("tsgan: configuration '{}' is not compiled into this program (it has: {})", name, fmt::join(config_names(), ", "));
 }
 
+// The compiled configuration a TSGAN checkpoint was written for (its tsgan.config metadata).
+inline std::string checkpoint_config(const fs::path& checkpoint) {
+  const io::safetensors::Reader file(checkpoint);
+  const std::optional<std::string> stored = file.metadata("tsgan.config");
+  if (!stored) fail<IoError>("{}: not a TSGAN checkpoint (no tsgan.config metadata)", checkpoint.string());
+  for (const auto& name : config_names())
+    if (with_config(name, []<class C>(std::type_identity<C>) { return config::describe<C>(); }) == *stored) return name;
+  fail<IoError>("{}: written for a configuration this program does not have (it has: {}):\n  {}", checkpoint.string(),
+                fmt::join(config_names(), ", "), *stored);
+}
+
+// --config as given, else the checkpoint's.
+inline std::string config_or_checkpoints(const std::string& given, const fs::path& checkpoint) {
+  return given.empty() ? checkpoint_config(checkpoint) : given;
+}
+
 template <class Model>
 inline constexpr bool uses_face_recognizer =
     std::is_same_v<typename Model::Identity, models::FaceRecognizer<typename Model::T, typename Model::device>>;
@@ -81,14 +101,13 @@ inline std::string missing_models_message(const char* program) {
       program, io::face_models_search_dir().string());
 }
 
-// ---- training ---------------------------------------------------------------------------------
+// ---- training ----------------------------------------------------------------------------------
 
-inline std::string json_line(std::int64_t step, const StepLosses& l, double ms) {
-  return fmt::format(
-      R"({{"step":{},"L_Dd":{:.6g},"L_Df":{:.6g},"L_adv":{:.6g},"L_dtri":{:.6g},"L_ip":{:.6g},"L_pix":{:.6g},)"
-      R"("L_sym":{:.6g},"L_tv":{:.6g},"L_G":{:.6g},"ms_per_step":{:.1f}}})",
-      step, l.d_deocclusion, l.d_frontal, l.adversarial, l.dual_triplet, l.identity, l.pixel, l.symmetry,
-      l.total_variation, l.generator, ms);
+// The loss terms of a TSGAN step under the names the log uses.
+inline train::LossTerms named_terms(const StepLosses& l) {
+  return {{"L_Dd", l.d_deocclusion}, {"L_Df", l.d_frontal}, {"L_adv", l.adversarial},  {"L_dtri", l.dual_triplet},
+          {"L_ip", l.identity},      {"L_pix", l.pixel},    {"L_sym", l.symmetry},     {"L_tv", l.total_variation},
+          {"L_G", l.generator}};
 }
 
 // occluded input | mask | Î_d | Î_f | target, one row per item; small faces are enlarged to at
@@ -106,49 +125,64 @@ void write_snapshot(Model& model, const Batch<typename Model::config_type>& batc
   io::write_png(path, io::enlarge(grid, std::max<int>(1, 128 / S)));
 }
 
-struct TrainOptions {
-  std::int64_t steps = 0;      // train until the model has made this many steps
-  std::int64_t log_every = 50;  // steps between log lines, grids and checkpoints
-  fs::path out;                 // grids and checkpoint.safetensors
+// A TSGAN and its loader as a train::Trainable: a step trains on the loader's next batch; the
+// snapshot shows the last batch.
+template <class Model, class Loader>
+class TsganTraining {
+ public:
+  TsganTraining(Model& model, const Loader& loader) : model_(model), loader_(loader) {}
+  std::int64_t step() const { return model_.step(); }
+  train::LossTerms train_step() {
+    batch_ = loader_.next(model_.rng());
+    const auto losses = model_.train_step(batch_->template to<typename Model::device>());
+    // A model whose step result names its own terms (per stage, d+ and d-) logs those.
+    if constexpr (requires { losses.terms(); }) return train::LossTerms(losses.terms());
+    else return named_terms(losses);
+  }
+  void save(const fs::path& path) { model_.save(path); }
+  void load(const fs::path& path) { model_.load(path); }
+  void snapshot(const fs::path& path) { write_snapshot(model_, *batch_, path); }
+  std::optional<std::string> non_finite() {
+    std::optional<std::string> bad;
+    nn::for_each_parameter(model_.networks(), [&](const std::string& name, auto& p) {
+      if (bad) return;
+      const auto host = p.value().template to<cpu>();
+      if (!std::all_of(host.data(), host.data() + host.size, [](auto v) { return std::isfinite(static_cast<float>(v)); }))
+        bad = name;
+    });
+    return bad;
+  }
+
+ private:
+  Model& model_;
+  const Loader& loader_;
+  std::optional<Batch<typename Model::config_type>> batch_;
 };
 
-inline fs::path checkpoint_path(const fs::path& out) { return out / "checkpoint.safetensors"; }
+// The options every training program has, as given on its command line.
+struct TrainArgs {
+  fs::path out;
+  std::int64_t steps = 0, log_every = 50;
+  bool resume = false, overwrite = false;
+};
 
-// Resumes from OUT/checkpoint.safetensors when asked and present; says what it did on stderr.
-template <class Model>
-void maybe_resume(Model& model, const fs::path& out, bool resume) {
-  if (!resume) return;
-  const fs::path checkpoint = checkpoint_path(out);
-  if (fs::exists(checkpoint)) {
-    model.load(checkpoint);
-    fmt::print(stderr, "resumed from {} at step {}\n", checkpoint.string(), model.step());
-  } else {
-    fmt::print(stderr, "no checkpoint at {}: starting from step 0\n", checkpoint.string());
-  }
+inline void add_train_options(CLI::App& app, TrainArgs& a) {
+  app.add_option("--out", a.out, "run folder: checkpoint.safetensors, log.jsonl, grids")->required();
+  app.add_option("--steps", a.steps, "train until this many steps in total")->required()->check(cli::integer(1));
+  app.add_option("--log-every", a.log_every, "steps between logs, grids and checkpoints")->check(cli::integer(1))->capture_default_str();
+  auto* resume = app.add_flag("--resume", a.resume, "continue OUT/checkpoint.safetensors");
+  app.add_flag("--overwrite", a.overwrite, "start again from step 0 over OUT's checkpoint")->excludes(resume);
 }
 
-// Every `log_every` steps and at the end: one JSON line on stdout with every loss term, a grid
-// OUT/grid_NNNNNN.png, and the checkpoint (atomically).
-template <class Model, class Loader>
-void train(Model& model, const Loader& loader, const TrainOptions& opt) {
-  fs::create_directories(opt.out);
-  auto last = std::chrono::steady_clock::now();
-  std::int64_t since = 0;
-  while (model.step() < opt.steps) {
-    const auto batch = loader.next(model.rng());
-    const auto losses = model.train_step(batch.template to<typename Model::device>());
-    ++since;
-    if (model.step() % opt.log_every == 0 || model.step() == opt.steps) {
-      const auto now = std::chrono::steady_clock::now();
-      const double ms = std::chrono::duration<double, std::milli>(now - last).count() / double(since);
-      fmt::print("{}\n", json_line(model.step(), losses, ms));
-      std::fflush(stdout);
-      write_snapshot(model, batch, opt.out / fmt::format("grid_{:06d}.png", model.step()));
-      model.save(checkpoint_path(opt.out));
-      last = std::chrono::steady_clock::now();
-      since = 0;
-    }
-  }
+inline train::TrainerOptions trainer_options(const TrainArgs& a, std::string program) {
+  train::TrainerOptions o;
+  o.out = a.out;
+  o.steps = a.steps;
+  o.log_every = a.log_every;
+  o.resume = a.resume;
+  o.overwrite = a.overwrite;
+  o.program = std::move(program);
+  return o;
 }
 
 // ---- inference without the configuration in the type ----------------------------------------------

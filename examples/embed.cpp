@@ -10,7 +10,8 @@
 // fixed LFW crop generalised to any size (a centred square of side round(min(W, H)·126/250)).
 // Either way the crop is padded to a centred square, resized to 150x150 and normalised as
 // face-api does. An image that cannot be read is reported on stderr, naming it, and the others
-// are still processed; the exit status is then 1 (2 for a usage error or missing models).
+// are still processed; the exit status is then 1 (2 for a usage error or missing models; any
+// other failure: 'tsgan-embed: message', 1).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "tsgan/cli/program.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_recognizer.hpp"
 
@@ -31,6 +33,8 @@ using Face = tsgan::Tensor<float, tsgan::Shape<3, tsgan::models::face::input_siz
 
 // Images are read and embedded this many at a time, so memory stays bounded for long lists.
 constexpr std::size_t chunk = 64;
+
+int embed(const std::string& models, const std::string& crop, const std::vector<std::string>& images);
 
 }  // namespace
 
@@ -45,12 +49,12 @@ int main(int argc, char** argv) {
   app.add_option("--crop", crop, "face crop: none (the whole image) or center (the fixed LFW crop)")
       ->check(CLI::IsMember({"none", "center"}));
   app.add_option("IMAGE", images, "PNG, JPEG or binary PGM/PPM files")->required();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  return tsgan::cli::run("tsgan-embed", app, argc, argv, [&] { return embed(models, crop, images); });
+}
 
+namespace {
+
+int embed(const std::string& models, const std::string& crop, const std::vector<std::string>& images) {
   std::filesystem::path dir;
   if (!models.empty()) {
     dir = models;
@@ -103,3 +107,5 @@ int main(int argc, char** argv) {
   }
   return failed ? 1 : 0;
 }
+
+}  // namespace

@@ -23,7 +23,9 @@
 // Masks: one per image and type, from a generator seeded by the image's name and --seed
 // (data::item_seed), so every input and every run sees the same masks. Descriptors are computed
 // from 8-bit images (model outputs rounded as if saved as PNG), by the same path as tsgan-embed.
-// Prints a markdown table; writes the numbers as JSON (--json, default evaluation-PROTOCOL.json).
+// Prints a markdown table; writes the numbers as JSON (LFW rows with their ROC curves; --json,
+// default evaluation-PROTOCOL.json; a file that exists is replaced only with --overwrite).
+// --config defaults to the checkpoint's.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -56,7 +58,7 @@ struct Args {
   fs::path data, model, json;
   std::uint64_t seed = 0;
   int max_probes = 0, gallery_illumination = 7, folds = 10, pairs_per_fold = 0, threads = 0;
-  bool mirror = false;
+  bool mirror = false, overwrite = false;
 };
 
 using Descriptor = std::array<float, face::embedding_size>;
@@ -321,7 +323,7 @@ int run_multipie(const Args& a, ex::Restorer* restorer, const fs::path& models) 
     json += fmt::format(R"(}},"all":{{"correct":{},"total":{},"rank1":{:.6f}}}}})", all.correct, all.total, all.rate());
   }
   json += "]}\n";
-  write_json(a.json.empty() ? fs::path("evaluation-multipie.json") : a.json, json);
+  write_json(a.json, json);
   return 0;
 }
 
@@ -362,6 +364,7 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   const auto descriptors = describer.run(items, rows);
 
   std::vector<tsgan::evaluation::VerificationResult> results;
+  std::vector<std::vector<tsgan::evaluation::RocPoint>> rocs;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     std::vector<tsgan::evaluation::ScoredPair> scored;
     for (const auto& p : pairs) {
@@ -371,6 +374,7 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
       scored.push_back({tsgan::models::face_distance(da, descriptors[r][j]), p.same, p.fold});
     }
     results.push_back(tsgan::evaluation::verify_folds(scored, tsgan::evaluation::ScoreKind::distance));
+    rocs.push_back(tsgan::evaluation::roc(scored, tsgan::evaluation::ScoreKind::distance));
   }
 
   const int per_fold = a.pairs_per_fold <= 0 ? file.per_fold : std::min(a.pairs_per_fold, file.per_fold);
@@ -398,10 +402,13 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
     for (std::size_t k = 0; k < v.folds.size(); ++k)
       json += fmt::format(R"({}{{"fold":{},"threshold":{:.6f},"accuracy":{:.6f}}})", k ? "," : "", v.folds[k].fold,
                           v.folds[k].threshold, v.folds[k].accuracy);
+    json += R"(],"roc":[)";  // [false positive rate, true positive rate], one point per distinct distance
+    for (std::size_t k = 0; k < rocs[r].size(); ++k)
+      json += fmt::format("{}[{:.6f},{:.6f}]", k ? "," : "", rocs[r][k].false_positive_rate, rocs[r][k].true_positive_rate);
     json += "]}";
   }
   json += "]}\n";
-  write_json(a.json.empty() ? fs::path("evaluation-lfw.json") : a.json, json);
+  write_json(a.json, json);
   return 0;
 }
 
@@ -410,17 +417,19 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
 int main(int argc, char** argv) {
   CLI::App app{"Evaluate the face recognizer on clean, occluded and TSGAN-restored faces (Multi-PIE, LFW)"};
   Args a;
-  a.config = ex::config_names().front();
   app.add_option("--protocol", a.protocol, "multipie or lfw")->required()->check(CLI::IsMember({"multipie", "lfw"}));
   app.add_option("--data", a.data, "Multi-PIE crop folder, or the LFW folder with pairs.txt and images/")->required();
   app.add_option("--model", a.model, "TSGAN checkpoint: adds the restored rows");
-  app.add_option("--config", a.config, "the checkpoint's configuration (Multi-PIE without a model: the image size)")
-      ->check(CLI::IsMember(ex::config_names()))
-      ->capture_default_str();
+  app.add_option("--config", a.config,
+                 fmt::format("the checkpoint's configuration (default: read from it; Multi-PIE without a model: the image "
+                             "size, default {})",
+                             ex::config_names().front()))
+      ->check(CLI::IsMember(ex::config_names()));
   app.add_option("--models", a.models, "face recognizer weights (default: $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models)");
   app.add_option("--occlusions", a.occlusions, "all, none, or a comma-separated list of occlusion types")->capture_default_str();
   app.add_option("--seed", a.seed, "base seed of the per-image masks")->capture_default_str();
   app.add_option("--json", a.json, "where to write the numbers (default: evaluation-PROTOCOL.json)");
+  app.add_flag("--overwrite", a.overwrite, "replace the JSON file when it exists");
   app.add_option("--max-probes", a.max_probes, "Multi-PIE: evaluate a seeded random subset of this many probes (0: all)");
   app.add_flag("--mirror", a.mirror, "Multi-PIE: mirror negative-yaw probes for the model (models trained with --mirror)");
   app.add_option("--gallery-illumination", a.gallery_illumination, "Multi-PIE: the gallery's illumination")
@@ -432,22 +441,22 @@ int main(int argc, char** argv) {
   app.add_option("--occlude", a.occlude, "LFW: occlude both images of a pair or the second only")
       ->check(CLI::IsMember({"both", "second"}))
       ->capture_default_str();
-  app.add_option("--threads", a.threads, "CPU threads (default: all)");
-  CLI11_PARSE(app, argc, argv);
-  if (a.threads > 0) tsgan::set_num_threads(a.threads);
-
-  const auto models = ex::models_dir(a.models);
-  if (!models) {
-    fmt::print(stderr, "{}\n", ex::missing_models_message("tsgan-evaluate"));
-    return 2;
-  }
-  try {
+  tsgan::cli::add_threads_option(app, a.threads);
+  return tsgan::cli::run("tsgan-evaluate", app, argc, argv, [&] {
+    tsgan::cli::apply_threads(a.threads);
+    const auto models = ex::models_dir(a.models);
+    if (!models) {
+      fmt::print(stderr, "{}\n", ex::missing_models_message("tsgan-evaluate"));
+      return 2;
+    }
+    if (a.json.empty()) a.json = fmt::format("evaluation-{}.json", a.protocol);
+    if (!a.overwrite && fs::exists(a.json))
+      tsgan::fail<tsgan::IoError>("{}: exists already (pass --overwrite to replace it, or choose another --json)", a.json.string());
     parse_occlusions(a.occlusions);  // a bad list fails before any work
     std::unique_ptr<ex::Restorer> restorer;
+    if (!a.model.empty()) a.config = ex::config_or_checkpoints(a.config, a.model);
+    else if (a.config.empty()) a.config = ex::config_names().front();
     if (!a.model.empty()) restorer = ex::load_restorer(a.config, a.model);
     return a.protocol == "multipie" ? run_multipie(a, restorer.get(), *models) : run_lfw(a, restorer.get(), *models);
-  } catch (const tsgan::Error& e) {
-    fmt::print(stderr, "tsgan-evaluate: {}\n", e.what());
-    return 1;
-  }
+  });
 }

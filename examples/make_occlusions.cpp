@@ -1,12 +1,13 @@
 // tsgan-make-occlusions: writes occlusion masks for fixed test sets.
 //
-//   tsgan-make-occlusions --size S --type TYPE|all --seed S --count N --out DIR
+//   tsgan-make-occlusions --size S --type TYPE|all --seed S --count N --out DIR [--overwrite]
 //
 // Writes DIR/TYPE/NNNNNN.png for NNNNNN = 000000 … N−1: grey S × S PNGs, 255 where the face is
 // occluded. Mask i of a type comes from a generator seeded with data::item_seed(seed, "i"), so the
 // same command always writes the same files, and one mask does not depend on how many are made.
 // TYPE is left_eye, right_eye, both_eyes, nose, mouth, random_block, irregular, or all (one folder
-// each). Prints one line per type: the folder, the count and the mean occluded fraction.
+// each). Prints one line per type: the folder, the count and the mean occluded fraction. Masks
+// that exist (a type's 000000.png) are replaced only with --overwrite.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tsgan/cli/program.hpp"
 #include "tsgan/data/occlusion.hpp"
 #include "tsgan/io/image.hpp"
 
@@ -25,20 +27,23 @@ int main(int argc, char** argv) {
   std::string type;
   std::uint64_t seed = 0;
   fs::path out;
-  app.add_option("--size", size, "mask side in pixels")->required()->check(CLI::Range(8, 4096));
+  bool overwrite = false;
+  app.add_option("--size", size, "mask side in pixels")->required()->check(tsgan::cli::integer(8, 4096));
   app.add_option("--type", type, "occlusion type, or all")->required();
   app.add_option("--seed", seed, "base seed")->required();
-  app.add_option("--count", count, "masks per type")->required()->check(CLI::PositiveNumber);
+  app.add_option("--count", count, "masks per type")->required()->check(tsgan::cli::integer(1, 1000000));
   app.add_option("--out", out, "output folder")->required();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  try {
+  app.add_flag("--overwrite", overwrite, "replace masks that exist");
+  return tsgan::cli::run("tsgan-make-occlusions", app, argc, argv, [&] {
     std::vector<tsgan::data::Occlusion> types;
     if (type == "all") types.assign(tsgan::data::all_occlusions.begin(), tsgan::data::all_occlusions.end());
     else types.push_back(tsgan::data::occlusion_from_string(type));
+    if (fs::exists(out) && !fs::is_directory(out)) tsgan::fail<tsgan::IoError>("{}: the output folder is a file", out.string());
+    for (const auto kind : types) {
+      const fs::path first = out / std::string(tsgan::data::to_string(kind)) / "000000.png";
+      if (!overwrite && fs::exists(first))
+        tsgan::fail<tsgan::IoError>("{}: exists already (pass --overwrite to replace the masks)", first.string());
+    }
     for (const auto kind : types) {
       const fs::path dir = out / std::string(tsgan::data::to_string(kind));
       fs::create_directories(dir);
@@ -55,9 +60,6 @@ int main(int argc, char** argv) {
       fmt::print("{} {} masks, {:.1f}% occluded on average\n", dir.string(), count,
                  100 * coverage / (double(count) * size * size));
     }
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "tsgan-make-occlusions: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

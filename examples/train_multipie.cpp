@@ -1,7 +1,7 @@
 // tsgan-train-multipie: trains TSGAN on Multi-PIE crops, Setting 2's training split.
 //
 //   tsgan-train-multipie --data DIR --out OUT --steps N [--config paper|small|tiny] [--models DIR]
-//                        [--seed S] [--resume] [--mirror] [--log-every K] [--threads T]
+//                        [--seed S] [--resume | --overwrite] [--mirror] [--log-every K] [--threads T]
 //
 // DIR holds crops named SSS_ss_rr_CCC_II*.png (in any sub-folders; docs/examples.md). Each neutral
 // crop of subjects 001–200 at the 13 yaw cameras is paired with its frontal target (the same
@@ -9,9 +9,11 @@
 // seven occlusion types). --mirror flips negative-yaw inputs and their targets, so the network
 // sees one side. Crops are read from disk batch by batch. The configurations that use the face
 // recognizer as φ (paper, small) load its weights from --models (or TSGAN_MODELS_DIR); tiny uses a
-// small random φ. Every K steps and at the end: one JSON line with every loss term on stdout, a
-// grid OUT/grid_NNNNNN.png (occluded input | mask | Î_d | Î_f | target) and
-// OUT/checkpoint.safetensors, written atomically; --resume continues from it, bit for bit.
+// small random φ. The loop is train::Trainer's (its policies: docs/examples.md): every K steps and
+// at the end OUT/checkpoint.safetensors (atomically), one JSON line with every loss term on stdout
+// and in OUT/log.jsonl, and a grid OUT/grid_NNNNNN.png (occluded input | mask | Î_d | Î_f |
+// target); --resume continues the checkpoint bit for bit, in the configuration it names unless
+// --config says otherwise; --overwrite starts again over it.
 //
 // Compiled by nvcc (examples/CMakeLists.txt, when the CUDA backend is on) this file is
 // tsgan-train-multipie-gpu: the same program training on the GPU (batches are read and occluded
@@ -40,11 +42,11 @@ constexpr const char* program = "tsgan-train-multipie";
 #endif
 
 struct Args {
-  fs::path data, out;
-  std::int64_t steps = 0, log_every = 50;
-  std::string config = "paper", models;
+  fs::path data;
+  ex::TrainArgs train;
+  std::string config, models;  // config empty: the checkpoint's when resuming, else the first compiled
   std::uint64_t seed = 0;
-  bool resume = false, mirror = false;
+  bool mirror = false;
 };
 
 template <class Config>
@@ -66,9 +68,10 @@ int run(const Args& a) {
              a.data.string(), a.config, Config::image_size, Config::image_size, a.mirror ? ", negative yaws mirrored" : "");
 
   Model model(a.seed);
-  const bool resuming = a.resume && fs::exists(ex::checkpoint_path(a.out));
+  ex::TsganTraining run(model, loader);
+  tsgan::train::Trainer trainer(run, ex::trainer_options(a.train, program));
   if constexpr (ex::uses_face_recognizer<Model>) {
-    if (!resuming) {  // a checkpoint carries φ's weights
+    if (!a.train.resume) {  // a checkpoint carries φ's weights
       const auto dir = ex::models_dir(a.models);
       if (!dir) {
         fmt::print(stderr, "{}\n", ex::missing_models_message(program));
@@ -77,10 +80,12 @@ int run(const Args& a) {
       model.networks().phi.load(*dir);
     }
   }
-  ex::maybe_resume(model, a.out, a.resume);
-  ex::train(model, loader, {.steps = a.steps, .log_every = a.log_every, .out = a.out});
-  fmt::print(stderr, "done: {} steps; grids and checkpoint.safetensors in {}\n", model.step(), a.out.string());
-  return 0;
+  trainer.start();
+  const auto stop = trainer.run();
+  if (stop == tsgan::train::Stop::finished)
+    fmt::print(stderr, "done: {} steps; grids, log.jsonl and checkpoint.safetensors in {}\n", model.step(),
+               a.train.out.string());
+  return tsgan::train::exit_status(stop);
 }
 
 }  // namespace
@@ -90,34 +95,31 @@ int main(int argc, char** argv) {
   Args a;
   int threads = 0;
   app.add_option("--data", a.data, "folder of Multi-PIE crops SSS_ss_rr_CCC_II*.png")->required();
-  app.add_option("--out", a.out, "folder for grids and checkpoint.safetensors")->required();
-  app.add_option("--steps", a.steps, "train until this many steps in total")->required()->check(CLI::PositiveNumber);
-  a.config = ex::config_names().front();
-  app.add_option("--config", a.config, "model configuration")->check(CLI::IsMember(ex::config_names()))->capture_default_str();
+  ex::add_train_options(app, a.train);
+  app.add_option("--config", a.config,
+                 fmt::format("model configuration (default: the checkpoint's with --resume, else {})", ex::config_names().front()))
+      ->check(CLI::IsMember(ex::config_names()));
   app.add_option("--models", a.models, "face recognizer weights (default: $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models)");
   app.add_option("--seed", a.seed, "seed of weights, batches and occlusions");
-  app.add_flag("--resume", a.resume, "continue from OUT/checkpoint.safetensors");
   app.add_flag("--mirror", a.mirror, "mirror negative-yaw inputs and their targets");
-  app.add_option("--log-every", a.log_every, "steps between logs, grids and checkpoints")->check(CLI::PositiveNumber);
-  app.add_option("--threads", threads, "CPU threads (default: all)");
+  tsgan::cli::add_threads_option(app, threads);
 #if defined(__CUDACC__)
   bool tf32 = true;
   app.add_option("--tf32", tf32, "TF32 tensor cores for float convolutions and products")->capture_default_str();
 #endif
-  CLI11_PARSE(app, argc, argv);
-  if (threads > 0) tsgan::set_num_threads(threads);
+  return tsgan::cli::run(program, app, argc, argv, [&] {
+    tsgan::cli::apply_threads(threads);
 #if defined(__CUDACC__)
-  if (!tsgan::cuda_available()) {
-    fmt::print(stderr, "{}: no CUDA device is available (no driver or no GPU); tsgan-train-multipie trains on the CPU\n",
-               program);
-    return 1;
-  }
-  tsgan::set_tf32(tf32);
+    if (!tsgan::cuda_available()) {
+      fmt::print(stderr, "{}: no CUDA device is available (no driver or no GPU); tsgan-train-multipie trains on the CPU\n",
+                 program);
+      return 1;
+    }
+    tsgan::set_tf32(tf32);
 #endif
-  try {
+    const fs::path checkpoint = tsgan::train::checkpoint_path(a.train.out);
+    if (a.config.empty())
+      a.config = a.train.resume && fs::exists(checkpoint) ? ex::checkpoint_config(checkpoint) : ex::config_names().front();
     return ex::with_config(a.config, [&]<class C>(std::type_identity<C>) { return run<C>(a); });
-  } catch (const tsgan::Error& e) {
-    fmt::print(stderr, "{}: {}\n", program, e.what());
-    return 1;
-  }
+  });
 }

@@ -2,9 +2,10 @@
 # The main job: set up, build the training example, and train TSGAN<config::Tiny> on the face
 # images shipped in data/cmu-faces-demo (12 people, frontal and side views, occluded on the fly).
 # Writes PNG grids (occluded input | mask | de-occluded | frontalized | target) and a checkpoint to
-# out/demo, in a few minutes on 2 cores. Run it again with --resume to continue.
+# out/demo, in a few minutes on 2 cores. Run it again with --resume to continue, or with
+# --overwrite to start again (without either, an existing run is left alone and the trainer says so).
 #
-#   scripts/demo.sh [--steps N] [--out DIR] [--seed S] [--resume]
+#   scripts/demo.sh [--steps N] [--out DIR] [--seed S] [--resume | --overwrite]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,8 @@ while (($#)); do
     --out) out="$2"; shift 2 ;;
     --seed) extra+=(--seed "$2"); shift 2 ;;
     --resume) extra+=(--resume); shift ;;
-    *) echo "usage: scripts/demo.sh [--steps N] [--out DIR] [--seed S] [--resume]" >&2; exit 2 ;;
+    --overwrite) extra+=(--overwrite); shift ;;
+    *) echo "usage: scripts/demo.sh [--steps N] [--out DIR] [--seed S] [--resume | --overwrite]" >&2; exit 2 ;;
   esac
 done
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Copies the header-only libraries tsgan builds with (Eigen, fmt, doctest, stb, nlohmann-json and,
-# when present, CLI11) from this Debian machine into gpu-deps/ (git-ignored), with minimal CMake
-# package files, for a machine that has a CUDA toolkit but no Debian packages (the GPU machine).
+# Copies the header-only libraries tsgan builds with (Eigen, fmt, doctest, nlohmann-json and, when
+# present, CLI11) and the image libraries (libpng, libjpeg-turbo, zlib: headers and shared
+# libraries) from this Debian machine into gpu-deps/ (git-ignored), with minimal CMake package
+# files, for a machine that has a CUDA toolkit but no Debian packages (the GPU machine).
 # There: cmake -DCMAKE_PREFIX_PATH=$PWD/gpu-deps ... finds Eigen3 (3.4), fmt (used header-only,
 # FMT_HEADER_ONLY), doctest and nlohmann_json 3. scripts/gpu-check.sh does exactly that.
 #
@@ -15,7 +16,9 @@ need() { [[ -e $1 ]] || { echo "make-gpu-deps: $1 is missing (run scripts/setup.
 need "$inc/eigen3/Eigen/Core"
 need "$inc/fmt/format-inl.h"
 need "$inc/doctest/doctest.h"
-need "$inc/stb/stb_image.h"
+need "$inc/png.h"
+need "$inc/jpeglib.h"
+need "$inc/zlib.h"
 need "$inc/nlohmann/json.hpp"
 
 define_of() {  # define_of FILE NAME: the value of `#define NAME value`
@@ -32,7 +35,16 @@ json_version="$(define_of "$json_macros" NLOHMANN_JSON_VERSION_MAJOR).$(define_o
 rm -rf "$out"
 mkdir -p "$out/include/eigen3" "$out/lib/cmake"
 cp -r "$inc/eigen3/Eigen" "$inc/eigen3/signature_of_eigen3_matrix_library" "$out/include/eigen3/"
-cp -r "$inc/fmt" "$inc/doctest" "$inc/stb" "$inc/nlohmann" "$out/include/"
+cp -r "$inc/fmt" "$inc/doctest" "$inc/nlohmann" "$out/include/"
+# libpng, libjpeg-turbo and zlib (io/image.hpp): CMake's FindPNG, FindJPEG and FindZLIB find them
+# under the same prefix; the programs find the libraries through the run path CMake gives them.
+cp -L "$inc/png.h" "$inc/libpng16/pngconf.h" "$inc/libpng16/pnglibconf.h" "$inc/jpeglib.h" "$inc/jmorecfg.h" \
+  "$inc/jerror.h" "$inc/$(gcc -print-multiarch)/jconfig.h" "$inc/zlib.h" "$inc/zconf.h" "$out/include/"
+libdir=/usr/lib/$(gcc -print-multiarch)
+for so in libpng16.so.16:libpng16.so libjpeg.so.62:libjpeg.so libz.so.1:libz.so; do
+  cp -L "$libdir/${so%%:*}" "$out/lib/"
+  ln -s "${so%%:*}" "$out/lib/${so##*:}"
+done
 cli11_version=""
 if [[ -f $inc/CLI/CLI.hpp ]]; then
   cp -r "$inc/CLI" "$out/include/"
@@ -86,7 +98,8 @@ fi
   echo "Header-only dependencies for tsgan, made by scripts/make-gpu-deps.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "from $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") ($inc):"
   echo "  Eigen $eigen_version, fmt $fmt_version (header-only), doctest $doctest_version,"
-  echo "  nlohmann_json $json_version, stb (headers only, no CMake package)${cli11_version:+, CLI11 $cli11_version}"
+  echo "  nlohmann_json $json_version${cli11_version:+, CLI11 $cli11_version},"
+  echo "  libpng, libjpeg-turbo, zlib (headers and shared libraries, no CMake package)"
 } >"$out/MANIFEST.txt"
 cat "$out/MANIFEST.txt"
 echo "make-gpu-deps: $(du -sh "$out" | cut -f1) in $out"

@@ -9,13 +9,14 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
-  libeigen3-dev libfmt-dev doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev
+  libeigen3-dev libfmt-dev doctest-dev nlohmann-json3-dev libcli11-dev libpng-dev libjpeg62-turbo-dev
   libbenchmark-dev libopenblas-dev
 )
 if [[ "${1:-}" != "--build-only" ]]; then
   packages+=(
     libopenblas-pthread-dev libopenblas-openmp-dev libblis-openmp-dev   # the SGEMM benchmarks (bench/)
     python3 python3-numpy python3-torch   # golden values and the side-by-side benchmark
+    clang-14 libomp-14-dev libclang-rt-14-dev   # the clang build and the libFuzzer harnesses (scripts/test.sh, scripts/fuzz.sh)
   )
 fi
 

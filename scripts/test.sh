@@ -17,6 +17,39 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTSGAN_CUDA=OFF -DTSGAN
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
+# ---- clang: the library and a subset of the tests with Debian's clang ---------------------------
+# GCC builds everything above; clang compiles the unit tests of the core, expressions, autograd,
+# modules, optimizers, convolutions and safetensors, the README example and the tutorial program
+# (which include nearly every header), checks the compile-time errors with clang's messages, and
+# runs them. Measured in docs/performance.md (Compile time).
+clang=$(command -v clang++-14 || command -v clang++ || true)
+if [[ -n $clang ]]; then
+  start=$SECONDS
+  cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release -DTSGAN_CUDA=OFF -DCMAKE_CXX_COMPILER="$clang" \
+    -DTSGAN_BUILD_BENCH=OFF -DTSGAN_EXAMPLE_CONFIGS=tiny \
+    -DTSGAN_UNIT_TEST_FILTER='unit/(core/tensor|expr/ops|autograd/var|nn/module|optim/optim|ops/conv|io/safetensors)_test'
+  cmake --build build-clang -j "$jobs" --target tsgan_tests readme_example tutorial-cmu-classifier
+  ctest --test-dir build-clang --output-on-failure -j "$jobs" \
+    -R '^((core|expr|autograd|nn|optim|ops|io)\.|compile_fail\.|readme\.|examples\.tutorial$|docs\.)'
+  echo "test: the clang build and its tests took $((SECONDS - start)) s"
+else
+  echo "test: clang++ not found: no clang build"
+fi
+
+# ---- Sanitizers and fuzzing (docs/reliability.md) ---------------------------------------------
+# The unit tests of io, data, autograd, nn, optim, losses, blocks and the Tiny model under ASan and
+# UBSan. allocator_may_return_null: the allocator test asks for more memory than exists and
+# expects the allocation to fail, which ASan would otherwise turn into an abort.
+start=$SECONDS
+cmake --build build -j "$jobs" --target tsgan_tests_sanitized
+ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_WAIT_POLICY=PASSIVE \
+  build/tests/tsgan_tests_sanitized --no-version
+echo "test: the sanitized tests built and ran in $((SECONDS - start)) s"
+# Every libFuzzer harness from its seed corpus for a short fixed time (clang, build-fuzz/).
+start=$SECONDS
+scripts/fuzz.sh --seconds 12
+echo "test: the fuzz smoke run took $((SECONDS - start)) s"
+
 # ---- CUDA: compiled wherever nvcc is, run only where a GPU is ---------------------------------
 nvcc=$(command -v nvcc || true)
 if [[ -z $nvcc && -x /usr/local/cuda/bin/nvcc ]]; then nvcc=/usr/local/cuda/bin/nvcc; fi

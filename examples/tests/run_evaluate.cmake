@@ -17,7 +17,7 @@ if(NOT EXISTS ${model})
 endif()
 
 function(evaluate)
-  execute_process(COMMAND ${EVALUATE} --threads 2 ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
+  execute_process(COMMAND ${EVALUATE} --threads 2 --overwrite ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "tsgan-evaluate ${ARGN} failed (${rc}):\n${stdout}\n${stderr}")
   endif()

@@ -5,7 +5,7 @@ cmake_minimum_required(VERSION 3.24)
 file(REMOVE_RECURSE ${WORK_DIR})
 
 function(make out seed)
-  execute_process(COMMAND ${MAKE} --size 64 --type all --seed ${seed} --count 3 --out ${out}
+  execute_process(COMMAND ${MAKE} --size 64 --type all --seed ${seed} --count 3 --out ${out} ${ARGN}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "tsgan-make-occlusions failed (${rc}):\n${stdout}\n${stderr}")
@@ -16,6 +16,13 @@ endfunction()
 make(${WORK_DIR}/a 7)
 message(STATUS "${stdout}")
 make(${WORK_DIR}/b 7)
+# The same folder again: refused without --overwrite (nothing is replaced silently), then replaced.
+execute_process(COMMAND ${MAKE} --size 64 --type all --seed 7 --count 3 --out ${WORK_DIR}/b
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "000000.png: exists already \\(pass --overwrite")
+  message(FATAL_ERROR "an existing mask folder must be refused without --overwrite (${rc}): ${err}")
+endif()
+make(${WORK_DIR}/b 7 --overwrite)
 make(${WORK_DIR}/c 8)
 file(GLOB_RECURSE files RELATIVE ${WORK_DIR}/a ${WORK_DIR}/a/*.png)
 list(LENGTH files n)

@@ -94,4 +94,40 @@ string(SUBSTRING "${header}" 32 16 size)
 if(NOT size STREQUAL "0000008600000020")
   message(FATAL_ERROR "the row should be 134 x 32 pixels (IHDR ${size})")
 endif()
+
+# Issue 11: tsgan-frontalize never writes over an input or an earlier output unless asked, gives
+# inputs with the same stem distinct names, reads --config from the checkpoint.
+set(ckpt ${WORK_DIR}/train/checkpoint.safetensors)
+function(frontalize want pattern)
+  execute_process(COMMAND ${FRONTALIZE} --model ${ckpt} --occlusion nose --threads 1 ${ARGN}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc STREQUAL want OR NOT "${out}${err}" MATCHES "${pattern}")
+    message(FATAL_ERROR "tsgan-frontalize ${ARGN}: expected exit status ${want} and '${pattern}', got ${rc}:\n${out}\n${err}")
+  endif()
+endfunction()
+file(SHA256 ${WORK_DIR}/front/201_01_01_080_07_cmu.png row)
+frontalize(1 "201_01_01_080_07_cmu.png.*exist.* already \\(pass --overwrite" --out ${WORK_DIR}/front ${a_crop})
+file(SHA256 ${WORK_DIR}/front/201_01_01_080_07_cmu.png now)
+if(NOT now STREQUAL row)
+  message(FATAL_ERROR "tsgan-frontalize replaced an output without --overwrite")
+endif()
+frontalize(0 "front/201_01_01_080_07_cmu.png" --out ${WORK_DIR}/front --overwrite ${a_crop})
+# --out is the input's own folder: the input stays, the outputs take the next free name.
+file(MAKE_DIRECTORY ${WORK_DIR}/own ${WORK_DIR}/s1 ${WORK_DIR}/s2)
+file(COPY_FILE ${a_crop} ${WORK_DIR}/own/face.png)
+file(SHA256 ${WORK_DIR}/own/face.png input)
+frontalize(0 "own/face_2.png" --out ${WORK_DIR}/own ${WORK_DIR}/own/face.png)
+file(SHA256 ${WORK_DIR}/own/face.png now)
+if(NOT now STREQUAL input OR NOT EXISTS ${WORK_DIR}/own/face_2_frontal.png)
+  message(FATAL_ERROR "tsgan-frontalize --out INPUT_FOLDER replaced its input or did not write face_2*.png")
+endif()
+# Two inputs with the same stem: two sets of outputs.
+file(COPY_FILE ${a_crop} ${WORK_DIR}/s1/face.png)
+file(COPY_FILE ${b_crop} ${WORK_DIR}/s2/face.png)
+frontalize(0 "same/face.png\n.*same/face_2.png" --out ${WORK_DIR}/same ${WORK_DIR}/s1/face.png ${WORK_DIR}/s2/face.png)
+# --out a file; usage errors exit 2.
+frontalize(1 "tsgan-frontalize: .*front/201_01_01_080_07_cmu.png: the output folder is a file"
+           --out ${WORK_DIR}/front/201_01_01_080_07_cmu.png ${a_crop})
+frontalize(2 "IMAGE is required" --out ${WORK_DIR}/u)
+frontalize(2 "--config: .*not in" --out ${WORK_DIR}/u --config huge ${a_crop})
 message(STATUS "train_multipie: 3 steps, resume identical: ${a}")

@@ -1,4 +1,8 @@
-# Usage: cmake -DTRAIN=tsgan-train-tiny -DDATA=folder -DWORK_DIR=dir -P run_train_tiny.cmake
+# Usage: cmake -DTRAIN=tsgan-train-tiny -DPOISON=poison_checkpoint -DDATA=folder -DWORK_DIR=dir
+#        -P run_train_tiny.cmake
+# Training, resuming, and the findings of issue 11 with the least input that shows each: an
+# existing run folder without --resume, a read-only checkpoint, --resume without a checkpoint,
+# --out a file, usage errors, a diverging run, a dead process's temporary checkpoint.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -40,6 +44,87 @@ string(REGEX REPLACE ",\"ms_per_step\":[0-9.]+" "" b "${resumed_last}")
 if(NOT a STREQUAL b)
   message(FATAL_ERROR "a resumed run differs from an uninterrupted one:\n  ${a}\n  ${b}")
 endif()
+
+# OUT/log.jsonl holds the lines of stdout.
+file(STRINGS ${WORK_DIR}/resumed/log.jsonl log)
+list(LENGTH log n)
+list(GET log -1 log_last)
+if(NOT n EQUAL 3 OR NOT log_last STREQUAL resumed_last)
+  message(FATAL_ERROR "log.jsonl should hold the 3 lines of steps 2, 4, 6 (${n}):\n${log}")
+endif()
+
+# Runs the trainer, expects exit status `want` and stderr matching `pattern`.
+function(expect want pattern)
+  execute_process(COMMAND ${TRAIN} --data ${DATA} --log-every 2 --seed 3 --threads 1 ${ARGN}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
+  if(NOT rc STREQUAL want OR NOT stderr MATCHES "${pattern}")
+    message(FATAL_ERROR "tsgan-train-tiny ${ARGN}: expected exit status ${want} and '${pattern}', got ${rc}:\n${stderr}")
+  endif()
+  set(stderr "${stderr}" PARENT_SCOPE)
+endfunction()
+set(ckpt ${WORK_DIR}/straight/checkpoint.safetensors)
+file(SHA256 ${ckpt} ckpt_hash)
+function(expect_unchanged what)
+  file(SHA256 ${ckpt} now)
+  if(NOT now STREQUAL ckpt_hash)
+    message(FATAL_ERROR "${what} changed the checkpoint")
+  endif()
+endfunction()
+
+# An existing run folder without --resume: refused, the checkpoint untouched (it was replaced).
+expect(1 "a checkpoint exists; pass --resume to continue it or --overwrite" --out ${WORK_DIR}/straight --steps 2)
+expect_unchanged("a run without --resume")
+# A read-only checkpoint is never replaced, not by --resume either (the rename used to reset it).
+file(CHMOD ${ckpt} PERMISSIONS OWNER_READ GROUP_READ WORLD_READ)
+expect(1 "checkpoint is read-only" --out ${WORK_DIR}/straight --steps 8 --resume)
+expect(1 "checkpoint is read-only" --out ${WORK_DIR}/straight --steps 2 --overwrite)
+expect_unchanged("a read-only checkpoint")
+file(CHMOD ${ckpt} PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+# --resume without a checkpoint is an error (it used to start from 0), and creates nothing.
+expect(1 "no checkpoint to resume" --out ${WORK_DIR}/none --steps 2 --resume)
+if(EXISTS ${WORK_DIR}/none)
+  message(FATAL_ERROR "--resume without a checkpoint created the run folder")
+endif()
+# --out a file: a message, exit status 1 (it was std::terminate, 134).
+file(WRITE ${WORK_DIR}/a-file "")
+expect(1 "tsgan-train-tiny: .*a-file: the run folder is a file" --out ${WORK_DIR}/a-file --steps 2)
+# Usage errors: exit status 2 and CLI11's message; option values say what is wrong with them.
+expect(2 "--steps is required" --out ${WORK_DIR}/u)
+expect(2 "--steps: 'ten' is not a whole number" --out ${WORK_DIR}/u --steps ten)
+expect(2 "--steps: must be at least 1 \\(got 0\\)" --out ${WORK_DIR}/u --steps 0)
+expect(2 "--resume excludes --overwrite" --out ${WORK_DIR}/u --steps 1 --resume --overwrite)
+# --overwrite starts again from step 0 and starts a new log.
+file(MAKE_DIRECTORY ${WORK_DIR}/again)
+file(COPY ${ckpt} ${WORK_DIR}/straight/log.jsonl DESTINATION ${WORK_DIR}/again)
+# A temporary checkpoint of a process that died during a save (no process has pid 999999999).
+file(WRITE ${WORK_DIR}/again/.checkpoint.safetensors.tmp.999999999.0 "torn")
+expect(0 "removed 1 temporary checkpoint file" --out ${WORK_DIR}/again --steps 2 --overwrite)
+file(STRINGS ${WORK_DIR}/again/log.jsonl log)
+list(LENGTH log n)
+if(NOT n EQUAL 1 OR EXISTS ${WORK_DIR}/again/.checkpoint.safetensors.tmp.999999999.0)
+  message(FATAL_ERROR "--overwrite: expected a new log of 1 line and no temporary file (${n} lines)")
+endif()
+
+# Divergence: weights scaled to overflow make the next step's losses non-finite. The run stops
+# naming the step and the term, exit status 1, and keeps the checkpoint it resumed from.
+file(MAKE_DIRECTORY ${WORK_DIR}/diverge)
+execute_process(COMMAND ${POISON} ${ckpt} ${WORK_DIR}/diverge/checkpoint.safetensors scale gd. RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "poison_checkpoint failed (${rc})")
+endif()
+file(SHA256 ${WORK_DIR}/diverge/checkpoint.safetensors poisoned)
+expect(1 "training diverged at step 7: L_[A-Za-z]+ is (NaN|\\+inf|-inf); stopped without saving \\(the checkpoint of step 6 is kept\\)"
+       --out ${WORK_DIR}/diverge --steps 10 --resume)
+file(SHA256 ${WORK_DIR}/diverge/checkpoint.safetensors after)
+file(READ ${WORK_DIR}/diverge/log.jsonl log)
+if(NOT after STREQUAL poisoned OR EXISTS ${WORK_DIR}/diverge/grid_000008.png OR NOT log MATCHES "\"step\":7,\"diverged\"")
+  message(FATAL_ERROR "a diverged run must keep the checkpoint, write no grid and log the divergence:\n${log}")
+endif()
+# A checkpoint holding a NaN is refused on load, naming the tensor.
+execute_process(COMMAND ${POISON} ${ckpt} ${WORK_DIR}/nan.safetensors nan gd. RESULT_VARIABLE rc)
+file(MAKE_DIRECTORY ${WORK_DIR}/nan)
+file(RENAME ${WORK_DIR}/nan.safetensors ${WORK_DIR}/nan/checkpoint.safetensors)
+expect(1 "tensor 'gd\\.[^']+' is not finite \\(nan at element 0\\)" --out ${WORK_DIR}/nan --steps 8 --resume)
 
 # A folder without index.csv: a clear error, exit status 1.
 execute_process(COMMAND ${TRAIN} --data ${WORK_DIR} --out ${WORK_DIR}/bad --steps 1

@@ -1,7 +1,7 @@
 // Concatenating Vars whose shapes differ off the concatenation axis does not compile, and the
 // message names both shapes.
 // expect: cannot concatenate these shapes
-// expect: ConcatShapes<1, tsgan::Shape<2, 3, 4, 4>, tsgan::Shape<2, 5, 3, 4> >
+// expect: ConcatShapes<1, tsgan::Shape<2, 3, 4, 4>, tsgan::Shape<2, 5, 3, 4> ?>
 #include <tsgan/ops/layout.hpp>
 #include <tsgan/tsgan.hpp>
 

@@ -1,7 +1,7 @@
 // Grid columns whose batch size or image size differ do not compile: each row of the grid is one
 // batch item, and every tile of a row has the same size.
 // expect: every column must have the same N
-// expect: CheckGridColumns<tsgan::Shape<2, 3, 8, 8>, tsgan::Shape<2, 1, 4, 8> >
+// expect: CheckGridColumns<tsgan::Shape<2, 3, 8, 8>, tsgan::Shape<2, 1, 4, 8> ?>
 #include <tsgan/io/image.hpp>
 
 int main() {

@@ -1,6 +1,8 @@
 // Uses tsgan from outside: an expression, a reduction, a safetensors round trip (which needs the
-// nlohmann_json dependency to reach this project) and the version the package reports.
+// nlohmann_json dependency to reach this project), a PNG round trip (libpng, and libjpeg which
+// read_image links too) and the version the package reports.
 #include <tsgan/tsgan.hpp>
+#include <tsgan/io/image.hpp>
 #include <tsgan/io/safetensors.hpp>
 
 #include <unistd.h>
@@ -24,6 +26,15 @@ int main() {
   const float back = io::safetensors::Reader(path).read<float, Shape<2, 3>>("c")(1, 2);
   std::filesystem::remove(path);
 
-  std::printf("tsgan %s: total %g, read back %g\n", version_string, total, back);
-  return total == 21.f && back == 3.5f ? 0 : 1;
+  io::Image image(2, 1, 3);
+  image.pixels = {1, 2, 3, 250, 251, 252};
+  const auto png = std::filesystem::temp_directory_path() /
+                   ("tsgan-consumer-" + std::to_string(::getpid()) + ".png");
+  io::write_png(png, image);
+  const bool same = io::read_image(png).pixels == image.pixels;
+  std::filesystem::remove(png);
+
+  std::printf("tsgan %s: total %g, read back %g, PNG round trip %s\n", version_string, total, back,
+              same ? "exact" : "differs");
+  return total == 21.f && back == 3.5f && same ? 0 : 1;
 }

@@ -3,12 +3,24 @@
 // the graph: reset() destroys them (their tensors go back to the caching allocator) and rewinds
 // the arena, keeping its blocks, so a training step that repeats the previous one allocates
 // nothing (no per-op heap node, unlike a shared_ptr graph).
+//
+// Every Var belongs to one generation of its graph: reset() and the destructor end it. Each graph
+// generation has a process-wide unique number, which the Var keeps and compares on every use, so a
+// Var used after reset() is an error, not a read of a recycled slot. That check is always on (a load
+// and a compare per access). A Var used after its graph was destroyed cannot compare without reading
+// freed memory; in builds without NDEBUG, or after set_check_graph_lifetimes(true), the Var first
+// looks its graph up in a process-wide table of the live graphs and their generations (a mutex and
+// a hash lookup per access, so off by default in release builds).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -80,7 +92,52 @@ class Arena {
   std::size_t current_ = 0;
 };
 
+class Graph;
+
 namespace detail {
+inline std::uint64_t next_graph_generation() {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// The current generation of every graph alive now, by address (kept always, consulted when
+// lifetime checks are on). A reset updates its entry in place, so a step allocates nothing here.
+class LiveGraphs {
+ public:
+  static LiveGraphs& instance() {
+    static LiveGraphs live;
+    return live;
+  }
+  void set(const Graph* graph, std::uint64_t generation) {
+    const std::lock_guard lock(mutex_);
+    live_[graph] = generation;
+  }
+  void remove(const Graph* graph) {
+    const std::lock_guard lock(mutex_);
+    live_.erase(graph);
+  }
+  // Whether `graph` is alive and at `generation` (a graph that died and another one born at the
+  // same address have different generations).
+  bool current(const Graph* graph, std::uint64_t generation) {
+    const std::lock_guard lock(mutex_);
+    const auto it = live_.find(graph);
+    return it != live_.end() && it->second == generation;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<const Graph*, std::uint64_t> live_;
+};
+
+inline std::atomic<bool>& graph_lifetime_checks() {
+#if defined(NDEBUG)
+  static std::atomic<bool> on{false};
+#else
+  static std::atomic<bool> on{true};
+#endif
+  return on;
+}
+
 inline bool& grad_mode() {
   thread_local bool enabled = true;
   return enabled;
@@ -102,12 +159,19 @@ class NoGrad {
   bool previous_;
 };
 
+// Whether a Var checks that its graph still exists before using it (see the top of this file).
+inline void set_check_graph_lifetimes(bool on) { detail::graph_lifetime_checks().store(on, std::memory_order_relaxed); }
+inline bool graph_lifetimes_checked() { return detail::graph_lifetime_checks().load(std::memory_order_relaxed); }
+
 class Graph {
  public:
-  Graph() = default;
+  Graph() { detail::LiveGraphs::instance().set(this, generation_); }
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
-  ~Graph() { reset(); }
+  ~Graph() {
+    destroy_objects();
+    detail::LiveGraphs::instance().remove(this);
+  }
 
   // Constructs an object in the arena; it is destroyed by reset().
   template <class X, class... Args>
@@ -148,14 +212,25 @@ class Graph {
     for (std::size_t i = nodes_.size(); i-- > 0;) nodes_[i]->backward();
   }
 
-  // Destroys every node and slot of the step and rewinds the arena.
+  // Destroys every node and slot of the step, rewinds the arena and starts a new generation: the
+  // Vars made so far can no longer be used.
   void reset() {
-    for (std::size_t i = objects_.size(); i-- > 0;) objects_[i].destroy(objects_[i].object);
-    objects_.clear();
-    nodes_.clear();
-    arena_.rewind();
-    backward_done_ = false;
+    destroy_objects();
+    generation_ = detail::next_graph_generation();
+    detail::LiveGraphs::instance().set(this, generation_);
   }
+
+  // Fails unless `generation` is the current one of `graph` (a Var's check on every use). With
+  // lifetime checks on, the table is consulted before the graph is read.
+  static void check_generation(const Graph* graph, std::uint64_t generation) {
+    if (graph_lifetimes_checked() && !detail::LiveGraphs::instance().current(graph, generation))
+      fail("tsgan: a Var was used after its Graph was reset or destroyed; Vars last one step: make them again "
+           "from the new step's inputs and parameters");
+    if (generation != graph->generation_)
+      fail("tsgan: a Var was used after its Graph was reset (Graph::reset() ends every Var of the step); make it "
+           "again from the new step's inputs and parameters");
+  }
+  std::uint64_t generation() const { return generation_; }
 
   std::size_t size() const { return nodes_.size(); }
   std::size_t arena_capacity() const { return arena_.capacity(); }
@@ -165,10 +240,19 @@ class Graph {
     void* object;
     void (*destroy)(void*);
   };
+  void destroy_objects() {
+    for (std::size_t i = objects_.size(); i-- > 0;) objects_[i].destroy(objects_[i].object);
+    objects_.clear();
+    nodes_.clear();
+    arena_.rewind();
+    backward_done_ = false;
+  }
+
   Arena arena_;
   std::vector<Node*> nodes_;
   std::vector<Owned> objects_;
   bool backward_done_ = false;
+  std::uint64_t generation_ = detail::next_graph_generation();
 };
 
 }  // namespace tsgan

@@ -6,6 +6,9 @@
 // backward is one pass too — each element's trace is recomputed from the leaves and pushed through
 // the op structs' derivative rules (expr/expr.hpp) straight into the leaves' gradients.
 //
+// A Var lasts one generation of its graph (until Graph::reset() or the graph's end); using it later
+// is an error (autograd/graph.hpp).
+//
 // Gradients are written, not zeroed and added: the first contribution overwrites the buffer and
 // later ones add (GradSlot), so a step pays no memset per gradient.
 #pragma once
@@ -321,7 +324,7 @@ class Var {
   static constexpr index_t size = S::size;
 
   Var(Graph& g, const Tensor<T, S, D>& value, GradSlot<T, S, D>* grad)
-      : graph_(&g), value_(&value), grad_(grad) {}
+      : graph_(&g), value_(&value), grad_(grad), generation_(g.generation()) {}
 
   // Evaluates an expression over Vars: one pass forward, one tape node whose backward is one pass.
   template <Expression E>
@@ -338,17 +341,30 @@ class Var {
     graph_ = g;
     value_ = &slot->value;
     grad_ = needs_grad ? &slot->grad : nullptr;
+    generation_ = g->generation();
     if (needs_grad) {
       auto kept = expr::retain_constants(node, *g);
       g->template record<FusedNode<T, S, D, decltype(kept)>>(std::move(kept), slot);
     }
   }
 
-  Graph& graph() const { return *graph_; }
-  const Tensor<T, S, D>& value() const { return *value_; }
+  Graph& graph() const {
+    check_alive();
+    return *graph_;
+  }
+  const Tensor<T, S, D>& value() const {
+    check_alive();
+    return *value_;
+  }
   bool requires_grad() const { return grad_ != nullptr; }
-  GradSlot<T, S, D>* grad_slot() const { return grad_; }
-  bool has_grad() const { return grad_ != nullptr && grad_->ready(); }
+  GradSlot<T, S, D>* grad_slot() const {
+    check_alive();
+    return grad_;
+  }
+  bool has_grad() const {
+    check_alive();
+    return grad_ != nullptr && grad_->ready();
+  }
   // The gradient after backward(): kept for graph variables and inputs of the differentiated
   // value; intermediate values give theirs back to the allocator once used.
   const Tensor<T, S, D>& grad() const {
@@ -360,15 +376,19 @@ class Var {
   void backward() const {
     static_assert(S::size == 1, "tsgan: backward() starts from a single value (a loss); reduce first");
     if (!grad_) fail("tsgan: backward() on a value that needs no gradient (no parameter or variable reaches it, or it was computed under NoGrad)");
+    check_alive();
     grad_->target();
     grad_->tensor().fill(T(1));
     graph_->run_backward();
   }
 
  private:
+  void check_alive() const { Graph::check_generation(graph_, generation_); }
+
   Graph* graph_ = nullptr;
   const Tensor<T, S, D>* value_ = nullptr;
   GradSlot<T, S, D>* grad_ = nullptr;
+  std::uint64_t generation_ = 0;
 };
 
 // The same value, cut off from the tape: no gradient flows through it.

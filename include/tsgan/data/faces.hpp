@@ -6,18 +6,28 @@
 // the one that shares the most attributes with it (same expression, same glasses...), the first
 // in the index on a tie. Problems that leave the rest usable (an identity without a frontal image,
 // a short row) are returned as warnings; a missing or malformed index is an IoError naming it.
+//
+// A `landmarks.jsonl` beside the index (tsgan-align's output, data/landmarks_file.hpp; relative
+// "file" paths taken relative to the folder) gives each listed image its five landmarks, so that
+// the loader puts keypoint occlusions on the face's own eyes, nose and mouth; images it does not
+// list, or lists without a face, keep the template positions and are counted in a warning. A
+// malformed landmarks file is an IoError naming its line.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "tsgan/align/landmarks.hpp"
 #include "tsgan/core/error.hpp"
+#include "tsgan/data/landmarks_file.hpp"
 #include "tsgan/io/image.hpp"
 
 namespace tsgan::data {
@@ -27,6 +37,7 @@ struct FaceRecord {
   std::string identity;
   std::string pose;
   std::vector<std::string> attributes;  // the remaining columns, in order
+  std::optional<align::FivePoints> landmarks;  // in the image's pixels, from landmarks.jsonl
 };
 
 struct FacePair {
@@ -36,11 +47,13 @@ struct FacePair {
 };
 
 // A training pair given by its files (data sets with their own layout, such as Multi-PIE): the
-// input view, its frontal target, an identity label, and whether both are mirrored left-right.
+// input view, its frontal target, an identity label, whether both are mirrored left-right, and
+// the input's own five landmarks in its pixels (before mirroring) when they are known.
 struct ImagePair {
   std::filesystem::path input, target;
   std::int64_t identity = 0;
   bool mirror = false;
+  std::optional<align::FivePoints> input_landmarks;
 };
 
 inline bool is_frontal_pose(std::string_view pose) {
@@ -78,6 +91,7 @@ class FaceIndex {
     }
     for (const auto& r : index.records_)
       if (std::ranges::find(index.identities_, r.identity) == index.identities_.end()) index.identities_.push_back(r.identity);
+    if (const auto marks = folder / "landmarks.jsonl"; std::filesystem::exists(marks)) index.attach_landmarks(folder, marks);
     return index;
   }
 
@@ -120,6 +134,27 @@ class FaceIndex {
   }
 
  private:
+  void attach_landmarks(const std::filesystem::path& folder, const std::filesystem::path& file) {
+    auto key = [](const std::filesystem::path& p) {
+      std::error_code ec;
+      const auto canonical = std::filesystem::weakly_canonical(p, ec);
+      return (ec ? p : canonical).lexically_normal();
+    };
+    std::map<std::filesystem::path, align::FivePoints> found;
+    for (const LandmarksEntry& e : read_landmarks_file(file)) {
+      const std::filesystem::path path(e.file);
+      if (e.landmarks) found[key(path.is_absolute() ? path : folder / path)] = align::five_points(*e.landmarks);
+    }
+    std::size_t missing = 0;
+    for (FaceRecord& r : records_) {
+      if (auto it = found.find(key(r.path)); it != found.end()) r.landmarks = it->second;
+      else ++missing;
+    }
+    if (missing > 0)
+      warnings_.push_back(fmt::format("{}: {} of the {} images have no landmarks there; their occlusions sit at the template positions",
+                                      file.string(), missing, records_.size()));
+  }
+
   static std::vector<std::string> split(const std::string& line) {
     std::vector<std::string> cols;
     std::string cell;
@@ -139,10 +174,11 @@ class FaceIndex {
 };
 
 // Reads any image, converts it to RGB and resizes it to S × S (bilinear, half-pixel centres),
-// as a tensor in [0, 1]. Errors name the file.
+// as a tensor in [0, 1]; `original` receives the image's width and height. Errors name the file.
 template <index_t S>
-Tensor<float, Shape<3, S, S>> load_face(const std::filesystem::path& path) {
+Tensor<float, Shape<3, S, S>> load_face(const std::filesystem::path& path, std::array<int, 2>* original = nullptr) {
   const io::Image rgb = io::to_rgb(io::read_image(path));
+  if (original) *original = {rgb.width, rgb.height};
   const io::Image sized = (rgb.width == S && rgb.height == S) ? rgb : io::resize(rgb, static_cast<int>(S), static_cast<int>(S));
   return io::to_tensor<Shape<3, S, S>>(sized);
 }

@@ -10,7 +10,9 @@
 // same batches. A batch always holds at least two identities (the dual triplet loss needs a
 // negative). Images that cannot be read (or, without preloading, are missing) are reported and
 // their pairs dropped; the rest still trains. Without preloading, a file that becomes unreadable
-// later is an IoError naming it when a batch needs it.
+// later is an IoError naming it when a batch needs it. Keypoint occlusions sit on the input's own
+// landmarks when the pair carries them (a face folder with a landmarks.jsonl, data/faces.hpp),
+// scaled with the image to S × S and mirrored with it; otherwise on the template's.
 #pragma once
 
 #include <optional>
@@ -47,7 +49,9 @@ class PairLoader {
       std::optional<std::size_t> slot;
       if (options_.preload) {
         try {
-          images_.push_back(load_face<S>(path));
+          std::array<int, 2> size{};
+          images_.push_back(load_face<S>(path, &size));
+          sizes_.push_back(size);
           slot = images_.size() - 1;
         } catch (const Error& e) {
           warnings_.push_back(fmt::format("skipped an unreadable image: {}", e.what()));
@@ -67,7 +71,7 @@ class PairLoader {
     for (const ImagePair& p : pairs) {
       const auto in = slot_of(p.input), target = slot_of(p.target);
       if (!in || !target) continue;
-      pairs_.push_back({*in, *target, p.identity, p.mirror});
+      pairs_.push_back({*in, *target, p.identity, p.mirror, p.input_landmarks});
       identities_.insert(p.identity);
     }
     if (pairs_.empty()) fail("tsgan: no usable training pair (every pair lacked a readable image)");
@@ -81,7 +85,7 @@ class PairLoader {
     std::vector<ImagePair> out;
     for (const FacePair& p : pairs)
       out.push_back({index.records()[p.input].path, index.records()[p.target].path, p.identity,
-                     mirror_left && index.records()[p.input].pose == "left"});
+                     mirror_left && index.records()[p.input].pose == "left", index.records()[p.input].landmarks});
     return out;
   }
 
@@ -100,11 +104,15 @@ class PairLoader {
       chosen[B - 1] = static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(pairs_.size()) - 1));
       mixed = pairs_[chosen[B - 1]].identity != pairs_[chosen[0]].identity;
     }
-    const Landmarks lm = mean_landmarks(double(S));
     for (index_t b = 0; b < B; ++b) {
       const Item& item = pairs_[chosen[b]];
-      with_image(item.input, [&](const Face& im) { copy_image(im, batch.profile, b, item.mirror); });
-      with_image(item.target, [&](const Face& im) { copy_image(im, batch.frontal, b, item.mirror); });
+      std::array<int, 2> size{};
+      with_image(item.input, [&](const Face& im, std::array<int, 2> original) {
+        copy_image(im, batch.profile, b, item.mirror);
+        size = original;
+      });
+      const Landmarks lm = item.landmarks ? in_crop(*item.landmarks, size, item.mirror) : mean_landmarks(double(S));
+      with_image(item.target, [&](const Face& im, std::array<int, 2>) { copy_image(im, batch.frontal, b, item.mirror); });
       MaskCanvas canvas(batch.mask.data() + b * S * S, S, S);
       const auto kind = options_.occlusions[static_cast<std::size_t>(
           gen.uniform_int(0, static_cast<std::int64_t>(options_.occlusions.size()) - 1))];
@@ -119,13 +127,33 @@ class PairLoader {
     std::size_t input, target;
     std::int64_t identity;
     bool mirror;
+    std::optional<align::FivePoints> landmarks;  // the input's, in its pixels
   };
+  // Landmarks of a W × H image in the S × S crop it is resized to, mirrored with it (the eyes and
+  // the mouth corners then swap sides, so they swap places to stay image-left first).
+  static Landmarks in_crop(const align::FivePoints& p, std::array<int, 2> size, bool mirror) {
+    Landmarks out;
+    for (std::size_t i = 0; i < 5; ++i) {
+      const double x = p[i].x * double(S) / size[0];
+      out[i] = {mirror ? double(S) - x : x, p[i].y * double(S) / size[1]};
+    }
+    if (mirror) {
+      std::swap(out[0], out[1]);
+      std::swap(out[3], out[4]);
+    }
+    return out;
+  }
   using Face = Tensor<float, Shape<3, S, S>>;
-  // Calls f with the decoded image of `slot`: preloaded, or read now.
+  // Calls f with the decoded image of `slot` and its size before resizing: preloaded, or read now.
   template <class F>
   void with_image(std::size_t slot, F&& f) const {
-    if (options_.preload) f(images_[slot]);
-    else f(load_face<S>(paths_[slot]));
+    if (options_.preload) {
+      f(images_[slot], sizes_[slot]);
+    } else {
+      std::array<int, 2> size{};
+      const Face face = load_face<S>(paths_[slot], &size);
+      f(face, size);
+    }
   }
   static void copy_image(const Tensor<float, Shape<3, S, S>>& src, Tensor<T, Shape<B, 3, S, S>>& dst, index_t b, bool mirror) {
     for (index_t c = 0; c < 3; ++c)
@@ -135,6 +163,7 @@ class PairLoader {
 
   LoaderOptions options_;
   std::vector<Face> images_;                 // preloaded
+  std::vector<std::array<int, 2>> sizes_;     // their sizes before resizing
   std::vector<std::filesystem::path> paths_;  // read per batch
   std::vector<Item> pairs_;
   std::set<std::int64_t> identities_;

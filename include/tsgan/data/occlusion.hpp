@@ -15,9 +15,11 @@
 #include <array>
 #include <cmath>
 #include <numbers>
+#include <optional>
 #include <string_view>
 #include <vector>
 
+#include "tsgan/align/landmarks.hpp"
 #include "tsgan/core/error.hpp"
 #include "tsgan/core/random.hpp"
 
@@ -48,15 +50,14 @@ inline Occlusion occlusion_from_string(std::string_view s) {
   fail("tsgan: unknown occlusion type '{}' (expected left_eye, right_eye, both_eyes, nose, mouth, random_block or irregular)", s);
 }
 
-// Five landmarks in pixel coordinates: left eye, right eye, nose, left and right mouth corners.
-struct Landmarks {
-  std::array<double, 5> x, y;
-};
+// Five landmarks in pixel coordinates (align/landmarks.hpp): left eye, right eye, nose, left and
+// right mouth corners, "left" being the image's left.
+using Landmarks = align::FivePoints;
 
 // The mean landmark positions of the aligned 128 × 128 crops (TP-GAN's alignment), scaled to `size`.
 inline Landmarks mean_landmarks(double size) {
   const double s = size / 128.0;
-  return {{43.58 * s, 86.42 * s, 64.12 * s, 47.59 * s, 82.59 * s}, {41.00 * s, 41.00 * s, 64.75 * s, 88.86 * s, 89.11 * s}};
+  return {{{43.58 * s, 41.00 * s}, {86.42 * s, 41.00 * s}, {64.12 * s, 64.75 * s}, {47.59 * s, 88.86 * s}, {82.59 * s, 89.11 * s}}};
 }
 
 // A binary mask of `width` × `height` pixels, row-major.
@@ -110,13 +111,14 @@ inline void draw_occlusion(MaskCanvas& m, Occlusion kind, const Landmarks& lm, r
   const double s = double(m.width()) / 128.0;  // sizes below are for a 128-pixel crop
   auto centred = [&](double cx, double cy, double w, double h) { m.rect(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2); };
   switch (kind) {
-    case Occlusion::left_eye: centred(lm.x[0], lm.y[0], 40 * s, 40 * s); break;
-    case Occlusion::right_eye: centred(lm.x[1], lm.y[1], 40 * s, 40 * s); break;
+    case Occlusion::left_eye: centred(lm[0].x, lm[0].y, 40 * s, 40 * s); break;
+    case Occlusion::right_eye: centred(lm[1].x, lm[1].y, 40 * s, 40 * s); break;
     case Occlusion::both_eyes:
-      m.rect(lm.x[0] - 20 * s, std::min(lm.y[0], lm.y[1]) - 20 * s, lm.x[1] + 20 * s, std::max(lm.y[0], lm.y[1]) + 20 * s);
+      m.rect(std::min(lm[0].x, lm[1].x) - 20 * s, std::min(lm[0].y, lm[1].y) - 20 * s, std::max(lm[0].x, lm[1].x) + 20 * s,
+             std::max(lm[0].y, lm[1].y) + 20 * s);
       break;
-    case Occlusion::nose: centred(lm.x[2], lm.y[2], 40 * s, 32 * s); break;
-    case Occlusion::mouth: centred((lm.x[3] + lm.x[4]) / 2, (lm.y[3] + lm.y[4]) / 2, 48 * s, 32 * s); break;
+    case Occlusion::nose: centred(lm[2].x, lm[2].y, 40 * s, 32 * s); break;
+    case Occlusion::mouth: centred((lm[3].x + lm[4].x) / 2, (lm[3].y + lm[4].y) / 2, 48 * s, 32 * s); break;
     case Occlusion::random_block: {
       const double side = gen.uniform<double>(32, 64) * s;
       const double x0 = gen.uniform<double>(0, std::max(0.0, double(m.width()) - side));
@@ -164,11 +166,13 @@ inline std::uint64_t item_seed(std::uint64_t base, std::string_view key) {
 // The mask of `kind` on a square crop of side `size` (mean landmarks), drawn from a generator of
 // its own seeded with `seed`: size × size values, row-major, 1 = occluded. The same seed gives the
 // same shapes at any size (positions and sizes scale with the crop).
-inline std::vector<float> fixed_occlusion(Occlusion kind, index_t size, std::uint64_t seed) {
+// With `landmarks` (the face's own, in the crop's pixels), keypoint masks sit on them instead.
+inline std::vector<float> fixed_occlusion(Occlusion kind, index_t size, std::uint64_t seed,
+                                          const std::optional<Landmarks>& landmarks = std::nullopt) {
   std::vector<float> mask(static_cast<std::size_t>(size * size));
   MaskCanvas canvas(mask.data(), size, size);
   random::Generator gen(seed);
-  draw_occlusion(canvas, kind, mean_landmarks(double(size)), gen);
+  draw_occlusion(canvas, kind, landmarks ? *landmarks : mean_landmarks(double(size)), gen);
   return mask;
 }
 

@@ -1,93 +1,45 @@
-// Images: an 8-bit Image (rows of pixels, channels interleaved), reading PNG, JPEG and binary PGM
-// and writing PNG through stb, conversions between images and float tensors [C, H, W] in [0, 1],
-// a bilinear resize, and a grid writer for training snapshots.
+// Images: an 8-bit Image (rows of pixels, channels interleaved), reading PNG (libpng), JPEG
+// (libjpeg-turbo) and binary PGM/PPM (our own parser) and writing PNG (libpng), conversions between
+// images and float tensors [C, H, W] in [0, 1], a bilinear resize, and a grid writer for training
+// snapshots.
 //
-// stb is compiled inside this header, so tsgan stays header-only with no library to build or link:
-// STB_IMAGE_STATIC (and its write twin) make every stb function `static`, so each translation unit
-// that includes this header owns a private copy and no two copies clash at link time. The inline
-// functions below call those private copies; the copies are identical, so whichever definition
-// the linker keeps behaves the same. The price is compile time (about a second per translation
-// unit), which is why tsgan/tsgan.hpp does not include this header. stb's code is not clean under
-// -Wall -Wextra (nor stricter sets) when it is not found in a system directory, so its inclusion
-// alone is wrapped in diagnostic push/ignored/pop and the user's warnings stay on for the rest.
-// A translation unit that includes this header must not include stb_image(_write).h before it
-// or compile another stb implementation. stb is not hardened against hostile files; read images you
-// trust (datasets, your own snapshots).
+// Reading is meant to survive hostile files: libpng and libjpeg-turbo are fuzzed continuously
+// upstream, every failure is an IoError "<name>: cannot decode the image: <why>", and an image
+// whose header announces more than a pixel limit (default_max_image_pixels, overridable per call)
+// is refused before any pixel is decoded, so a small file cannot make the reader allocate
+// gigabytes. Both C libraries report errors by longjmp; the functions that call setjmp hold only
+// trivially destructible locals, and the C++ objects (buffers, the libraries' state) live in their
+// callers, so a longjmp never skips a destructor. JPEG warnings (corrupt or truncated data, which
+// libjpeg would otherwise fill with grey) are errors too.
 //
 // Errors about files are IoError "<path>: <why>"; wrong sizes and channel counts are tsgan::Error.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
+#include <csetjmp>
+#include <cstddef>
 #include <cstdint>
+#include <cstdio>  // jpeglib.h uses FILE and size_t without including their headers
+#include <cstring>
 #include <filesystem>
-#include <memory>
-#include <optional>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <jpeglib.h>
+#include <png.h>
 
 #include "tsgan/core/error.hpp"
 #include "tsgan/core/format.hpp"
 #include "tsgan/core/tensor.hpp"
 #include "tsgan/io/file.hpp"
-
-#if defined(STBI_INCLUDE_STB_IMAGE_H) || defined(INCLUDE_STB_IMAGE_WRITE_H)
-#error "tsgan/io/image.hpp compiles a private stb: include it before stb_image(_write).h, or not both"
-#endif
-
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#if defined(__clang__)
-#pragma GCC diagnostic ignored "-Wunknown-warning-option"
-#endif
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wduplicated-branches"
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma GCC diagnostic ignored "-Wshadow"
-#endif
-
-// Only the decoders tsgan uses, from memory only (files are read by io/file.hpp, which reports the
-// system's reason when a file cannot be opened).
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_NO_STDIO
-#define STBI_NO_LINEAR
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_PNM
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STBI_WRITE_NO_STDIO
-// Debian installs stb under stb/; elsewhere the headers may sit directly on the include path.
-#if __has_include(<stb/stb_image.h>)
-#include <stb/stb_image.h>
-#include <stb/stb_image_write.h>
-#elif __has_include(<stb_image.h>)
-#include <stb_image.h>
-#include <stb_image_write.h>
-#else
-#error "tsgan/io/image.hpp needs stb_image.h and stb_image_write.h (Debian: apt install libstb-dev)"
-#endif
-#undef STB_IMAGE_IMPLEMENTATION
-#undef STB_IMAGE_WRITE_IMPLEMENTATION
-
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 
 namespace tsgan::io {
 
@@ -182,21 +134,40 @@ struct CheckGridColumns {
   static constexpr bool value = true;
 };
 
-// stb decodes a binary PNM (P5 grey, P6 RGB) whose raster is cut short without complaint, leaving
-// the missing pixels uninitialised; its PNG and JPEG decoders do report truncation. So a PNM's
-// raster size is checked here first. Returns (bytes the header asks for, bytes present), or
-// nothing when the data is not a PNM header this can parse (stb then gives the reason).
-inline std::optional<std::pair<std::uint64_t, std::uint64_t>> pnm_raster_sizes(
-    const std::vector<std::byte>& b) {
-  if (b.size() < 2 || b[0] != std::byte{'P'} || (b[1] != std::byte{'5'} && b[1] != std::byte{'6'}))
-    return std::nullopt;
-  const std::uint64_t channels = b[1] == std::byte{'5'} ? 1 : 3;
+// Where a decoder's failure goes: the reason (at most a line) and the jump back to the function
+// that called setjmp.
+struct DecodeFailure {
+  std::jmp_buf jump;
+  char reason[JMSG_LENGTH_MAX > 256 ? JMSG_LENGTH_MAX : 256] = {};
+
+  [[noreturn]] void raise(const char* why) {
+    std::snprintf(reason, sizeof reason, "%s", why ? why : "corrupt data");
+    std::longjmp(jump, 1);
+  }
+};
+
+[[noreturn]] inline void fail_decode(std::string_view name, std::string_view why) {
+  fail<IoError>("{}: cannot decode the image: {}", name, why);
+}
+
+inline void check_pixel_limit(std::string_view name, std::uint64_t width, std::uint64_t height,
+                              std::uint64_t max_pixels) {
+  if (width == 0 || height == 0) fail_decode(name, fmt::format("the header announces {}x{} pixels", width, height));
+  if (width > INT_MAX || height > INT_MAX || width * height > max_pixels)
+    fail_decode(name, fmt::format("the header announces {}x{} = {} pixels, more than the limit of {} "
+                                  "(ReadImageOptions::max_pixels)",
+                                  width, height, width * height, max_pixels));
+}
+
+// ---- PNM: P5 (grey) and P6 (RGB), 8 or 16 bits per sample, scaled from maxval to 0..255 ----------
+
+inline Image decode_pnm(std::span<const std::byte> b, std::string_view name, std::uint64_t max_pixels) {
+  const int channels = b[1] == std::byte{'5'} ? 1 : 3;
   std::size_t pos = 2;
-  auto is_space = [](std::byte c) {
-    return c == std::byte{' '} || (c >= std::byte{'\t'} && c <= std::byte{'\r'});
-  };
+  auto is_space = [](std::byte c) { return c == std::byte{' '} || (c >= std::byte{'\t'} && c <= std::byte{'\r'}); };
   std::uint64_t fields[3] = {};  // width, height, maxval
-  for (std::uint64_t& field : fields) {
+  const char* field_names[3] = {"width", "height", "maxval"};
+  for (int f = 0; f < 3; ++f) {
     for (;;) {  // whitespace and comments, which run to the end of the line
       while (pos < b.size() && is_space(b[pos])) ++pos;
       if (pos >= b.size() || b[pos] != std::byte{'#'}) break;
@@ -204,67 +175,253 @@ inline std::optional<std::pair<std::uint64_t, std::uint64_t>> pnm_raster_sizes(
     }
     const std::size_t start = pos;
     while (pos < b.size() && b[pos] >= std::byte{'0'} && b[pos] <= std::byte{'9'}) {
-      if (field > 100'000'000) return std::nullopt;  // far beyond what stb accepts
-      field = field * 10 + static_cast<std::uint64_t>(b[pos++]) - '0';
+      fields[f] = fields[f] * 10 + (static_cast<std::uint64_t>(b[pos++]) - '0');
+      if (fields[f] > INT_MAX) fail_decode(name, fmt::format("PNM {} is too large", field_names[f]));
     }
-    if (pos == start) return std::nullopt;
+    if (pos == start) fail_decode(name, fmt::format("PNM header: no {} where a number is expected", field_names[f]));
   }
-  if (pos >= b.size() || !is_space(b[pos])) return std::nullopt;
+  if (pos >= b.size() || !is_space(b[pos])) fail_decode(name, "PNM header: no whitespace after maxval");
   ++pos;  // exactly one whitespace byte separates the header from the raster
-  const std::uint64_t sample = fields[2] > 255 ? 2 : 1;
-  return std::pair(fields[0] * fields[1] * channels * sample, static_cast<std::uint64_t>(b.size() - pos));
-}
+  const std::uint64_t maxval = fields[2];
+  if (maxval == 0 || maxval > 65535) fail_decode(name, fmt::format("PNM maxval {} is not in 1..65535", maxval));
+  check_pixel_limit(name, fields[0], fields[1], max_pixels);
 
-}  // namespace detail
-
-// Reads a PNG, JPEG or binary PNM (P5 PGM, P6 PPM) file. A grey image with alpha becomes RGBA;
-// 16-bit samples are reduced to 8 bits.
-inline Image read_image(const std::filesystem::path& path) {
-  const std::vector<std::byte> bytes = read_file(path);
-  if (bytes.empty()) fail<IoError>("{}: cannot decode the image: the file is empty", path.string());
-  if (bytes.size() > static_cast<std::size_t>(INT_MAX))
-    fail<IoError>("{}: cannot decode the image: {} bytes is more than stb reads", path.string(),
-                  bytes.size());
-  if (const auto pnm = detail::pnm_raster_sizes(bytes); pnm && pnm->second < pnm->first)
-    fail<IoError>("{}: cannot decode the image: truncated PNM, {} bytes of pixels where the header "
-                  "announces {}", path.string(), pnm->second, pnm->first);
-  int w = 0, h = 0, c = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
-                            &w, &h, &c, 0),
-      stbi_image_free);
-  if (!data) {
-    const char* reason = stbi_failure_reason();  // NULL for some corrupt PNGs
-    fail<IoError>("{}: cannot decode the image: {}", path.string(), reason ? reason : "corrupt or unsupported data");
-  }
-
-  Image im(w, h, c == 2 ? 4 : c);
-  const std::size_t n = static_cast<std::size_t>(w) * h;
-  if (c == 2) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const stbi_uc g = data.get()[2 * i];
-      im.pixels[4 * i] = im.pixels[4 * i + 1] = im.pixels[4 * i + 2] = g;
-      im.pixels[4 * i + 3] = data.get()[2 * i + 1];
-    }
-  } else {
-    std::copy_n(data.get(), n * c, im.pixels.begin());
+  const std::uint64_t sample_bytes = maxval > 255 ? 2 : 1;
+  const std::uint64_t samples = fields[0] * fields[1] * static_cast<std::uint64_t>(channels);
+  if (b.size() - pos < samples * sample_bytes)
+    fail_decode(name, fmt::format("truncated PNM, {} bytes of pixels where the header announces {}",
+                                  b.size() - pos, samples * sample_bytes));
+  Image im(static_cast<int>(fields[0]), static_cast<int>(fields[1]), channels);
+  for (std::uint64_t i = 0; i < samples; ++i) {
+    const std::byte* s = b.data() + pos + i * sample_bytes;
+    const std::uint64_t v = sample_bytes == 1 ? static_cast<std::uint64_t>(s[0])
+                                              : (static_cast<std::uint64_t>(s[0]) << 8) | static_cast<std::uint64_t>(s[1]);
+    if (v > maxval) fail_decode(name, fmt::format("PNM sample {} is {}, above maxval {}", i, v, maxval));
+    im.pixels[i] = static_cast<std::uint8_t>((v * 255 + maxval / 2) / maxval);
   }
   return im;
 }
 
+// ---- PNG: libpng ----------------------------------------------------------------------------------
+
+struct PngInput {
+  std::span<const std::byte> bytes;
+  std::size_t pos = 0;
+  DecodeFailure failure;
+};
+
+inline void png_on_error(png_structp png, png_const_charp message) {
+  static_cast<PngInput*>(png_get_error_ptr(png))->failure.raise(message);
+}
+inline void png_on_warning(png_structp, png_const_charp) {}  // ancillary trouble; the pixels are fine
+inline void png_on_read(png_structp png, png_bytep out, std::size_t size) {
+  auto* in = static_cast<PngInput*>(png_get_io_ptr(png));
+  if (in->bytes.size() - in->pos < size) in->failure.raise("the file ends inside the PNG data (truncated)");
+  std::memcpy(out, in->bytes.data() + in->pos, size);
+  in->pos += size;
+}
+
+struct PngHeader {
+  png_uint_32 width = 0, height = 0;
+  int color_type = 0, bit_depth = 0, channels = 0;
+};
+
+// setjmp callers: only trivially destructible locals (see the top of this header).
+inline bool png_read_header(png_structp png, png_infop info, PngInput& in, PngHeader& h) {
+  if (setjmp(in.failure.jump)) return false;
+  png_read_info(png, info);
+  h.width = png_get_image_width(png, info);
+  h.height = png_get_image_height(png, info);
+  h.color_type = png_get_color_type(png, info);
+  h.bit_depth = png_get_bit_depth(png, info);
+  return true;
+}
+
+// Every colour type becomes 8-bit grey, RGB or RGBA: palettes expand, transparency becomes alpha
+// (grey with alpha becomes RGBA), 16-bit samples are scaled to 8 bits rounding to nearest.
+inline bool png_set_transforms(png_structp png, png_infop info, PngInput& in, PngHeader& h) {
+  if (setjmp(in.failure.jump)) return false;
+  const bool transparency = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
+  png_set_expand(png);  // palette to RGB, grey below 8 bits to 8, tRNS to alpha
+  png_set_scale_16(png);
+  if ((h.color_type & PNG_COLOR_MASK_COLOR) == 0 && ((h.color_type & PNG_COLOR_MASK_ALPHA) != 0 || transparency))
+    png_set_gray_to_rgb(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  h.channels = png_get_channels(png, info);
+  return true;
+}
+
+inline bool png_read_rows(png_structp png, png_infop info, PngInput& in, png_bytepp rows) {
+  if (setjmp(in.failure.jump)) return false;
+  png_read_image(png, rows);
+  png_read_end(png, info);
+  return true;
+}
+
+inline Image decode_png(std::span<const std::byte> bytes, std::string_view name, std::uint64_t max_pixels) {
+  PngInput in;
+  in.bytes = bytes;
+  struct State {
+    png_structp png = nullptr;
+    png_infop info = nullptr;
+    ~State() { png_destroy_read_struct(&png, info ? &info : nullptr, nullptr); }
+  } state;
+  state.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &in, png_on_error, png_on_warning);
+  if (!state.png) fail_decode(name, "libpng cannot start (out of memory?)");
+  state.info = png_create_info_struct(state.png);
+  if (!state.info) fail_decode(name, "libpng cannot start (out of memory?)");
+  png_set_read_fn(state.png, &in, png_on_read);
+
+  PngHeader h;
+  if (!png_read_header(state.png, state.info, in, h)) fail_decode(name, in.failure.reason);
+  check_pixel_limit(name, h.width, h.height, max_pixels);
+  if (!png_set_transforms(state.png, state.info, in, h)) fail_decode(name, in.failure.reason);
+  if (h.channels != 1 && h.channels != 3 && h.channels != 4)
+    fail_decode(name, fmt::format("PNG decodes to {} channels (1, 3 or 4 expected)", h.channels));
+
+  Image im(static_cast<int>(h.width), static_cast<int>(h.height), h.channels);
+  std::vector<png_bytep> rows(h.height);
+  const std::size_t stride = static_cast<std::size_t>(h.width) * static_cast<std::size_t>(h.channels);
+  for (std::size_t y = 0; y < rows.size(); ++y) rows[y] = im.pixels.data() + y * stride;
+  if (!png_read_rows(state.png, state.info, in, rows.data())) fail_decode(name, in.failure.reason);
+  return im;
+}
+
+// ---- JPEG: libjpeg-turbo --------------------------------------------------------------------------
+
+// A progressive JPEG may hold any number of scans, each a pass over the whole image: a few KB
+// could keep the decoder busy for minutes. libjpeg-turbo's own fuzzers stop at 500 scans too.
+inline constexpr int jpeg_max_scans = 500;
+
+struct JpegInput {
+  jpeg_decompress_struct info{};
+  jpeg_error_mgr errors{};
+  jpeg_progress_mgr progress{};
+  DecodeFailure failure;
+};
+
+inline JpegInput& jpeg_input(j_common_ptr cinfo) { return *static_cast<JpegInput*>(cinfo->client_data); }
+
+inline void jpeg_on_error(j_common_ptr cinfo) {
+  char message[JMSG_LENGTH_MAX];
+  cinfo->err->format_message(cinfo, message);
+  jpeg_input(cinfo).failure.raise(message);
+}
+// Level -1 is a warning about corrupt data (libjpeg decodes on, filling with grey): an error here.
+// Higher levels are trace messages.
+inline void jpeg_on_message(j_common_ptr cinfo, int level) {
+  if (level < 0) jpeg_on_error(cinfo);
+}
+inline void jpeg_on_progress(j_common_ptr cinfo) {
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->is_decompressor && d->input_scan_number > jpeg_max_scans)
+    jpeg_input(cinfo).failure.raise("a progressive JPEG with more than 500 scans");
+}
+
+// setjmp callers: only trivially destructible locals (see the top of this header).
+inline bool jpeg_read_header_from(JpegInput& in, std::span<const std::byte> bytes) {
+  if (setjmp(in.failure.jump)) return false;
+  jpeg_create_decompress(&in.info);
+  in.info.client_data = &in;
+  in.info.progress = &in.progress;
+  jpeg_mem_src(&in.info, reinterpret_cast<const unsigned char*>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&in.info, TRUE);
+  return true;
+}
+
+inline bool jpeg_read_pixels(JpegInput& in, std::uint8_t* pixels, int channels) {
+  if (setjmp(in.failure.jump)) return false;
+  in.info.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_start_decompress(&in.info);
+  if (in.info.output_components != channels || in.info.output_width != in.info.image_width ||
+      in.info.output_height != in.info.image_height)
+    in.failure.raise("libjpeg's output is not the size its header announced");
+  const std::size_t stride = static_cast<std::size_t>(in.info.output_width) * static_cast<std::size_t>(in.info.output_components);
+  while (in.info.output_scanline < in.info.output_height) {
+    JSAMPROW row = pixels + in.info.output_scanline * stride;
+    jpeg_read_scanlines(&in.info, &row, 1);
+  }
+  jpeg_finish_decompress(&in.info);
+  return true;
+}
+
+inline Image decode_jpeg(std::span<const std::byte> bytes, std::string_view name, std::uint64_t max_pixels) {
+  if (bytes.size() > ULONG_MAX) fail_decode(name, "more bytes than libjpeg reads");
+  struct State {
+    JpegInput in;
+    ~State() { jpeg_destroy_decompress(&in.info); }  // safe on a struct jpeg_create never touched
+  } state;
+  JpegInput& in = state.in;
+  in.info.err = jpeg_std_error(&in.errors);
+  in.errors.error_exit = jpeg_on_error;
+  in.errors.emit_message = jpeg_on_message;
+  in.progress.progress_monitor = jpeg_on_progress;
+  if (!jpeg_read_header_from(in, bytes)) fail_decode(name, in.failure.reason);
+  check_pixel_limit(name, in.info.image_width, in.info.image_height, max_pixels);
+  // Only grey stays grey; libjpeg converts YCbCr and RGB to RGB and refuses CMYK and YCCK.
+  Image im(static_cast<int>(in.info.image_width), static_cast<int>(in.info.image_height),
+           in.info.jpeg_color_space == JCS_GRAYSCALE ? 1 : 3);
+  if (!jpeg_read_pixels(in, im.pixels.data(), im.channels)) fail_decode(name, in.failure.reason);
+  return im;
+}
+
+}  // namespace detail
+
+// The most pixels read_image decodes unless told otherwise: 8192 x 8192, at most 256 MiB as RGBA.
+// Face datasets are far below it; a file announcing more is refused before decoding.
+inline constexpr std::uint64_t default_max_image_pixels = std::uint64_t{1} << 26;
+
+struct ReadImageOptions {
+  std::uint64_t max_pixels = default_max_image_pixels;  // width * height
+};
+
+// Decodes a PNG, JPEG or binary PNM (P5 PGM, P6 PPM) held in memory; `name` (the file's path, or
+// any label) starts every error message. Grey stays grey (1 channel); grey with alpha or with a
+// transparent colour becomes RGBA; palettes become RGB or RGBA; 16-bit samples and PNM maxvals
+// other than 255 are scaled to 0..255, rounding to nearest. No gamma or colour profile is applied.
+inline Image decode_image(std::span<const std::byte> bytes, std::string_view name, ReadImageOptions options = {}) {
+  auto starts_with = [&](std::initializer_list<unsigned char> magic) {
+    if (bytes.size() < magic.size()) return false;
+    std::size_t i = 0;
+    for (unsigned char m : magic)
+      if (bytes[i++] != std::byte{m}) return false;
+    return true;
+  };
+  if (bytes.empty()) fail<IoError>("{}: cannot decode the image: the file is empty", name);
+  if (starts_with({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})) return detail::decode_png(bytes, name, options.max_pixels);
+  if (starts_with({0xff, 0xd8, 0xff})) return detail::decode_jpeg(bytes, name, options.max_pixels);
+  if (starts_with({'P', '5'}) || starts_with({'P', '6'})) return detail::decode_pnm(bytes, name, options.max_pixels);
+  detail::fail_decode(name, "not a PNG, JPEG or binary PNM (P5, P6) file");
+}
+
+// Reads a PNG, JPEG or binary PNM file as decode_image does.
+inline Image read_image(const std::filesystem::path& path, ReadImageOptions options = {}) {
+  const std::vector<std::byte> bytes = read_file(path);
+  return decode_image(bytes, path.string(), options);
+}
+
+// The image encoded as PNG, 8 bits per sample, grey, RGB or RGBA as the image is.
+inline std::vector<std::byte> encode_png(const Image& image) {
+  detail::check_image(image, "encode_png");
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  png.width = static_cast<png_uint_32>(image.width);
+  png.height = static_cast<png_uint_32>(image.height);
+  png.format = image.channels == 1 ? PNG_FORMAT_GRAY : image.channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
+  std::vector<std::byte> out(PNG_IMAGE_PNG_SIZE_MAX(png));
+  png_alloc_size_t size = out.size();
+  if (!png_image_write_to_memory(&png, out.data(), &size, 0, image.pixels.data(), 0, nullptr))
+    fail<IoError>("tsgan: cannot encode a {}x{}x{} image as PNG: {}", image.width, image.height,
+                  image.channels, png.message);
+  out.resize(size);
+  return out;
+}
+
 // Writes a PNG, atomically (io/file.hpp).
 inline void write_png(const std::filesystem::path& path, const Image& image) {
-  detail::check_image(image, "write_png");
-  std::vector<std::byte> out;
-  auto append = [](void* context, void* data, int size) {
-    auto* o = static_cast<std::vector<std::byte>*>(context);
-    const auto* p = static_cast<const std::byte*>(data);
-    o->insert(o->end(), p, p + size);
-  };
-  if (!stbi_write_png_to_func(append, &out, image.width, image.height, image.channels, image.pixels.data(),
-                              image.width * image.channels))
-    fail<IoError>("{}: cannot encode the image as PNG", path.string());
-  write_file_atomic(path, out);
+  write_file_atomic(path, encode_png(image));
 }
 
 // Three channels: grey is replicated, alpha dropped, RGB returned as it is.

@@ -308,12 +308,76 @@ class Writer {
   std::map<std::string, std::string> metadata_;
 };
 
+namespace detail {
+
+// A first pass over a safetensors header, before nlohmann builds it: records the first top-level
+// key that repeats (nlohmann keeps only the last value of a repeated key, which would drop a tensor
+// silently) and stops at arrays or objects nested deeper than a header ever needs (3), so that
+// neither the DOM nor an error message that prints part of it recurses 200 000 frames deep.
+// Its work is one step per JSON event (`events` counts them). It replaces a parse callback:
+// nlohmann's callback parser scans every member of the enclosing object at each object's end,
+// which made a header of n tensors cost n^2 (20 000 tensors took 49 s).
+class HeaderScan : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  static constexpr int max_depth = 16;
+
+  std::uint64_t events = 0;
+  bool too_deep = false;
+  std::optional<std::string> repeated;
+  std::string error;  // nlohmann's message when the text is not JSON
+
+  bool null() override { return step(); }
+  bool boolean(bool) override { return step(); }
+  bool number_integer(number_integer_t) override { return step(); }
+  bool number_unsigned(number_unsigned_t) override { return step(); }
+  bool number_float(number_float_t, const string_t&) override { return step(); }
+  bool string(string_t&) override { return step(); }
+  bool binary(binary_t&) override { return step(); }
+  bool start_object(std::size_t) override { return open(); }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& k) override {
+    if (depth_ == 1 && !repeated && !seen_.insert(k).second) repeated = k;
+    return step();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::json::exception& e) override {
+    error = e.what();
+    return false;
+  }
+
+ private:
+  bool step() {
+    ++events;
+    return true;
+  }
+  bool open() {
+    ++events;
+    if (++depth_ > max_depth) too_deep = true;
+    return !too_deep;
+  }
+  bool close() {
+    ++events;
+    --depth_;
+    return true;
+  }
+
+  int depth_ = 0;
+  std::set<std::string, std::less<>> seen_;
+};
+
+}  // namespace detail
+
 // A validated safetensors file held in memory. Construction checks the whole file (header length,
 // JSON, every entry, that the tensors tile the data buffer, metadata types) and throws IoError on
 // the first problem; a Reader that exists is consistent.
 class Reader {
  public:
   explicit Reader(std::filesystem::path path) : path_(std::move(path)), file_(read_file(path_)) { parse(); }
+  // The file's bytes already in memory; `name` stands for the path in messages.
+  Reader(std::filesystem::path name, std::vector<std::byte> bytes) : path_(std::move(name)), file_(std::move(bytes)) {
+    parse();
+  }
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -411,25 +475,18 @@ class Reader {
     data_start_ = 8 + static_cast<std::size_t>(n);
     const std::uint64_t data_size = file_.size() - data_start_;
 
-    // JSON objects may repeat a key and nlohmann keeps the last one; a repeated tensor name would
-    // silently drop a tensor, so top-level keys are collected while parsing.
-    std::set<std::string, std::less<>> seen;
-    std::optional<std::string> repeated;
-    auto watch = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-      if (event == nlohmann::json::parse_event_t::key && depth == 1 && !repeated &&
-          !seen.insert(parsed.get<std::string>()).second)
-        repeated = parsed.get<std::string>();
-      return true;
-    };
     const auto* text = reinterpret_cast<const char*>(file_.data() + 8);
-    nlohmann::json header;
-    try {
-      header = nlohmann::json::parse(text, text + n, watch);
-    } catch (const nlohmann::json::exception& e) {
-      bad("header is not valid JSON ({})", e.what());
+    detail::HeaderScan scan;
+    if (!nlohmann::json::sax_parse(text, text + n, &scan)) {
+      if (scan.too_deep)
+        bad("header nests arrays or objects more than {} deep (a safetensors header needs 3)",
+            detail::HeaderScan::max_depth);
+      bad("header is not valid JSON ({})", scan.error);
     }
+    // The same lexer and grammar as the scan, which accepted the text: this parse does not throw.
+    const nlohmann::json header = nlohmann::json::parse(text, text + n);
     if (!header.is_object()) bad("header is a JSON {}, not an object", kind(header));
-    if (repeated) bad("tensor '{}': the header names it twice", *repeated);
+    if (scan.repeated) bad("tensor '{}': the header names it twice", *scan.repeated);
 
     for (const auto& [name, entry] : header.items()) {
       if (name == "__metadata__") {

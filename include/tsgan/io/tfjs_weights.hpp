@@ -25,7 +25,6 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <string_view>
@@ -36,6 +35,7 @@
 #include "tsgan/core/half.hpp"
 #include "tsgan/core/shape.hpp"
 #include "tsgan/core/tensor.hpp"
+#include "tsgan/io/file.hpp"
 
 namespace tsgan::io::tfjs {
 
@@ -166,21 +166,24 @@ class WeightsFile {
     fail<IoError>("{}: tensor '{}': {}", manifest_.string(), tensor, what);
   }
 
-  static std::vector<unsigned char> read_bytes(const std::filesystem::path& p, bool& ok) {
-    std::ifstream in(p, std::ios::binary | std::ios::ate);
-    ok = static_cast<bool>(in);
-    if (!ok) return {};
-    std::vector<unsigned char> bytes(static_cast<std::size_t>(in.tellg()));
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    ok = static_cast<bool>(in);
-    return bytes;
+  // The whole file through io::read_file, whose IoError names the path and the system's reason
+  // (an ifstream took a folder's size to be 2^63 bytes: a `paths` entry naming a folder was
+  // std::bad_alloc).
+  [[noreturn]] void fail_read(std::string_view what, const IoError& e) const {
+    fail_file(fmt::format("{} ({})", what, e.what()));
+  }
+  std::vector<unsigned char> read_bytes(const std::filesystem::path& p, std::string_view what) const {
+    try {
+      const std::vector<std::byte> bytes = read_file(p);
+      const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+      return std::vector<unsigned char>(data, data + bytes.size());
+    } catch (const IoError& e) {
+      fail_read(what, e);
+    }
   }
 
   nlohmann::json parse_manifest() const {
-    bool ok = false;
-    const std::vector<unsigned char> text = read_bytes(manifest_, ok);
-    if (!ok) fail_file("cannot read the manifest (missing or unreadable)");
+    const std::vector<unsigned char> text = read_bytes(manifest_, "cannot read the manifest");
     try {
       return nlohmann::json::parse(text.begin(), text.end());
     } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
@@ -217,11 +220,8 @@ class WeightsFile {
       if (!p.is_string() || p.get<std::string>().empty())
         fail_file(where + ": every entry of \"paths\" must be a file name");
       const std::filesystem::path file = manifest_.parent_path() / p.get<std::string>();
-      bool ok = false;
-      std::vector<unsigned char> bytes = read_bytes(file, ok);
-      if (!ok)
-        fail_file(fmt::format("{}: cannot read weights file {} (missing or unreadable)", where,
-                              file.string()));
+      const std::vector<unsigned char> bytes =
+          read_bytes(file, fmt::format("{}: cannot read weights file {}", where, file.string()));
       stream.insert(stream.end(), bytes.begin(), bytes.end());
     }
 

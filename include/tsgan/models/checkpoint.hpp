@@ -5,10 +5,15 @@
 // compile-time configuration as metadata.
 //
 // Loading compares the stored configuration with the model's and checks every tensor's name,
-// shape and dtype before writing anything; all problems are reported together.
+// shape and dtype, and that every F32/F64 tensor is finite (a diverged run's NaN weights would
+// only show up later as NaN images), before writing anything; all problems are reported together.
 #pragma once
 
+#include <cmath>
+#include <optional>
 #include <set>
+#include <span>
+#include <string>
 
 #include "tsgan/core/copy.hpp"
 #include "tsgan/models/configs.hpp"
@@ -68,6 +73,21 @@ void load_optimizer(const io::safetensors::Reader& file, const std::string& pref
     copy_from_host<D>(v, reinterpret_cast<const T*>(file.bytes(base + ".exp_avg_sq").data()), n);
     std::memcpy(&step, file.bytes(base + ".step").data(), sizeof step);
   });
+}
+
+// The first element of a floating tensor that is NaN or infinite, as "<value> at element <i>".
+inline std::optional<std::string> non_finite_element(const io::safetensors::TensorInfo& info, std::span<const std::byte> bytes) {
+  auto scan = [&]<class V>(std::type_identity<V>) -> std::optional<std::string> {
+    for (std::size_t i = 0; i < bytes.size() / sizeof(V); ++i) {
+      V v;
+      std::memcpy(&v, bytes.data() + i * sizeof(V), sizeof v);
+      if (!std::isfinite(v)) return fmt::format("{} at element {}", v, i);
+    }
+    return std::nullopt;
+  };
+  if (info.dtype == io::safetensors::Dtype::F32) return scan(std::type_identity<float>{});
+  if (info.dtype == io::safetensors::Dtype::F64) return scan(std::type_identity<double>{});
+  return std::nullopt;
 }
 
 }  // namespace detail
@@ -159,8 +179,11 @@ void load_checkpoint(Model& model, const std::filesystem::path& path) {
                                      fmt::join(cs.shape, "x"), E));
     else centre_count = ids.shape[0];
   }
-  for (const auto& name : file.names())
+  for (const auto& name : file.names()) {
     if (!expected.contains(name)) problems.push_back(fmt::format("unexpected tensor '{}'", name));
+    else if (auto bad = detail::non_finite_element(file.info(name), file.bytes(name)))
+      problems.push_back(fmt::format("tensor '{}' is not finite ({})", name, *bad));
+  }
   if (!problems.empty())
     fail<IoError>("{}: cannot load this TSGAN checkpoint:\n  - {}", path.string(), fmt::join(problems, "\n  - "));
 

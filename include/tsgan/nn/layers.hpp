@@ -3,6 +3,8 @@
 // not compile. Parameters are named as PyTorch names them (`weight`, `bias`, OIHW layouts), so a
 // tsgan checkpoint loads into the equivalent PyTorch module.
 //
+// Layers take Vars and, evaluating them first, expressions over Vars: `fc(relu(x))`.
+//
 // Parameters start at zero; nn::reset_parameters(module, generator) gives PyTorch's default
 // initialisation, nn/init.hpp the others.
 #pragma once
@@ -13,11 +15,16 @@
 #include "tsgan/expr/random_expr.hpp"
 #include "tsgan/nn/module.hpp"
 #include "tsgan/ops/conv.hpp"
+#include "tsgan/ops/dropout.hpp"
 #include "tsgan/ops/linear.hpp"
 
 namespace tsgan::nn {
 
 struct NoBias {};
+
+// An unevaluated expression over Vars, which a layer evaluates (one fused node) before its op.
+template <class E>
+concept VarExpression = Expression<E> && !is_var<std::remove_cvref_t<E>>::value && expr::node_t<const E&>::has_var;
 
 namespace detail {
 // PyTorch's default for conv and linear layers: kaiming_uniform(a = √5) for the weight, which is
@@ -54,12 +61,17 @@ struct Conv2d {
     if constexpr (Bias) return conv2d<O>(x, g.param(weight), g.param(bias));
     else return conv2d<O>(x, g.param(weight));
   }
+  template <VarExpression E>
+  auto operator()(const E& e) {
+    return (*this)(tsgan::eval(e));
+  }
 };
 
 template <index_t In, index_t Out, index_t K, ConvTransposeOptions O = ConvTransposeOptions{}, bool Bias = true,
           class T = float, class D = cpu>
 struct ConvTranspose2d {
-  Param<T, Shape<In, Out, K, K>, D> weight;  // PyTorch's layout: [in, out, kh, kw]
+  static_assert(In % O.groups == 0 && Out % O.groups == 0, "tsgan: ConvTranspose2d channels must divide by groups");
+  Param<T, Shape<In, Out / O.groups, K, K>, D> weight;  // PyTorch's layout: [in, out / groups, kh, kw]
   [[no_unique_address]] std::conditional_t<Bias, Param<T, Shape<Out>, D>, NoBias> bias;
 
   template <class V>
@@ -68,7 +80,7 @@ struct ConvTranspose2d {
     if constexpr (Bias) v.param("bias", bias);
   }
   void reset_parameters(random::Generator& gen) {
-    const double bound = 1.0 / std::sqrt(double(Out * K * K));  // PyTorch takes fan_in from dim 1
+    const double bound = 1.0 / std::sqrt(double(Out / O.groups * K * K));  // PyTorch takes fan_in from dim 1
     detail::uniform_fill(weight, gen, bound);
     if constexpr (Bias) detail::uniform_fill(bias, gen, bound);
   }
@@ -77,6 +89,10 @@ struct ConvTranspose2d {
     Graph& g = x.graph();
     if constexpr (Bias) return conv_transpose2d<O>(x, g.param(weight), g.param(bias));
     else return conv_transpose2d<O>(x, g.param(weight));
+  }
+  template <VarExpression E>
+  auto operator()(const E& e) {
+    return (*this)(tsgan::eval(e));
   }
 };
 
@@ -101,25 +117,47 @@ struct Linear {
     if constexpr (Bias) return linear(x, g.param(weight), g.param(bias));
     else return linear(x, g.param(weight));
   }
+  template <VarExpression E>
+  auto operator()(const E& e) {
+    return (*this)(tsgan::eval(e));
+  }
 };
 
-// Activations: stateless modules, each one fused elementwise node.
-template <double Alpha = 0.01>
+// Activations: stateless modules, each one fused elementwise node (an expression argument is
+// fused into it). LeakyReLU's slope is a member, PyTorch's negative_slope: `nn::LeakyReLU act{0.2};`.
 struct LeakyReLU {
-  template <class T, ShapeType S, class D>
-  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return leaky_relu(x, Alpha); }
+  double negative_slope = 0.01;
+  template <Expression E>
+  auto operator()(const E& x) const { return tsgan::eval(leaky_relu(x, negative_slope)); }
 };
 struct ReLU {
-  template <class T, ShapeType S, class D>
-  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return relu(x); }
+  template <Expression E>
+  auto operator()(const E& x) const { return tsgan::eval(relu(x)); }
 };
 struct Tanh {
-  template <class T, ShapeType S, class D>
-  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return tanh(x); }
+  template <Expression E>
+  auto operator()(const E& x) const { return tsgan::eval(tanh(x)); }
 };
 struct Sigmoid {
+  template <Expression E>
+  auto operator()(const E& x) const { return tsgan::eval(sigmoid(x)); }
+};
+
+// Dropout (ops/dropout.hpp) with its own random stream, active in training mode (nn::train /
+// nn::eval): seed `generator` per network for reproducible masks.
+struct Dropout {
+  double p = 0.5;
+  random::Generator generator{};
+  bool training = true;
+
+  template <class V>
+  void visit(V& v) {
+    v.training(training);
+  }
   template <class T, ShapeType S, class D>
-  Var<T, S, D> operator()(const Var<T, S, D>& x) const { return sigmoid(x); }
+  Var<T, S, D> operator()(const Var<T, S, D>& x) {
+    return dropout(x, p, generator, training);
+  }
 };
 
 // Layers applied in order; named 0, 1, ... like torch.nn.Sequential.

@@ -9,6 +9,12 @@
 //  - std::array and std::tuple of modules are named by index, like PyTorch's ModuleList.
 // Names join with dots, PyTorch-style: `gd.encoder.0.weight`. Train/eval is a run-time flag.
 // A visitor may also define enter(module), called on every module before its members.
+//
+// Any other class type inside a module is a compile error naming it: a struct that gains a
+// constructor (even `Net() = default;`) stops being an aggregate, and walking past it would
+// silently drop its parameters (an optimizer with nothing to train, an empty checkpoint). Plain
+// tensors and std::string are taken as not being state; other types that hold no parameters are
+// declared so by specialising nn::not_a_module.
 #pragma once
 
 #include <array>
@@ -37,6 +43,31 @@ template <class X>
 struct is_tuple : std::false_type {};
 template <class... X>
 struct is_tuple<std::tuple<X...>> : std::true_type {};
+
+// Class types a module may hold that carry no parameters or buffers: walked past, never an error.
+// Specialise it (`template <> struct tsgan::nn::not_a_module<MyConfig> : std::true_type {};`) for
+// a member type of your own.
+template <class X>
+struct not_a_module : std::false_type {};
+template <class T, class S, class D>
+struct not_a_module<Tensor<T, S, D>> : std::true_type {};
+template <class C, class Traits, class A>
+struct not_a_module<std::basic_string<C, Traits, A>> : std::true_type {};
+
+namespace detail {
+// Instantiated for a class type that is neither an aggregate nor has visit(): the compiler's
+// "in instantiation of" line names the type.
+template <class M>
+struct module_member_check {
+  static_assert(sizeof(M) == 0,
+                "tsgan: a class type inside a module is neither an aggregate nor has a visit() member, so its "
+                "parameters would be silently skipped. Either make it an aggregate (no constructors, no private "
+                "members, no base classes) or give it a member `template <class V> void visit(V& v)` that names "
+                "its state (v.param, v.buffer, v.child); a type that holds no parameters can be declared so "
+                "by specialising tsgan::nn::not_a_module");
+  static constexpr bool ok = true;
+};
+}  // namespace detail
 
 inline std::string join_name(std::string_view prefix, std::string_view name) {
   if (prefix.empty()) return std::string(name);
@@ -104,6 +135,8 @@ void walk(M& m, const std::string& prefix, V& v) {
     reflect::for_each_member(m, [&](auto& member, std::size_t i) {
       walk<std::remove_cvref_t<decltype(member)>>(member, join_name(prefix, names[i]), v);
     });
+  } else if constexpr (std::is_class_v<M> && !not_a_module<M>::value) {
+    static_assert(detail::module_member_check<M>::ok);
   }
   // Anything else (numbers, flags, plain tensors) is not part of the module's state.
 }

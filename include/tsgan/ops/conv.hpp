@@ -4,9 +4,12 @@
 //   auto y = conv2d<ConvOptions{.stride = 2, .padding = 1}>(x, w, b);
 //   auto z = conv2d<ConvOptions{.stride = 2, .same = true}>(x, w);  // TF 'same', odd pad at the end
 //   auto u = conv_transpose2d<ConvTransposeOptions{.stride = 2, .padding = 1}>(x, w);
+//   auto r = conv2d<ConvOptions{.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}}>(x, w);  // rows, columns
+//   auto v = conv_transpose2d<ConvTransposeOptions{.stride = 2, .groups = 4}>(x, w);  // w: [Cin, Cout / 4, kh, kw]
 //
-// Output shapes are computed at compile time; a weight that does not fit the input is a compile
-// error naming both shapes.
+// Stride, padding, dilation and output_padding take one value for both axes or {rows, columns},
+// as PyTorch's tuples. Output shapes are computed at compile time; a weight that does not fit the
+// input is a compile error naming both shapes.
 #pragma once
 
 #include "tsgan/kernels/cpu/conv.hpp"
@@ -17,19 +20,27 @@
 
 namespace tsgan {
 
+// A hyper-parameter per spatial axis: h along the rows, w along the columns.
+struct Hw {
+  index_t h, w;
+  constexpr Hw(index_t both) : h(both), w(both) {}  // NOLINT: implicit, `.stride = 2` means both axes
+  constexpr Hw(index_t rows, index_t columns) : h(rows), w(columns) {}
+};
+
 struct ConvOptions {
-  index_t stride = 1;
-  index_t padding = 0;  // on every side
-  bool same = false;    // TensorFlow 'same' instead of `padding`: out = ceil(in / stride)
-  index_t dilation = 1;
+  Hw stride = 1;
+  Hw padding = 0;    // on both sides of each axis
+  bool same = false; // TensorFlow 'same' instead of `padding`: out = ceil(in / stride)
+  Hw dilation = 1;
   index_t groups = 1;
 };
 
 struct ConvTransposeOptions {
-  index_t stride = 1;
-  index_t padding = 0;
-  index_t output_padding = 0;
-  index_t dilation = 1;
+  Hw stride = 1;
+  Hw padding = 0;
+  Hw output_padding = 0;
+  Hw dilation = 1;
+  index_t groups = 1;
 };
 
 template <ShapeType X, ShapeType W, index_t Groups>
@@ -40,11 +51,12 @@ struct CheckConvWeight {
                        "(first: input shape, second: weight shape)");
 };
 
-template <ShapeType X, ShapeType W>
+template <ShapeType X, ShapeType W, index_t Groups>
 struct CheckConvTransposeWeight {
-  static constexpr bool value = X::rank == 4 && W::rank == 4 && W::dims[0] == X::dims[1];
-  static_assert(value, "tsgan: conv_transpose2d expects an input [N, Cin, H, W] and a weight [Cin, Cout, kh, kw] "
-                       "(first: input shape, second: weight shape)");
+  static constexpr bool value = X::rank == 4 && W::rank == 4 && Groups >= 1 && W::dims[0] == X::dims[1] &&
+                                X::dims[1] % Groups == 0;
+  static_assert(value, "tsgan: conv_transpose2d expects an input [N, Cin, H, W] and a weight [Cin, Cout / groups, kh, "
+                       "kw], Cin divisible by groups (first: input shape, second: weight shape)");
 };
 
 namespace detail {
@@ -54,29 +66,34 @@ struct Conv2dPlan {
   static_assert(CheckConvWeight<X, W, O.groups>::value);
   static constexpr index_t n = X::dims[0], c_in = X::dims[1], h = X::dims[2], w = X::dims[3];
   static constexpr index_t c_out = W::dims[0], kh = W::dims[2], kw = W::dims[3];
-  static constexpr SamePadding pad_y = O.same ? tf_same_padding(h, kh, O.stride, O.dilation) : SamePadding{O.padding, O.padding};
-  static constexpr SamePadding pad_x = O.same ? tf_same_padding(w, kw, O.stride, O.dilation) : SamePadding{O.padding, O.padding};
-  static constexpr index_t h_out = conv_out_size(h, kh, O.stride, pad_y.begin, pad_y.end, O.dilation);
-  static constexpr index_t w_out = conv_out_size(w, kw, O.stride, pad_x.begin, pad_x.end, O.dilation);
+  static constexpr SamePadding pad_y =
+      O.same ? tf_same_padding(h, kh, O.stride.h, O.dilation.h) : SamePadding{O.padding.h, O.padding.h};
+  static constexpr SamePadding pad_x =
+      O.same ? tf_same_padding(w, kw, O.stride.w, O.dilation.w) : SamePadding{O.padding.w, O.padding.w};
+  static constexpr index_t h_out = conv_out_size(h, kh, O.stride.h, pad_y.begin, pad_y.end, O.dilation.h);
+  static constexpr index_t w_out = conv_out_size(w, kw, O.stride.w, pad_x.begin, pad_x.end, O.dilation.w);
   static_assert(CheckConvOutput<X, h_out>::value && CheckConvOutput<X, w_out>::value);
   using out = Shape<n, c_out, h_out, w_out>;
-  static constexpr kernels::ConvGeometry geometry{n, c_in, h, w, c_out, h_out, w_out, kh, kw,
-                                                  O.stride, pad_y.begin, pad_x.begin, O.dilation, O.groups};
+  static constexpr kernels::ConvGeometry geometry{n, c_in, h, w, c_out, h_out, w_out, kh, kw, O.stride.h, O.stride.w,
+                                                  pad_y.begin, pad_x.begin, O.dilation.h, O.dilation.w, O.groups};
 };
 
-// A transposed convolution from X is the adjoint of a convolution from its output to X.
+// A transposed convolution from X is the adjoint of a convolution from its output to X (with the
+// same groups: the weight [Cin, Cout / groups, kh, kw] is that convolution's OIHW weight).
 template <ShapeType X, ShapeType W, ConvTransposeOptions O>
 struct ConvTranspose2dPlan {
-  static_assert(CheckConvTransposeWeight<X, W>::value);
+  static_assert(CheckConvTransposeWeight<X, W, O.groups>::value);
   static constexpr index_t n = X::dims[0], c_in = X::dims[1], h = X::dims[2], w = X::dims[3];
-  static constexpr index_t c_out = W::dims[1], kh = W::dims[2], kw = W::dims[3];
-  static constexpr index_t h_out = conv_transpose_out_size(h, kh, O.stride, O.padding, O.output_padding, O.dilation);
-  static constexpr index_t w_out = conv_transpose_out_size(w, kw, O.stride, O.padding, O.output_padding, O.dilation);
+  static constexpr index_t c_out = W::dims[1] * O.groups, kh = W::dims[2], kw = W::dims[3];
+  static constexpr index_t h_out =
+      conv_transpose_out_size(h, kh, O.stride.h, O.padding.h, O.output_padding.h, O.dilation.h);
+  static constexpr index_t w_out =
+      conv_transpose_out_size(w, kw, O.stride.w, O.padding.w, O.output_padding.w, O.dilation.w);
   static_assert(CheckConvOutput<X, h_out>::value && CheckConvOutput<X, w_out>::value);
   using out = Shape<n, c_out, h_out, w_out>;
   // The convolution being transposed: from [n, c_out, h_out, w_out] to [n, c_in, h, w].
-  static constexpr kernels::ConvGeometry geometry{n, c_out, h_out, w_out, c_in, h, w, kh, kw,
-                                                  O.stride, O.padding, O.padding, O.dilation, 1};
+  static constexpr kernels::ConvGeometry geometry{n, c_out, h_out, w_out, c_in, h, w, kh, kw, O.stride.h, O.stride.w,
+                                                  O.padding.h, O.padding.w, O.dilation.h, O.dilation.w, O.groups};
 };
 
 template <class T, ShapeType X, ShapeType W, ShapeType Y, index_t Cout, class D>
@@ -150,7 +167,7 @@ auto conv2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shap
 }
 
 template <ConvTransposeOptions O, class T, ShapeType X, ShapeType W, class D>
-auto conv_transpose2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shape<W::dims[1]>, D>* b) {
+auto conv_transpose2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shape<W::dims[1] * O.groups>, D>* b) {
   using Plan = ConvTranspose2dPlan<X, W, O>;
   using Y = typename Plan::out;
   const bool grad = ops::needs_grad(x, w) || (b && ops::needs_grad(*b));
@@ -159,7 +176,7 @@ auto conv_transpose2d_impl(const Var<T, X, D>& x, const Var<T, W, D>& w, const V
   constexpr auto g = Plan::geometry;
   using K = kernels::ConvKernels<D>;
   K::backward_data(g, x.value().data(), w.value().data(), out.data(), false, b ? b->value().data() : nullptr);
-  if (grad) x.graph().template record<ConvTranspose2dNode<T, X, W, Y, W::dims[1], D>>(g, x, w, b, out.slot);
+  if (grad) x.graph().template record<ConvTranspose2dNode<T, X, W, Y, Plan::c_out, D>>(g, x, w, b, out.slot);
   return out.var(x.graph());
 }
 
@@ -177,11 +194,12 @@ auto conv2d(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shape<Cou
 
 template <ConvTransposeOptions O = ConvTransposeOptions{}, class T, ShapeType X, ShapeType W, class D>
 auto conv_transpose2d(const Var<T, X, D>& x, const Var<T, W, D>& w) {
-  return detail::conv_transpose2d_impl<O>(x, w, static_cast<const Var<T, Shape<W::dims[1]>, D>*>(nullptr));
+  return detail::conv_transpose2d_impl<O>(x, w, static_cast<const Var<T, Shape<W::dims[1] * O.groups>, D>*>(nullptr));
 }
 template <ConvTransposeOptions O = ConvTransposeOptions{}, class T, ShapeType X, ShapeType W, class D, index_t Cout>
 auto conv_transpose2d(const Var<T, X, D>& x, const Var<T, W, D>& w, const Var<T, Shape<Cout>, D>& b) {
-  static_assert(CheckSameShape<Shape<W::dims[1]>, Shape<Cout>>::value, "tsgan: conv_transpose2d bias must be [Cout]");
+  static_assert(CheckSameShape<Shape<W::dims[1] * O.groups>, Shape<Cout>>::value,
+                "tsgan: conv_transpose2d bias must be [Cout] (the weight's dim 1 times groups)");
   return detail::conv_transpose2d_impl<O>(x, w, &b);
 }
 

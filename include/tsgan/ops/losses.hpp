@@ -2,10 +2,26 @@
 // temporary tensors), except total variation, which reads neighbouring pixels and has its own node.
 //
 // Conventions follow PyTorch: `mean` forms average over every element, `sum` forms add them up.
+//
+// Classification losses take [N, C] scores and integer class targets [N] (a host tensor):
+//
+//   auto l = cross_entropy(logits, targets);                        // mean over the batch
+//   auto w = cross_entropy(logits, targets, class_weights);         // Σ w[t]·loss / Σ w[t]
+//   auto s = nll_loss<Reduction::none>(log_probs, targets);         // [N], one loss per sample
+//
+// As in PyTorch, samples whose target is ignore_index (−100 unless given) count in neither the
+// sum nor the weighted mean's divisor (a batch with every sample ignored has a NaN mean), and
+// the weighted mean divides by the weights of the targets rather than by N. The targets become
+// one coefficient per (sample, class) on the host, so the loss is one fused product and sum on
+// either device. A target outside [0, C) is a tsgan::Error naming the sample.
 #pragma once
+
+#include <concepts>
+#include <optional>
 
 #include "tsgan/autograd/reduce.hpp"
 #include "tsgan/ops/node.hpp"
+#include "tsgan/ops/softmax.hpp"
 #if defined(__CUDACC__)
 #include "tsgan/kernels/cuda/losses.cuh"
 #endif
@@ -45,6 +61,69 @@ auto cosine_similarity(const A& a, const B& b, double eps = 1e-8) {
 template <int Axis, class A, class B>
 auto squared_distance(const A& a, const B& b) {
   return sum<Axes<Axis>>(square(a - b));
+}
+
+enum class Reduction { mean, sum, none };
+
+namespace detail {
+
+// coefficient[n, c] = w[c] when c is sample n's target (and the target is not ignored), else 0;
+// total = the sum of the coefficients (the weighted mean's divisor).
+template <class T, index_t N, index_t C, std::integral I, class Dt>
+std::pair<Tensor<T, Shape<N, C>>, double> target_coefficients(const Tensor<I, Shape<N>, Dt>& targets,
+                                                             const Tensor<T, Shape<C>>* weights, index_t ignore_index) {
+  const auto host = targets.template to<cpu>();
+  Tensor<T, Shape<N, C>> coefficient(T(0));
+  double total = 0;
+  for (index_t n = 0; n < N; ++n) {
+    const auto t = static_cast<index_t>(host[n]);
+    if (t == ignore_index) continue;
+    if (t < 0 || t >= C)
+      fail("tsgan: classification loss: target {} of sample {} is outside the {} classes [0, {})", t, n, C, C);
+    const T w = weights ? (*weights)[t] : T(1);
+    coefficient(n, t) = w;
+    total += double(w);
+  }
+  return {std::move(coefficient), total};
+}
+
+template <Reduction R, class T, index_t N, index_t C, class D, std::integral I, class Dt>
+auto nll_loss_impl(const Var<T, Shape<N, C>, D>& log_probs, const Tensor<I, Shape<N>, Dt>& targets,
+                   const Tensor<T, Shape<C>>* weights, index_t ignore_index) {
+  auto [coefficient, total] = target_coefficients(targets, weights, ignore_index);
+  const auto c = log_probs.graph().input(coefficient.template to<D>());
+  if constexpr (R == Reduction::none) {
+    return sum<Axes<1>>(log_probs * c * T(-1));
+  } else {
+    const T scale = R == Reduction::sum ? T(-1) : T(-1 / total);  // −inf when all are ignored: 0·inf = NaN
+    return sum(log_probs * c * scale);
+  }
+}
+
+}  // namespace detail
+
+// Negative log-likelihood of log-probabilities [N, C] (log_softmax's output).
+template <Reduction R = Reduction::mean, class T, index_t N, index_t C, class D, std::integral I, class Dt>
+auto nll_loss(const Var<T, Shape<N, C>, D>& log_probs, const Tensor<I, Shape<N>, Dt>& targets,
+              index_t ignore_index = -100) {
+  return detail::nll_loss_impl<R>(log_probs, targets, static_cast<const Tensor<T, Shape<C>>*>(nullptr), ignore_index);
+}
+template <Reduction R = Reduction::mean, class T, index_t N, index_t C, class D, std::integral I, class Dt>
+auto nll_loss(const Var<T, Shape<N, C>, D>& log_probs, const Tensor<I, Shape<N>, Dt>& targets,
+              const Tensor<T, Shape<C>>& class_weights, index_t ignore_index = -100) {
+  return detail::nll_loss_impl<R>(log_probs, targets, &class_weights, ignore_index);
+}
+
+// Cross-entropy of logits [N, C]: nll_loss of their log_softmax along the classes.
+template <Reduction R = Reduction::mean, class T, index_t N, index_t C, class D, std::integral I, class Dt>
+auto cross_entropy(const Var<T, Shape<N, C>, D>& logits, const Tensor<I, Shape<N>, Dt>& targets,
+                   index_t ignore_index = -100) {
+  return nll_loss<R>(log_softmax<1>(logits), targets, ignore_index);
+}
+template <Reduction R = Reduction::mean, class T, index_t N, index_t C, class D, std::integral I, class Dt>
+auto cross_entropy(const Var<T, Shape<N, C>, D>& logits, const Tensor<I, Shape<N>, Dt>& targets,
+                   const Tensor<T, Shape<C>>& class_weights, index_t ignore_index = -100) {
+  return nll_loss<R>(log_softmax<1>(logits), targets, class_weights, ignore_index);
 }
 
 namespace kernels {

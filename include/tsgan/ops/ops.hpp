@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tsgan/ops/conv.hpp"
+#include "tsgan/ops/dropout.hpp"
 #include "tsgan/ops/layout.hpp"
 #include "tsgan/ops/norm.hpp"
 #include "tsgan/ops/pool.hpp"

@@ -25,6 +25,7 @@ template <class T, class D = cpu>
 class Sgd {
  public:
   Sgd(std::vector<ParamRef<T, D>> params, SgdOptions options) : params_(std::move(params)), options_(options) {
+    check_parameters(params_, "optim::Sgd");
     for (const auto& p : params_) {
       p.reserve_gradient();  // as Adam does: the first step allocates what every later step does
       states_.push_back(State{Buffer<T, D>(options_.momentum != 0 ? static_cast<std::size_t>(p.size) : 0), false});
@@ -33,6 +34,9 @@ class Sgd {
   template <class M>
     requires(!std::is_same_v<std::remove_cvref_t<M>, std::vector<ParamRef<T, D>>>)
   Sgd(M& module, SgdOptions options) : Sgd(parameters<T, D>(module), options) {}
+
+  // Clears the parameters' gradients: they accumulate over backward passes until this is called.
+  void zero_grad() { optim::zero_grad(params_); }
 
   void step() {
     const profile::Scope scope(profile::Op::optimizer);
@@ -46,6 +50,8 @@ class Sgd {
       s.started = true;
     }
   }
+
+  SgdOptions& options() { return options_; }
 
   // Calls f(param_name, started, momentum_buffer, size) for each parameter's state.
   template <class F>

@@ -4,6 +4,8 @@
 // gradients must also match the CPU's.
 #include <doctest/doctest.h>
 
+#include <memory>
+
 #include "support.hpp"
 #include "tsgan/autograd/gradcheck.hpp"
 
@@ -157,6 +159,39 @@ TEST_SUITE("autograd.var") {
     p.zero_grad();
     CHECK_FALSE(p.has_grad());
     CHECK_THROWS_WITH_AS(p.grad(), doctest::Contains("parameter 'w' has no gradient"), Error);
+  }
+
+  TEST_CASE("a Var used after its graph was reset or destroyed is an error, not a read of a freed slot") {
+    Graph g;
+    auto x = g.variable(Tensor<double, Shape<3>>(2.0));
+    auto y = eval(x * x);
+    auto loss = eval(sum(y));
+    CHECK(y.value()[0] == 4.0);
+    g.reset();
+    CHECK_THROWS_WITH_AS(y.value(), doctest::Contains("used after its Graph was reset"), Error);
+    CHECK_THROWS_WITH_AS(eval(x + 1.0), doctest::Contains("used after its Graph was reset"), Error);
+    CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("used after its Graph was reset"), Error);
+    auto fresh = g.variable(Tensor<double, Shape<3>>(1.0));  // the new step's Vars work
+    CHECK(eval(fresh * 3.0).value()[2] == 3.0);
+
+    // A destroyed graph is found in the table of live generations, before the graph is read.
+    const bool was_on = graph_lifetimes_checked();
+    set_check_graph_lifetimes(true);
+    auto short_lived = std::make_unique<Graph>();
+    const auto orphan = short_lived->variable(Tensor<double, Shape<3>>(1.0));
+    CHECK(orphan.value()[1] == 1.0);
+    short_lived.reset();
+    // Using the Var of a destroyed graph is the point; GCC may see it and warn.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#pragma GCC diagnostic ignored "-Wuse-after-free"
+#endif
+    CHECK_THROWS_WITH_AS(orphan.value(), doctest::Contains("used after its Graph was reset or destroyed"), Error);
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+    set_check_graph_lifetimes(was_on);
   }
 
   TEST_CASE_TEMPLATE("after a warm-up step, a step on a reset graph makes no system allocation", D, TSGAN_TEST_DEVICES) {

@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "support.hpp"
+#include "tsgan/data/landmarks_file.hpp"
 #include "tsgan/data/lfw.hpp"
 #include "tsgan/data/loader.hpp"
 #include "tsgan/data/multipie.hpp"
@@ -33,6 +35,10 @@ void check_error(F&& f, std::initializer_list<std::string> parts) {
     return;
   }
   FAIL("expected an error");
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  test::write_bytes(path, std::vector<char>(text.begin(), text.end()));
 }
 
 }  // namespace
@@ -266,8 +272,8 @@ TEST_SUITE("data") {
     // The bounding box of each mask on a 128 crop: eyes 40 x 40, nose 40 wide x 32 tall, mouth 48 x 32.
     const data::Landmarks lm = data::mean_landmarks(128);
     struct Case { data::Occlusion kind; index_t w, h; double cx, cy; };
-    for (const Case c : {Case{data::Occlusion::left_eye, 40, 40, lm.x[0], lm.y[0]}, Case{data::Occlusion::nose, 40, 32, lm.x[2], lm.y[2]},
-                         Case{data::Occlusion::mouth, 48, 32, (lm.x[3] + lm.x[4]) / 2, (lm.y[3] + lm.y[4]) / 2}}) {
+    for (const Case c : {Case{data::Occlusion::left_eye, 40, 40, lm[0].x, lm[0].y}, Case{data::Occlusion::nose, 40, 32, lm[2].x, lm[2].y},
+                         Case{data::Occlusion::mouth, 48, 32, (lm[3].x + lm[4].x) / 2, (lm[3].y + lm[4].y) / 2}}) {
       CAPTURE(std::string(data::to_string(c.kind)));
       std::vector<float> mask(128 * 128);
       data::MaskCanvas canvas(mask.data(), 128, 128);
@@ -326,5 +332,98 @@ TEST_SUITE("data") {
       }
     }
     CHECK(threw);
+  }
+
+  TEST_CASE("landmarks.jsonl: lines round-trip, and each malformed line is an error naming the file and line") {
+    data::LandmarksEntry e;
+    e.file = "in \"q\"/a.jpg";
+    e.box = std::array<double, 4>{1.5, 2, 30.25, 40};
+    e.score = 0.875;
+    align::Landmarks68 shape;
+    for (std::size_t i = 0; i < 68; ++i) shape[i] = {0.1 * double(i), 100.0 / double(i + 1)};
+    e.landmarks = shape;
+    e.aligned = "out/a.png";
+    const std::string line = data::write_landmarks_line(e);
+    CHECK(line.starts_with(R"({"file":"in \"q\"/a.jpg","box":[1.5,2.0,30.25,40.0],"score":0.875,"landmarks":[[0.0,100.0],)"));
+    CHECK(line.ends_with(R"(,"aligned":"out/a.png"})"));
+    const data::LandmarksEntry back = data::parse_landmarks_line(line, "x.jsonl", 1);
+    CHECK(back.file == e.file);
+    CHECK(*back.box == *e.box);
+    CHECK(*back.score == 0.875);
+    CHECK(*back.landmarks == shape);
+    CHECK(*back.aligned == "out/a.png");
+    const data::LandmarksEntry none{"b.png", {}, {}, {}, {}};
+    CHECK(data::write_landmarks_line(none) == R"({"file":"b.png","box":null,"score":null,"landmarks":null,"aligned":null})");
+    CHECK(!data::parse_landmarks_line(data::write_landmarks_line(none), "x", 1).landmarks);
+
+    test::TempDir dir;
+    auto bad = [&](const std::string& text, std::initializer_list<std::string> parts) {
+      write_text(dir / "landmarks.jsonl", data::write_landmarks_line(none) + "\n" + text + "\n");
+      check_error<IoError>([&] { data::read_landmarks_file(dir / "landmarks.jsonl"); }, parts);
+    };
+    bad("{nope", {"landmarks.jsonl:2:", "not a JSON object"});
+    bad(R"({"file":"a","box":null,"score":null,"aligned":null})", {":2:", "\"landmarks\" is missing"});
+    bad(R"({"file":"a","box":[1,2,3],"score":null,"landmarks":null,"aligned":null})", {":2:", "[x, y, w, h]"});
+    bad(R"({"file":"a","box":null,"score":"high","landmarks":null,"aligned":null})", {":2:", "\"score\" must be a number"});
+    bad(R"({"file":"a","box":null,"score":null,"landmarks":[[1,2]],"aligned":null})", {":2:", "68 [x, y] pairs", "1 entries"});
+    bad(R"({"file":"","box":null,"score":null,"landmarks":null,"aligned":null})", {":2:", "non-empty string"});
+    check_error<IoError>([&] { data::read_landmarks_file(dir / "absent.jsonl"); }, {"absent.jsonl", "cannot read"});
+  }
+
+  TEST_CASE("loader: keypoint occlusions sit on each image's own landmarks from the folder's landmarks.jsonl") {
+    using C = config::Tiny;  // 32 x 32: an eye box is 10 x 10
+    test::TempDir dir;
+    for (const char* name : {"a_front.png", "a_left.png", "b_front.png", "b_left.png"})
+      io::write_png(dir / name, io::Image(64, 48, 3, 90));
+    write_text(dir / "index.csv", "path,identity,pose\na_front.png,a,forward\na_left.png,a,left\nb_front.png,b,forward\nb_left.png,b,left\n");
+    // a_left: the image-left eye at (40, 30), the other at (50, 20) (pixels of the 64 x 48 image);
+    // b_left is listed without a face.
+    align::Landmarks68 shape;
+    shape.fill({5, 5});
+    for (std::size_t i = 36; i < 42; ++i) shape[i] = {40, 30};
+    for (std::size_t i = 42; i < 48; ++i) shape[i] = {50, 20};
+    write_text(dir / "landmarks.jsonl",
+                     data::write_landmarks_line({"a_left.png", {}, {}, shape, {}}) + "\n" +
+                         data::write_landmarks_line({"b_left.png", {}, {}, {}, {}}) + "\n");
+    const auto index = data::FaceIndex::read(dir.path());
+    REQUIRE(index.records()[1].landmarks);
+    CHECK((*index.records()[1].landmarks)[0] == align::Point{40, 30});
+    CHECK(!index.records()[3].landmarks);
+    REQUIRE(index.warnings().size() == 1);
+    CHECK(index.warnings()[0].find("3 of the 4 images have no landmarks") != std::string::npos);
+
+    std::vector<std::string> warnings;
+    const auto pairs = index.pairs(warnings);
+    // The left-eye box's centre in each item's mask.
+    auto centres = [&](bool mirror) {
+      data::LoaderOptions options;
+      options.occlusions = {data::Occlusion::left_eye};
+      options.mirror_left = mirror;
+      const data::PairLoader<C> loader(index, pairs, options);
+      random::Generator gen(3);
+      std::map<std::int64_t, std::pair<double, double>> out;
+      for (int draw = 0; draw < 4; ++draw) {
+        const auto batch = loader.next(gen);
+        for (index_t b = 0; b < C::batch; ++b) {
+          double x0 = 32, x1 = 0, y0 = 32, y1 = 0;
+          for (index_t y = 0; y < 32; ++y)
+            for (index_t x = 0; x < 32; ++x)
+              if (batch.mask(b, 0, y, x) != 0.f) x0 = std::min<double>(x0, x), x1 = std::max<double>(x1, x + 1), y0 = std::min<double>(y0, y), y1 = std::max<double>(y1, y + 1);
+          out[batch.identity[static_cast<std::size_t>(b)]] = {(x0 + x1) / 2, (y0 + y1) / 2};
+        }
+      }
+      return out;
+    };
+    const data::Landmarks mean = data::mean_landmarks(32);
+    auto plain = centres(false);
+    REQUIRE(plain.size() == 2);
+    CHECK(std::abs(plain[0].first - 40 * 0.5) <= 0.5);  // 64 -> 32
+    CHECK(std::abs(plain[0].second - 30 * 32.0 / 48) <= 0.5);  // 48 -> 32
+    CHECK(std::abs(plain[1].first - mean[0].x) <= 0.5);
+    CHECK(std::abs(plain[1].second - mean[0].y) <= 0.5);
+    // Mirrored, the image-left eye is the other eye: x = 32 - 50/2, y = 20 · 32/48.
+    auto mirrored = centres(true);
+    CHECK(std::abs(mirrored[0].first - 7) <= 0.5);
+    CHECK(std::abs(mirrored[0].second - 20 * 32.0 / 48) <= 0.5);
   }
 }

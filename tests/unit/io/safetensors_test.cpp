@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -357,6 +358,47 @@ TEST_SUITE("io.safetensors") {
     const st::Reader ok(path);
     CHECK(ok.info("e").numel() == 0);
     CHECK(ok.bytes("w").size() == 24);
+  }
+
+  TEST_CASE("regression: a header nested 200 000 deep is an error, not a stack overflow") {
+    TempDir dir;
+    const auto path = dir / "deep.safetensors";
+    auto nested = [](std::size_t depth) {
+      return R"({"w": {"dtype": "F32", "shape": )" + std::string(depth, '[') + std::string(depth, ']') +
+             R"(, "data_offsets": [0, 0]}})";
+    };
+    test::write_bytes(path, make_file(nested(200'000)));
+    check_io_error([&] { st::Reader r(path); }, path, {"header nests arrays or objects more than 16 deep"});
+    // The limit is exact: the object, the entry and 14 arrays are 16 levels (a malformed shape);
+    // one array more is too deep.
+    test::write_bytes(path, make_file(nested(14)));
+    check_io_error([&] { st::Reader r(path); }, path, {"tensor 'w'", "non-negative integer"});
+    test::write_bytes(path, make_file(nested(15)));
+    check_io_error([&] { st::Reader r(path); }, path, {"more than 16 deep"});
+  }
+
+  TEST_CASE("regression: 20 000 tensors parse in work linear in their number (49 s when it was quadratic)") {
+    // n one-byte tensors; the scan before nlohmann's parse takes 14 JSON events per tensor entry
+    // and 2 for the enclosing object, and nothing else visits earlier entries again.
+    auto header_of = [](int n) {
+      std::string h = "{";
+      for (int i = 0; i < n; ++i)
+        h += fmt::format(R"({}"t{}": {{"dtype": "U8", "shape": [1], "data_offsets": [{}, {}]}})", i ? "," : "", i,
+                         i, i + 1);
+      return h + "}";
+    };
+    for (int n : {2'000, 20'000}) {
+      const std::string h = header_of(n);
+      st::detail::HeaderScan scan;
+      REQUIRE(nlohmann::json::sax_parse(h, &scan));
+      CHECK(scan.events == 14u * static_cast<unsigned>(n) + 2u);
+    }
+    const Bytes file = make_file(header_of(20'000), Bytes(20'000, 7));
+    const st::Reader r("many.safetensors", std::vector<std::byte>(reinterpret_cast<const std::byte*>(file.data()),
+                                                                  reinterpret_cast<const std::byte*>(file.data()) + file.size()));
+    CHECK(r.names().size() == 20'000);
+    CHECK(r.info("t19999").begin == 19'999);
+    CHECK(r.bytes("t12345").size() == 1);
   }
 
   TEST_CASE("read checks shape and dtype and names the tensor, both shapes and both dtypes") {

@@ -239,7 +239,10 @@ TEST_SUITE("io.tfjs") {
     const fs::path no_weights = s.write("noweights.json", R"([{"paths": ["m.bin"]}])");
     check_mentions(load_error(no_weights), {no_weights.string(), "\"weights\""});
     const fs::path no_bin = s.write("nobin.json", R"([{"paths": ["absent.bin"], "weights": []}])");
-    check_mentions(load_error(no_bin), {no_bin.string(), "absent.bin", "cannot read"});
+    check_mentions(load_error(no_bin), {no_bin.string(), "absent.bin", "cannot read", "No such file"});
+    // Regression: a `paths` entry naming a folder (".") was std::bad_alloc; it is the system's reason.
+    const fs::path folder = s.write("folder.json", R"([{"paths": ["."], "weights": []}])");
+    check_mentions(load_error(folder), {folder.string(), "weight group 0: cannot read weights file", "Is a directory"});
     const fs::path absent = s.dir() / "absent-manifest.json";
     check_mentions(load_error(absent), {"absent-manifest.json", "cannot read the manifest"});
   }

@@ -14,7 +14,7 @@ using namespace tsgan;
 namespace {
 struct Block {
   nn::Conv2d<3, 8, 3, ConvOptions{.padding = 1}> conv;
-  nn::LeakyReLU<0.2> act;
+  nn::LeakyReLU act{0.2};
   nn::Conv2d<8, 4, 1, ConvOptions{}, false> project;
 };
 struct Net {
@@ -24,7 +24,13 @@ struct Net {
   int not_a_module = 7;
   static constexpr std::array field_names{"encoder", "heads", "tail", "not_a_module"};
 };
+struct Settings {
+  Settings() = default;  // not an aggregate; holds no parameters, and says so below
+  int width = 3;
+};
 }  // namespace
+template <>
+struct tsgan::nn::not_a_module<Settings> : std::true_type {};
 
 TEST_SUITE("nn.module") {
   TEST_CASE("parameters are found by walking the members and named PyTorch-style") {
@@ -86,5 +92,35 @@ TEST_SUITE("nn.module") {
       return d.fc(pooled);
     }, d.conv.weight, d.conv.bias, d.fc.weight, d.fc.bias);
     CHECK_MESSAGE(r.ok, r.message);
+  }
+
+  TEST_CASE("layers take expressions over Vars, evaluating them first; activations fuse them") {
+    nn::Linear<3, 2> fc;
+    nn::LeakyReLU leaky{0.2};
+    random::Generator gen(9);
+    nn::reset_parameters(fc, gen);
+    Tensor<float, Shape<2, 3>> x;
+    for (index_t i = 0; i < x.size; ++i) x[i] = float(i) - 2.5f;
+    Graph g;
+    auto v = g.variable(x.clone());
+    auto direct = fc(relu(v));  // an expression, evaluated by the layer
+    auto evaluated = fc(eval(relu(v)));
+    for (index_t i = 0; i < direct.size; ++i) CHECK(direct.value()[i] == evaluated.value()[i]);
+    auto a = leaky(v * 2.0f);
+    CHECK(a.value()(0, 0) == doctest::Approx(0.2f * 2 * -2.5f));
+    CHECK(a.value()(1, 2) == doctest::Approx(2 * 2.5f));
+    eval(sum(direct)).backward();
+    CHECK(fc.weight.has_grad());
+    CHECK(v.grad()(0, 0) == 0.f);  // relu's gradient below zero
+  }
+
+  TEST_CASE("std::string and declared types inside a module are walked past") {
+    struct Named {
+      std::string label = "head";
+      Settings settings;
+      nn::Linear<2, 2> fc;
+    };
+    Named n;
+    CHECK(nn::parameter_count(n) == 6);
   }
 }

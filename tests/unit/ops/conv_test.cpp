@@ -1,5 +1,6 @@
 // conv2d and conv_transpose2d: forward against direct loops in double, gradients against finite
-// differences, over strides, paddings (symmetric and TF 'same'), dilation, groups and odd sizes;
+// differences, over strides, paddings (symmetric and TF 'same'), dilation (each also per axis),
+// groups (of both) and odd sizes; values and gradients against PyTorch (tests/fixtures/nn/conv.txt);
 // and the CPU kernels' three products against direct loops for every way they organise the work
 // (a GEMM per image or per batch chunk, wide and narrow rows, small output channels).
 // Templated over the device: on the GPU (cuDNN) values and gradients must also match the CPU's,
@@ -9,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "golden.hpp"
 #include "support.hpp"
 #include "tsgan/autograd/gradcheck.hpp"
 #include "tsgan/ops/conv.hpp"
@@ -32,8 +34,8 @@ std::vector<double> direct_conv(const Tensor<T, X>& x, const Tensor<T, W>& w, co
           for (index_t i = 0; i < g.cin_g(); ++i)
             for (index_t ky = 0; ky < g.kh; ++ky)
               for (index_t kx = 0; kx < g.kw; ++kx) {
-                const index_t iy = oy * g.stride - g.pad_top + ky * g.dilation;
-                const index_t ix = ox * g.stride - g.pad_left + kx * g.dilation;
+                const index_t iy = oy * g.stride_y - g.pad_top + ky * g.dilation_y;
+                const index_t ix = ox * g.stride_x - g.pad_left + kx * g.dilation_x;
                 if (iy < 0 || iy >= g.h_in || ix < 0 || ix >= g.w_in) continue;
                 s += double(x(n, grp * g.cin_g() + i, iy, ix)) * double(w(o, i, ky, kx));
               }
@@ -43,23 +45,26 @@ std::vector<double> direct_conv(const Tensor<T, X>& x, const Tensor<T, W>& w, co
   return y;
 }
 
-// Direct transposed convolution in double, as a scatter: each input pixel spreads w over the output.
+// Direct transposed convolution in double, as a scatter: each input pixel spreads w over the output
+// channels of its group.
 template <ConvTransposeOptions O, class T, class X, class W>
 std::vector<double> direct_conv_transpose(const Tensor<T, X>& x, const Tensor<T, W>& w) {
   using Plan = detail::ConvTranspose2dPlan<X, W, O>;
+  constexpr index_t cin_g = Plan::c_in / O.groups, cout_g = Plan::c_out / O.groups;
   std::vector<double> y(static_cast<std::size_t>(Plan::out::size), 0.0);
   for (index_t n = 0; n < Plan::n; ++n)
     for (index_t i = 0; i < Plan::c_in; ++i)
       for (index_t iy = 0; iy < Plan::h; ++iy)
         for (index_t ix = 0; ix < Plan::w; ++ix)
-          for (index_t o = 0; o < Plan::c_out; ++o)
+          for (index_t j = 0; j < cout_g; ++j)
             for (index_t ky = 0; ky < Plan::kh; ++ky)
               for (index_t kx = 0; kx < Plan::kw; ++kx) {
-                const index_t oy = iy * O.stride - O.padding + ky * O.dilation;
-                const index_t ox = ix * O.stride - O.padding + kx * O.dilation;
+                const index_t o = i / cin_g * cout_g + j;
+                const index_t oy = iy * O.stride.h - O.padding.h + ky * O.dilation.h;
+                const index_t ox = ix * O.stride.w - O.padding.w + kx * O.dilation.w;
                 if (oy < 0 || oy >= Plan::h_out || ox < 0 || ox >= Plan::w_out) continue;
                 y[static_cast<std::size_t>(((n * Plan::c_out + o) * Plan::h_out + oy) * Plan::w_out + ox)] +=
-                    double(x(n, i, iy, ix)) * double(w(i, o, ky, kx));
+                    double(x(n, i, iy, ix)) * double(w(i, j, ky, kx));
               }
   return y;
 }
@@ -87,7 +92,7 @@ void check_conv(std::uint64_t seed) {
 template <ConvTransposeOptions O, class T, class D, index_t N, index_t Cin, index_t H, index_t Wd, index_t Cout, index_t K>
 void check_conv_transpose(std::uint64_t seed) {
   using X = Shape<N, Cin, H, Wd>;
-  using W = Shape<Cin, Cout, K, K>;
+  using W = Shape<Cin, Cout / O.groups, K, K>;
   const auto x = test::random_tensor<T, X>(seed);
   const auto w = test::random_tensor<T, W>(seed + 1);
   const auto b = test::random_tensor<T, Shape<Cout>>(seed + 2);
@@ -138,8 +143,8 @@ void check_kernels(const kernels::ConvGeometry& g, std::uint64_t seed) {
           for (index_t i = 0; i < cin_g; ++i)
             for (index_t ky = 0; ky < g.kh; ++ky)
               for (index_t kx = 0; kx < g.kw; ++kx) {
-                const index_t iy = oy * g.stride - g.pad_top + ky * g.dilation;
-                const index_t ix = ox * g.stride - g.pad_left + kx * g.dilation;
+                const index_t iy = oy * g.stride_y - g.pad_top + ky * g.dilation_y;
+                const index_t ix = ox * g.stride_x - g.pad_left + kx * g.dilation_x;
                 if (iy < 0 || iy >= g.h_in || ix < 0 || ix >= g.w_in) continue;
                 const auto xi = static_cast<std::size_t>(((n * g.c_in + grp * cin_g + i) * g.h_in + iy) * g.w_in + ix);
                 const auto wi = static_cast<std::size_t>((o * cin_g + i) * taps + ky * g.kw + kx);
@@ -178,6 +183,10 @@ void all_convs() {
   check_conv<ConvOptions{}, T, D, 2, 5, 4, 4, 3, 1>(8);                             // pointwise 1x1
   check_conv<ConvOptions{.stride = 1, .padding = 1}, T, D, 3, 4, 20, 20, 5, 3>(9);  // per-image products
   check_conv<ConvOptions{.stride = 1, .same = true}, T, D, 1, 2, 6, 5, 2, 4>(10);   // 'same', even kernel: pad 1 + 2
+  // Per-axis stride, padding and dilation ({rows, columns}).
+  check_conv<ConvOptions{.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}}, T, D, 2, 3, 7, 9, 4, 3>(17);
+  check_conv<ConvOptions{.stride = {1, 3}, .padding = {0, 2}, .dilation = {2, 1}, .groups = 2}, T, D, 1, 4, 8, 10, 2, 3>(18);
+  check_conv<ConvOptions{.stride = {2, 1}, .same = true}, T, D, 1, 2, 7, 6, 2, 3>(19);
 }
 
 template <class T, class D>
@@ -190,11 +199,60 @@ void all_conv_transposes() {
   // output_padding 2 >= stride 2 (allowed with dilation 3): cuDNN's size formula disagrees, the
   // GPU takes the explicitly padded path.
   check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1, .output_padding = 2, .dilation = 3}, T, D, 1, 2, 3, 4, 2, 3>(16);
+  // Per-axis hyper-parameters, and groups.
+  check_conv_transpose<ConvTransposeOptions{.stride = {2, 1}, .padding = {1, 0}, .output_padding = {1, 0}, .dilation = {1, 2}},
+                       T, D, 1, 2, 3, 4, 2, 3>(20);
+  check_conv_transpose<ConvTransposeOptions{.stride = 2, .padding = 1, .groups = 2}, T, D, 2, 4, 3, 3, 6, 3>(21);
+  check_conv_transpose<ConvTransposeOptions{.stride = {1, 2}, .padding = {0, 1}, .groups = 3}, T, D, 1, 3, 4, 3, 3, 2>(22);
+}
+
+// PyTorch's values and gradients (tests/fixtures/nn/conv.txt) for input X and weight W.
+template <ConvOptions O, ShapeType X, ShapeType W, class D>
+void check_conv_golden(const test::GoldenCase& c) {
+  REQUIRE(c.name == "conv2d");
+  REQUIRE(c.option("stride") == fmt::format("{},{}", O.stride.h, O.stride.w));
+  REQUIRE(c.option("padding") == fmt::format("{},{}", O.padding.h, O.padding.w));
+  REQUIRE(c.option("dilation") == fmt::format("{},{}", O.dilation.h, O.dilation.w));
+  REQUIRE(c.option("groups") == std::to_string(O.groups));
+  auto f = [](const auto& x, const auto& w, const auto& b) { return conv2d<O>(x, w, b); };
+  test::check_golden_op<D>(c, 1e-12, f, {"x", "weight", "bias"}, test::golden_tensor<double, X>(c.at("x")),
+                           test::golden_tensor<double, W>(c.at("weight")),
+                           test::golden_tensor<double, Shape<W::dims[0]>>(c.at("bias")));
+}
+
+template <ConvTransposeOptions O, ShapeType X, ShapeType W, class D>
+void check_conv_transpose_golden(const test::GoldenCase& c) {
+  REQUIRE(c.name == "conv_transpose2d");
+  REQUIRE(c.option("stride") == fmt::format("{},{}", O.stride.h, O.stride.w));
+  REQUIRE(c.option("padding") == fmt::format("{},{}", O.padding.h, O.padding.w));
+  REQUIRE(c.option("output_padding") == fmt::format("{},{}", O.output_padding.h, O.output_padding.w));
+  REQUIRE(c.option("dilation") == fmt::format("{},{}", O.dilation.h, O.dilation.w));
+  REQUIRE(c.option("groups") == std::to_string(O.groups));
+  auto f = [](const auto& x, const auto& w, const auto& b) { return conv_transpose2d<O>(x, w, b); };
+  test::check_golden_op<D>(c, 1e-12, f, {"x", "weight", "bias"}, test::golden_tensor<double, X>(c.at("x")),
+                           test::golden_tensor<double, W>(c.at("weight")),
+                           test::golden_tensor<double, Shape<W::dims[1] * O.groups>>(c.at("bias")));
 }
 
 }  // namespace
 
 TEST_SUITE("ops.conv") {
+  TEST_CASE_TEMPLATE("per-axis stride, padding and dilation, and grouped transposed convolutions match PyTorch", D,
+                     TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    const auto cases = test::load_golden("conv.txt");
+    REQUIRE(cases.size() == 4);
+    check_conv_golden<ConvOptions{.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2}, Shape<2, 4, 7, 9>,
+                      Shape<6, 2, 3, 2>, D>(cases[0]);
+    check_conv_golden<ConvOptions{.stride = {1, 3}, .padding = {2, 1}, .dilation = {2, 1}}, Shape<1, 3, 6, 10>,
+                      Shape<2, 3, 2, 3>, D>(cases[1]);
+    check_conv_transpose_golden<ConvTransposeOptions{.stride = {2, 1}, .padding = {1, 0}, .output_padding = {1, 0},
+                                                     .dilation = {1, 2}, .groups = 2},
+                                Shape<2, 4, 5, 4>, Shape<4, 3, 3, 2>, D>(cases[2]);
+    check_conv_transpose_golden<ConvTransposeOptions{.stride = {1, 2}, .padding = {0, 1}, .output_padding = {0, 1}, .groups = 3},
+                                Shape<1, 6, 4, 5>, Shape<6, 1, 2, 3>, D>(cases[3]);
+  }
+
   TEST_CASE_TEMPLATE("conv2d matches a direct loop and finite differences", D, TSGAN_TEST_DEVICES) {
     TSGAN_SKIP_UNAVAILABLE(D);
     all_convs<float, D>();
@@ -230,26 +288,28 @@ TEST_SUITE("ops.conv") {
 
   TEST_CASE("the CPU kernels match direct loops whatever the product strategy") {
     using G = kernels::ConvGeometry;
-    // n, c_in, h_in, w_in, c_out, h_out, w_out, kh, kw, stride, pad_top, pad_left, dilation, groups
-    check_kernels(G{2, 3, 64, 64, 4, 32, 32, 4, 4, 2, 1, 1, 1, 1}, 1);   // a GEMM per image, wide rows
-    check_kernels(G{3, 3, 40, 40, 4, 20, 20, 4, 4, 2, 1, 1, 1, 1}, 2);   // batched, wide rows, stride 2
-    check_kernels(G{3, 4, 22, 22, 2, 21, 21, 4, 4, 1, 1, 1, 1, 1}, 3);   // batched, wide rows, stride 1
-    check_kernels(G{4, 8, 8, 8, 6, 7, 7, 4, 4, 1, 1, 1, 1, 1}, 4);       // narrow rows (a PatchGAN's d4)
-    check_kernels(G{4, 16, 7, 7, 1, 6, 6, 4, 4, 1, 1, 1, 1, 1}, 5);      // one output channel (d5): output side
-    check_kernels(G{3, 24, 10, 10, 1, 5, 5, 4, 4, 2, 1, 1, 1, 1}, 10);   // output side, stride 2
-    check_kernels(G{2, 32, 9, 9, 2, 9, 9, 3, 3, 1, 1, 1, 1, 2}, 11);     // output side, groups
-    check_kernels(G{5, 6, 9, 9, 4, 5, 5, 3, 3, 2, 1, 1, 1, 2}, 6);       // groups, narrow
-    check_kernels(G{2, 4, 11, 11, 3, 5, 5, 3, 3, 2, 2, 2, 2, 1}, 7);     // dilation
-    check_kernels(G{3, 5, 6, 6, 4, 6, 6, 1, 1, 1, 0, 0, 1, 1}, 8);       // pointwise
+    // n, c_in, h_in, w_in, c_out, h_out, w_out, kh, kw, stride (y, x), pad_top, pad_left, dilation (y, x), groups
+    check_kernels(G{2, 3, 64, 64, 4, 32, 32, 4, 4, 2, 2, 1, 1, 1, 1, 1}, 1);   // a GEMM per image, wide rows
+    check_kernels(G{3, 3, 40, 40, 4, 20, 20, 4, 4, 2, 2, 1, 1, 1, 1, 1}, 2);   // batched, wide rows, stride 2
+    check_kernels(G{3, 4, 22, 22, 2, 21, 21, 4, 4, 1, 1, 1, 1, 1, 1, 1}, 3);   // batched, wide rows, stride 1
+    check_kernels(G{4, 8, 8, 8, 6, 7, 7, 4, 4, 1, 1, 1, 1, 1, 1, 1}, 4);       // narrow rows (a PatchGAN's d4)
+    check_kernels(G{4, 16, 7, 7, 1, 6, 6, 4, 4, 1, 1, 1, 1, 1, 1, 1}, 5);      // one output channel (d5): output side
+    check_kernels(G{3, 24, 10, 10, 1, 5, 5, 4, 4, 2, 2, 1, 1, 1, 1, 1}, 10);   // output side, stride 2
+    check_kernels(G{2, 32, 9, 9, 2, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 2}, 11);     // output side, groups
+    check_kernels(G{5, 6, 9, 9, 4, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 2}, 6);       // groups, narrow
+    check_kernels(G{2, 4, 11, 11, 3, 5, 5, 3, 3, 2, 2, 2, 2, 2, 2, 1}, 7);     // dilation
+    check_kernels(G{3, 5, 6, 6, 4, 6, 6, 1, 1, 1, 1, 0, 0, 1, 1, 1}, 8);       // pointwise
+    check_kernels(G{2, 3, 9, 50, 4, 5, 16, 3, 2, 2, 3, 1, 0, 1, 2, 1}, 12);  // per-axis stride and dilation, wide rows
+    check_kernels(G{3, 4, 7, 6, 2, 7, 3, 2, 3, 1, 2, 1, 1, 2, 1, 2}, 13);    // per-axis, narrow rows, groups
     // More column-buffer elements than batch_limit: the batch is cut into chunks.
-    const G chunked{18, 64, 32, 32, 16, 30, 30, 3, 3, 1, 0, 0, 1, 1};
+    const G chunked{18, 64, 32, 32, 16, 30, 30, 3, 3, 1, 1, 0, 0, 1, 1, 1};
     REQUIRE(chunked.col_rows() * chunked.out_plane() * chunked.n > G::batch_limit);
     REQUIRE(chunked.images_per_gemm() > 1);
     REQUIRE(chunked.images_per_gemm() < chunked.n);
     check_kernels(chunked, 9);
-    for (const G& g : {G{4, 16, 7, 7, 1, 6, 6, 4, 4, 1, 1, 1, 1, 1}, G{2, 32, 9, 9, 2, 9, 9, 3, 3, 1, 1, 1, 1, 2}})
+    for (const G& g : {G{4, 16, 7, 7, 1, 6, 6, 4, 4, 1, 1, 1, 1, 1, 1, 1}, G{2, 32, 9, 9, 2, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 2}})
       CHECK(g.output_side());
-    CHECK_FALSE(G{4, 8, 8, 8, 6, 7, 7, 4, 4, 1, 1, 1, 1, 1}.output_side());
+    CHECK_FALSE(G{4, 8, 8, 8, 6, 7, 7, 4, 4, 1, 1, 1, 1, 1, 1, 1}.output_side());
   }
 
   TEST_CASE("output shapes are computed at compile time") {

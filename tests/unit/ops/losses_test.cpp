@@ -1,14 +1,85 @@
 // Loss functions: values on tiny inputs computed by hand, and gradients against finite differences.
 // Templated over the device: on the GPU the same values, and gradients that match the CPU's.
+// NLL and cross-entropy with class weights against PyTorch (tests/fixtures/nn/losses.txt, made by
+// make_layers.py there).
 #include <doctest/doctest.h>
 
+#include "golden.hpp"
 #include "support.hpp"
 #include "tsgan/autograd/gradcheck.hpp"
 #include "tsgan/ops/losses.hpp"
 
 using namespace tsgan;
 
+namespace {
+
+using Scores = Shape<7, 5>;
+
+template <Reduction R, class D>
+void check_classification_case(const test::GoldenCase& c) {
+  const auto targets = test::golden_tensor<std::int64_t, Shape<7>>(c.at("targets"));
+  const index_t ignore = std::stoll(c.option("ignore_index"));
+  const bool weighted = c.option("weighted") == "1";
+  const bool logits = c.name == "cross_entropy";
+  CAPTURE(c.name);
+  CAPTURE(weighted);
+  CAPTURE(ignore);
+  Tensor<double, Shape<5>> weights(1.0);
+  if (weighted) weights = test::golden_tensor<double, Shape<5>>(c.at("weights"));
+  auto f = [&](const auto& x) {
+    if (logits) return weighted ? cross_entropy<R>(x, targets, weights, ignore) : cross_entropy<R>(x, targets, ignore);
+    return weighted ? nll_loss<R>(x, targets, weights, ignore) : nll_loss<R>(x, targets, ignore);
+  };
+  const auto x = test::golden_tensor<double, Scores>(c.at("x"));
+  test::check_golden_op<D>(c, 1e-14, f, {"x"}, x);
+  const auto r = gradcheck(f, x.template to<D>());
+  CHECK_MESSAGE(r.ok, r.message);
+}
+
+}  // namespace
+
 TEST_SUITE("ops.losses") {
+  TEST_CASE_TEMPLATE("NLL and cross-entropy match PyTorch: class weights, each reduction, ignore_index", D,
+                     TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    int seen = 0;
+    for (const char* name : {"nll", "cross_entropy"})
+      for (const auto& c : test::golden_cases("losses.txt", name)) {
+        const auto reduction = c.option("reduction");
+        if (reduction == "mean") check_classification_case<Reduction::mean, D>(c);
+        else if (reduction == "sum") check_classification_case<Reduction::sum, D>(c);
+        else check_classification_case<Reduction::none, D>(c);
+        ++seen;
+      }
+    CHECK(seen == 24);
+  }
+
+  TEST_CASE_TEMPLATE("cross-entropy: the weighted mean divides by the targets' weights; bad targets are errors", D,
+                     TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    // Two samples of classes 0 and 1 with uniform logits: each loss is log 3, so any weighted mean
+    // is log 3, while dividing by N would give (w0 + w1)·log 3 / 2.
+    Tensor<std::int32_t, Shape<2>> targets;
+    targets[0] = 0;
+    targets[1] = 1;
+    Tensor<float, Shape<3>> weights;
+    weights[0] = 3.f;
+    weights[1] = 0.5f;
+    weights[2] = 7.f;
+    Graph g;
+    auto logits = g.variable(Tensor<float, Shape<2, 3>, D>(0.25f));
+    const auto mean = test::to_host(cross_entropy(logits, targets, weights).value())[0];
+    CHECK(mean == doctest::Approx(std::log(3.0)).epsilon(1e-6));
+    const auto summed = test::to_host(cross_entropy<Reduction::sum>(logits, targets, weights).value())[0];
+    CHECK(summed == doctest::Approx(3.5 * std::log(3.0)).epsilon(1e-6));
+    // Every sample ignored: PyTorch's mean is 0 / 0.
+    Tensor<std::int32_t, Shape<2>> ignored(-100);
+    CHECK(std::isnan(test::to_host(cross_entropy(logits, ignored).value())[0]));
+    targets[1] = 3;
+    CHECK_THROWS_WITH_AS(cross_entropy(logits, targets),
+                         "tsgan: classification loss: target 3 of sample 1 is outside the 3 classes [0, 3)", Error);
+  }
+
   TEST_CASE_TEMPLATE("L1, MSE and BCE-with-logits on hand-computed values", D, TSGAN_TEST_DEVICES) {
     TSGAN_SKIP_UNAVAILABLE(D);
     Tensor<double, Shape<2, 2>> x, yh;

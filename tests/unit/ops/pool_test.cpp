@@ -2,7 +2,8 @@
 // average), gradients against finite differences (max pooling on inputs without ties), the tie
 // rule of max pooling, global average pooling, and compile-time output sizes. Templated over the
 // device: on the GPU values and gradients must also match the CPU's (the tie rule included), and
-// the finite-difference checks run there.
+// the finite-difference checks run there. Adaptive average pooling and ceil mode are checked against
+// PyTorch (tests/fixtures/nn/pool.txt, made by make_layers.py there) and finite differences.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <numeric>
 #include <vector>
 
+#include "golden.hpp"
 #include "support.hpp"
 #include "tsgan/autograd/gradcheck.hpp"
 #include "tsgan/ops/pool.hpp"
@@ -106,9 +108,84 @@ void all_pools() {
   check_pool<PoolOptions{.kernel = 2}, T, Shape<1, 2, 35, 35>, D>(8);              // 35 → 17, as in the recognizer
 }
 
+template <index_t Ho, index_t Wo, ShapeType X, class D>
+void check_adaptive(const test::GoldenCase& c) {
+  REQUIRE(c.option("out_h") == std::to_string(Ho));
+  REQUIRE(c.option("out_w") == std::to_string(Wo));
+  const auto x = test::golden_tensor<double, X>(c.at("x"));
+  auto f = [](const auto& v) { return adaptive_avg_pool2d<Ho, Wo>(v); };
+  test::check_golden_op<D>(c, 1e-14, f, {"x"}, x);
+  const auto r = gradcheck(f, x.template to<D>());
+  CHECK_MESSAGE(r.ok, r.message);
+  test::check_gradient_parity<D>(f, test::random_tensor<float, X>(3));
+}
+
+// max, average with padding counted, average without: the three cases of one geometry.
+template <index_t K, index_t S, index_t P, ShapeType X, class D>
+void check_ceil(const test::GoldenCase* c) {
+  constexpr PoolOptions max{.kernel = K, .stride = S, .padding = P, .ceil_mode = true};
+  constexpr PoolOptions avg{.kernel = K, .stride = S, .padding = P, .ceil_mode = true};
+  constexpr PoolOptions exclude{.kernel = K, .stride = S, .padding = P, .count_include_pad = false, .ceil_mode = true};
+  REQUIRE(c[0].name == "ceil_max");
+  REQUIRE(c[0].option("kernel") == std::to_string(K));
+  REQUIRE(c[0].option("stride") == std::to_string(S));
+  REQUIRE(c[0].option("padding") == std::to_string(P));
+  auto fmax = [](const auto& v) { return max_pool2d<max>(v); };
+  auto favg = [](const auto& v) { return avg_pool2d<avg>(v); };
+  auto fexclude = [](const auto& v) { return avg_pool2d<exclude>(v); };
+  test::check_golden_op<D>(c[0], 1e-15, fmax, {"x"}, test::golden_tensor<double, X>(c[0].at("x")));
+  test::check_golden_op<D>(c[1], 1e-14, favg, {"x"}, test::golden_tensor<double, X>(c[1].at("x")));
+  test::check_golden_op<D>(c[2], 1e-14, fexclude, {"x"}, test::golden_tensor<double, X>(c[2].at("x")));
+  auto r = gradcheck(fmax, distinct<X>(K * 100 + S).template to<D>());
+  CHECK_MESSAGE(r.ok, r.message);
+  r = gradcheck(favg, test::random_tensor<double, X>(5).template to<D>());
+  CHECK_MESSAGE(r.ok, r.message);
+  r = gradcheck(fexclude, test::random_tensor<double, X>(6).template to<D>());
+  CHECK_MESSAGE(r.ok, r.message);
+  const auto xf = test::random_tensor<float, X>(7);
+  test::check_gradient_parity<D>(fmax, xf);
+  test::check_gradient_parity<D>(favg, xf);
+  test::check_gradient_parity<D>(fexclude, xf);
+}
+
 }  // namespace
 
 TEST_SUITE("ops.pool") {
+  TEST_CASE_TEMPLATE("adaptive average pooling matches PyTorch (shrinking, growing, global) and finite differences", D,
+                     TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    const auto cases = test::golden_cases("pool.txt", "adaptive_avg_pool2d");
+    REQUIRE(cases.size() == 4);
+    check_adaptive<3, 4, Shape<2, 3, 7, 9>, D>(cases[0]);
+    check_adaptive<5, 4, Shape<1, 2, 2, 3>, D>(cases[1]);
+    check_adaptive<1, 1, Shape<1, 2, 6, 5>, D>(cases[2]);
+    check_adaptive<7, 3, Shape<1, 1, 10, 10>, D>(cases[3]);
+  }
+
+  TEST_CASE_TEMPLATE("ceil_mode pooling matches PyTorch (extra window, clipped divisors) and finite differences", D,
+                     TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    std::vector<test::GoldenCase> cases;
+    for (const auto& c : test::load_golden("pool.txt"))
+      if (c.name.starts_with("ceil_")) cases.push_back(c);
+    REQUIRE(cases.size() == 12);
+    check_ceil<3, 2, 0, Shape<1, 2, 8, 8>, D>(&cases[0]);
+    check_ceil<3, 2, 1, Shape<2, 1, 7, 6>, D>(&cases[3]);
+    check_ceil<2, 2, 0, Shape<1, 2, 5, 5>, D>(&cases[6]);
+    check_ceil<2, 4, 1, Shape<1, 1, 6, 9>, D>(&cases[9]);
+  }
+
+  TEST_CASE("ceil_mode output sizes: one more window only when it starts inside the input or its left padding") {
+    static_assert(pool_out_size(8, 3, 2, 0, false) == 3 && pool_out_size(8, 3, 2, 0, true) == 4);
+    static_assert(pool_out_size(5, 2, 2, 0, true) == 3);
+    // (in + 2p − k) / s = 6 / 4 rounds up to 2, so 3 windows, but the third would start at
+    // 2·4 − 1 = 7, past the input (6 cells) and its left padding: PyTorch keeps 2.
+    static_assert(pool_out_size(6, 2, 4, 1, true) == 2);
+    static_assert(std::is_same_v<detail::PoolPlan<Shape<1, 1, 6, 9>, PoolOptions{.kernel = 2, .stride = 4, .padding = 1,
+                                                                              .ceil_mode = true}>::out,
+                                 Shape<1, 1, 2, 3>>);
+  }
+
   TEST_CASE_TEMPLATE("max and average pooling match direct loops and finite differences", D, TSGAN_TEST_DEVICES) {
     TSGAN_SKIP_UNAVAILABLE(D);
     all_pools<float, D>();

@@ -29,12 +29,13 @@
 namespace tsgan::kernels {
 
 // The geometry of a 2-D convolution from `in` ([n, c_in, h_in, w_in]) to `out` ([n, c_out, h_out,
-// w_out]). For a transposed convolution it describes the forward convolution it transposes.
+// w_out]), with stride and dilation per axis (y: rows, x: columns). For a transposed convolution
+// it describes the forward convolution it transposes.
 struct ConvGeometry {
   index_t n, c_in, h_in, w_in;
   index_t c_out, h_out, w_out;
   index_t kh, kw;
-  index_t stride, pad_top, pad_left, dilation, groups;
+  index_t stride_y, stride_x, pad_top, pad_left, dilation_y, dilation_x, groups;
 
   // Images share their GEMMs when the output plane is under batch_below pixels, or under
   // batch_deep_below with a column matrix of deep_rows rows or more (the reshuffles batching adds
@@ -49,7 +50,7 @@ struct ConvGeometry {
   index_t in_plane() const { return h_in * w_in; }
   index_t out_plane() const { return h_out * w_out; }
   bool pointwise() const {  // 1x1, stride 1, no padding: the input already is the column matrix
-    return kh == 1 && kw == 1 && stride == 1 && pad_top == 0 && pad_left == 0 && h_in == h_out && w_in == w_out;
+    return kh == 1 && kw == 1 && stride_y == 1 && stride_x == 1 && pad_top == 0 && pad_left == 0 && h_in == h_out && w_in == w_out;
   }
   // Few output channels against many input channels (a discriminator's logits layer, 512 -> 1):
   // the convolution is computed from the output side (see ConvKernels<cpu>), whose unfolded
@@ -118,7 +119,7 @@ TSGAN_INLINE void zero(T* __restrict dst, index_t n) {
 // Output rows narrower than this are unfolded through a table of tap offsets: below it the per-row
 // range bookkeeping of the strided copies costs more than the copy itself. Rows of a stride-1
 // convolution are plain copies that vectorise, and pay off from 8 pixels.
-inline bool narrow_rows(const ConvGeometry& g) { return g.w_out < (g.stride == 1 ? 8 : 16); }
+inline bool narrow_rows(const ConvGeometry& g) { return g.w_out < (g.stride_x == 1 ? 8 : 16); }
 
 // off[tap·P + p]: where output pixel p of tap (ky, kx) reads in an input plane, −1 on the padding.
 inline void tap_offsets(const ConvGeometry& g, std::int32_t* off) {
@@ -126,8 +127,8 @@ inline void tap_offsets(const ConvGeometry& g, std::int32_t* off) {
     for (index_t kx = 0; kx < g.kw; ++kx)
       for (index_t oy = 0; oy < g.h_out; ++oy)
         for (index_t ox = 0; ox < g.w_out; ++ox) {
-          const index_t iy = oy * g.stride - g.pad_top + ky * g.dilation;
-          const index_t ix = ox * g.stride - g.pad_left + kx * g.dilation;
+          const index_t iy = oy * g.stride_y - g.pad_top + ky * g.dilation_y;
+          const index_t ix = ox * g.stride_x - g.pad_left + kx * g.dilation_x;
           const bool inside = iy >= 0 && iy < g.h_in && ix >= 0 && ix < g.w_in;
           *off++ = inside ? static_cast<std::int32_t>(iy * g.w_in + ix) : -1;
         }
@@ -168,18 +169,18 @@ void im2col(const ConvGeometry& geometry, const T* x, index_t img0, index_t imag
       const T* plane = x + ((img0 + img) * g.c_in + c0 + c) * g.in_plane();
       T* base = col + c * taps * ld + img * P;
       for (index_t ky = 0; ky < g.kh; ++ky) {
-        const index_t y0 = -g.pad_top + ky * g.dilation;
-        const ValidRange ys = valid_range(g.h_out, g.h_in, g.stride, y0);
+        const index_t y0 = -g.pad_top + ky * g.dilation_y;
+        const ValidRange ys = valid_range(g.h_out, g.h_in, g.stride_y, y0);
         for (index_t kx = 0; kx < g.kw; ++kx) {
-          const index_t x0 = -g.pad_left + kx * g.dilation;
-          const ValidRange xs = valid_range(g.w_out, g.w_in, g.stride, x0);
+          const index_t x0 = -g.pad_left + kx * g.dilation_x;
+          const ValidRange xs = valid_range(g.w_out, g.w_in, g.stride_x, x0);
           T* dst = base + (ky * g.kw + kx) * ld;
           zero(dst, ys.lo * g.w_out);
           for (index_t oy = ys.lo; oy < ys.hi; ++oy) {
             T* row = dst + oy * g.w_out;
             zero(row, xs.lo);
-            strided_copy(row + xs.lo, plane + (oy * g.stride + y0) * g.w_in + x0 + xs.lo * g.stride, xs.hi - xs.lo,
-                         g.stride);
+            strided_copy(row + xs.lo, plane + (oy * g.stride_y + y0) * g.w_in + x0 + xs.lo * g.stride_x, xs.hi - xs.lo,
+                         g.stride_x);
             zero(row + xs.hi, g.w_out - xs.hi);
           }
           zero(dst + ys.hi * g.w_out, (g.h_out - ys.hi) * g.w_out);
@@ -225,15 +226,15 @@ void col2im(const ConvGeometry& geometry, const T* col, index_t ld, index_t img0
         continue;
       }
       for (index_t ky = 0; ky < g.kh; ++ky) {
-        const index_t y0 = -g.pad_top + ky * g.dilation;
-        const ValidRange ys = valid_range(g.h_out, g.h_in, g.stride, y0);
+        const index_t y0 = -g.pad_top + ky * g.dilation_y;
+        const ValidRange ys = valid_range(g.h_out, g.h_in, g.stride_y, y0);
         for (index_t kx = 0; kx < g.kw; ++kx) {
-          const index_t x0 = -g.pad_left + kx * g.dilation;
-          const ValidRange xs = valid_range(g.w_out, g.w_in, g.stride, x0);
+          const index_t x0 = -g.pad_left + kx * g.dilation_x;
+          const ValidRange xs = valid_range(g.w_out, g.w_in, g.stride_x, x0);
           const T* src = base + (ky * g.kw + kx) * ld;
           for (index_t oy = ys.lo; oy < ys.hi; ++oy)
-            strided_add(plane + (oy * g.stride + y0) * g.w_in + x0 + xs.lo * g.stride, src + oy * g.w_out + xs.lo,
-                        xs.hi - xs.lo, g.stride);
+            strided_add(plane + (oy * g.stride_y + y0) * g.w_in + x0 + xs.lo * g.stride_x, src + oy * g.w_out + xs.lo,
+                        xs.hi - xs.lo, g.stride_x);
         }
       }
     }

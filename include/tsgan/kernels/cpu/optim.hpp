@@ -14,6 +14,9 @@ namespace tsgan::kernels {
 struct AdamStep {
   double lr, beta1, beta2, eps, weight_decay;
   std::int64_t step;  // 1 for the first update
+  // AdamW: the parameter shrinks by lr·weight_decay before the update, instead of the decay
+  // joining the gradient (so it bypasses the moment estimates).
+  bool decoupled = false;
 };
 
 struct SgdStep {
@@ -40,7 +43,8 @@ struct OptimKernels<cpu> {
     const V step_size = T(s.lr / (1 - std::pow(s.beta1, double(s.step))));
     const V bc2_sqrt = T(std::sqrt(1 - std::pow(s.beta2, double(s.step))));
     const V eps = T(s.eps);
-    const bool decay = s.weight_decay != 0;
+    const V shrink = T(1 - s.lr * s.weight_decay);
+    const bool decay = s.weight_decay != 0 && !s.decoupled, decoupled = s.weight_decay != 0 && s.decoupled;
     parallel_for(n, 16384, [=](index_t b, index_t e) {
       auto update = [&](index_t i, int w) {
         auto load = [&](const T* src) { return w == W ? V::load(src + i) : V::load_partial(src + i, w); };
@@ -48,7 +52,8 @@ struct OptimKernels<cpu> {
           if (w == W) x.store(dst + i);
           else x.store_partial(dst + i, w);
         };
-        const V param = load(p);
+        V param = load(p);
+        if (decoupled) param = param * shrink;
         V grad = load(g);
         if (decay) grad = grad + wd * param;
         const V mi = load(m) * b1 + a1 * grad;

@@ -110,10 +110,11 @@ ConvChoice<Algo> choose(const Perf* perf, int count, bool fp32, const char* dire
     return true;
   };
   auto describe = [&] {
-    return fmt::format("{} convolution {} for input [{}, {}, {}, {}], weight [{}, {}, {}, {}], stride {}, padding ({}, "
-                       "{}), dilation {}, groups {}",
+    return fmt::format("{} convolution {} for input [{}, {}, {}, {}], weight [{}, {}, {}, {}], stride ({}, {}), padding "
+                       "({}, {}), dilation ({}, {}), groups {}",
                        fp32 ? (tf32 ? "TF32" : "FP32") : "FP64", direction, g.n, g.c_in, g.h_in, g.w_in, g.c_out,
-                       g.cin_g(), g.kh, g.kw, g.stride, g.pad_top, g.pad_left, g.dilation, g.groups);
+                       g.cin_g(), g.kh, g.kw, g.stride_y, g.stride_x, g.pad_top, g.pad_left, g.dilation_y,
+                       g.dilation_x, g.groups);
   };
   for (int i = 0; i < count; ++i)
     if (acceptable(perf[i], deterministic)) return {perf[i].algo, perf[i].mathType, perf[i].memory};
@@ -139,11 +140,11 @@ ConvPlan make_conv_plan(const ConvGeometry& g) {
   constexpr cudnnDataType_t type = cudnn_type<T>;
   constexpr bool fp32 = std::is_same_v<T, float>;
   ConvPlan p;
-  const bool direct = cudnn_out_size(g.h_in, g.kh, g.stride, g.pad_top, g.dilation) == g.h_out &&
-                      cudnn_out_size(g.w_in, g.kw, g.stride, g.pad_left, g.dilation) == g.w_out;
+  const bool direct = cudnn_out_size(g.h_in, g.kh, g.stride_y, g.pad_top, g.dilation_y) == g.h_out &&
+                      cudnn_out_size(g.w_in, g.kw, g.stride_x, g.pad_left, g.dilation_x) == g.w_out;
   p.padded = !direct;
-  p.hp = direct ? g.h_in : (g.h_out - 1) * g.stride + g.dilation * (g.kh - 1) + 1;
-  p.wp = direct ? g.w_in : (g.w_out - 1) * g.stride + g.dilation * (g.kw - 1) + 1;
+  p.hp = direct ? g.h_in : (g.h_out - 1) * g.stride_y + g.dilation_y * (g.kh - 1) + 1;
+  p.wp = direct ? g.w_in : (g.w_out - 1) * g.stride_x + g.dilation_x * (g.kw - 1) + 1;
   const index_t pad_h = direct ? g.pad_top : 0, pad_w = direct ? g.pad_left : 0;
   auto i = [](index_t v) { return static_cast<int>(v); };
 
@@ -154,8 +155,8 @@ ConvPlan make_conv_plan(const ConvGeometry& g) {
   TSGAN_CUDA_CHECK(cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NCHW, type, i(g.n), i(g.c_in), i(p.hp), i(p.wp)));
   TSGAN_CUDA_CHECK(cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NCHW, type, i(g.n), i(g.c_out), i(g.h_out), i(g.w_out)));
   TSGAN_CUDA_CHECK(cudnnSetFilter4dDescriptor(p.w, type, CUDNN_TENSOR_NCHW, i(g.c_out), i(g.cin_g()), i(g.kh), i(g.kw)));
-  TSGAN_CUDA_CHECK(cudnnSetConvolution2dDescriptor(p.conv, i(pad_h), i(pad_w), i(g.stride), i(g.stride), i(g.dilation),
-                                                   i(g.dilation), CUDNN_CROSS_CORRELATION, type));
+  TSGAN_CUDA_CHECK(cudnnSetConvolution2dDescriptor(p.conv, i(pad_h), i(pad_w), i(g.stride_y), i(g.stride_x),
+                                                   i(g.dilation_y), i(g.dilation_x), CUDNN_CROSS_CORRELATION, type));
   TSGAN_CUDA_CHECK(cudnnSetConvolutionGroupCount(p.conv, i(g.groups)));
   // The math type the heuristics rank for: FP32 only, or tensor cores allowed.
   const cudnnMathType_t math = fp32 && !tf32_enabled() ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
@@ -198,11 +199,11 @@ ConvPlan make_conv_plan(const ConvGeometry& g) {
 template <class T>
 const ConvPlan& conv_plan(const ConvGeometry& g) {
   using Key = std::tuple<index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t, index_t,
-                         index_t, index_t, index_t, index_t, bool, bool>;
+                         index_t, index_t, index_t, index_t, index_t, index_t, bool, bool>;
   static std::mutex mutex;
   static auto* plans = new std::map<Key, ConvPlan>;  // never destroyed, like the context
-  const Key key{g.n, g.c_in, g.h_in, g.w_in, g.c_out, g.h_out, g.w_out, g.kh, g.kw, g.stride, g.pad_top, g.pad_left,
-                g.dilation, g.groups, tf32_enabled(), deterministic_enabled()};
+  const Key key{g.n, g.c_in, g.h_in, g.w_in, g.c_out, g.h_out, g.w_out, g.kh, g.kw, g.stride_y, g.stride_x, g.pad_top,
+                g.pad_left, g.dilation_y, g.dilation_x, g.groups, tf32_enabled(), deterministic_enabled()};
   std::lock_guard lock(mutex);
   auto it = plans->find(key);
   if (it == plans->end()) it = plans->emplace(key, make_conv_plan<T>(g)).first;

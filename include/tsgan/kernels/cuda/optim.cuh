@@ -23,6 +23,7 @@ template <class T>
 struct AdamArgs {
   double lr, beta1, beta2;
   T b1, b2, a1, a2, wd, eps;
+  T shrink;  // AdamW's 1 − lr·weight_decay; 1 for Adam
   std::int64_t host_step;
   const std::int64_t* device_step;  // null: use host_step
 };
@@ -40,13 +41,14 @@ __global__ void __launch_bounds__(256) adam_kernel(AdamArgs<T> a, index_t n, T* 
   const T step_size = corrections[0], bc2_sqrt = corrections[1];
   const index_t stride = static_cast<index_t>(gridDim.x) * blockDim.x;
   for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    const T grad = a.wd != T(0) ? g[i] + a.wd * p[i] : g[i];
+    const T param = a.shrink != T(1) ? p[i] * a.shrink : p[i];
+    const T grad = a.wd != T(0) ? g[i] + a.wd * param : g[i];
     const T mi = m[i] * a.b1 + a.a1 * grad;
     const T vi = v[i] * a.b2 + a.a2 * grad * grad;
     m[i] = mi;
     v[i] = vi;
     const T denom = ::sqrt(vi) / bc2_sqrt + a.eps;
-    p[i] = p[i] - step_size * (mi / denom);
+    p[i] = param - step_size * (mi / denom);
   }
 }
 
@@ -62,8 +64,10 @@ struct OptimKernels<cuda> {
   template <class T>
   static void adam(const AdamStep& s, index_t n, T* p, const T* g, T* m, T* v, std::int64_t* device_step = nullptr) {
     if (n <= 0) return;
-    const cuda_detail::AdamArgs<T> args{s.lr, s.beta1, s.beta2, T(s.beta1), T(s.beta2), T(1 - s.beta1),
-                                        T(1 - s.beta2), T(s.weight_decay), T(s.eps), s.step, device_step};
+    const bool decoupled = s.decoupled && s.weight_decay != 0;
+    const cuda_detail::AdamArgs<T> args{s.lr, s.beta1, s.beta2, T(s.beta1), T(s.beta2), T(1 - s.beta1), T(1 - s.beta2),
+                                        T(decoupled ? 0 : s.weight_decay), T(s.eps),
+                                        T(decoupled ? 1 - s.lr * s.weight_decay : 1), s.step, device_step};
     auto& ctx = cuda_context();
     constexpr int block = cuda_detail::block_size;
     cuda_detail::adam_kernel<T><<<ctx.grid_for(n, block), block, 0, ctx.stream()>>>(args, n, p, g, m, v);

@@ -22,12 +22,14 @@ namespace cuda_detail {
 // The clipped window of output (oy, ox), as cpu_detail::pool_window.
 TSGAN_HD inline cpu_detail::PoolWindow pool_window(const PoolGeometry& g, index_t oy, index_t ox) {
   const index_t ys = oy * g.stride - g.pad, xs = ox * g.stride - g.pad;
+  const index_t ye = ys + g.kernel < g.h_in + g.pad ? ys + g.kernel : g.h_in + g.pad;
+  const index_t xe = xs + g.kernel < g.w_in + g.pad ? xs + g.kernel : g.w_in + g.pad;
   return {ys > 0 ? ys : 0, ys + g.kernel < g.h_in ? ys + g.kernel : g.h_in, xs > 0 ? xs : 0,
-          xs + g.kernel < g.w_in ? xs + g.kernel : g.w_in};
+          xs + g.kernel < g.w_in ? xs + g.kernel : g.w_in, (ye - ys) * (xe - xs)};
 }
 
 TSGAN_HD inline index_t pool_divisor(const PoolGeometry& g, const cpu_detail::PoolWindow& w) {
-  return g.count_include_pad ? g.kernel * g.kernel : (w.y1 - w.y0) * (w.x1 - w.x0);
+  return g.count_include_pad ? w.padded_area : (w.y1 - w.y0) * (w.x1 - w.x0);
 }
 
 // The outputs along one axis whose windows contain input position i: [lo, hi).
@@ -120,6 +122,44 @@ struct PoolKernels<cuda> {
         }
       dx[i] = accumulate ? dx[i] + s : s;
     }, "tsgan::kernels::PoolKernels<cuda>::avg_backward");
+  }
+
+  template <class T>
+  static void adaptive_avg_forward(const AdaptivePoolGeometry& g, const T* x, T* y) {
+    const AdaptivePoolGeometry geo = g;
+    const index_t in_plane = g.in_plane(), out_plane = g.out_plane();
+    cuda_detail::for_each(g.planes * g.out_plane(), [=] __device__(index_t o) {
+      const index_t plane = o / out_plane, oy = o % out_plane / geo.w_out, ox = o % geo.w_out;
+      const index_t y0 = cpu_detail::adaptive_begin(oy, geo.h_in, geo.h_out), y1 = cpu_detail::adaptive_end(oy, geo.h_in, geo.h_out);
+      const index_t x0 = cpu_detail::adaptive_begin(ox, geo.w_in, geo.w_out), x1 = cpu_detail::adaptive_end(ox, geo.w_in, geo.w_out);
+      const T* src = x + plane * in_plane;
+      T s = 0;
+      for (index_t iy = y0; iy < y1; ++iy)
+        for (index_t ix = x0; ix < x1; ++ix) s += src[iy * geo.w_in + ix];
+      y[o] = s / T((y1 - y0) * (x1 - x0));
+    }, "tsgan::kernels::PoolKernels<cuda>::adaptive_avg_forward");
+  }
+
+  // A gather like avg_backward: input i along an axis lies in the bins
+  // [floor(i·out / in), ceil((i + 1)·out / in)).
+  template <class T>
+  static void adaptive_avg_backward(const AdaptivePoolGeometry& g, const T* dy, T* dx, bool accumulate) {
+    const AdaptivePoolGeometry geo = g;
+    const index_t in_plane = g.in_plane(), out_plane = g.out_plane();
+    cuda_detail::for_each(g.planes * g.in_plane(), [=] __device__(index_t i) {
+      const index_t plane = i / in_plane, iy = i % in_plane / geo.w_in, ix = i % geo.w_in;
+      const index_t oy0 = cpu_detail::adaptive_begin(iy, geo.h_out, geo.h_in), oy1 = cpu_detail::adaptive_end(iy, geo.h_out, geo.h_in);
+      const index_t ox0 = cpu_detail::adaptive_begin(ix, geo.w_out, geo.w_in), ox1 = cpu_detail::adaptive_end(ix, geo.w_out, geo.w_in);
+      T s = 0;
+      for (index_t oy = oy0; oy < oy1; ++oy) {
+        const index_t rows = cpu_detail::adaptive_end(oy, geo.h_in, geo.h_out) - cpu_detail::adaptive_begin(oy, geo.h_in, geo.h_out);
+        for (index_t ox = ox0; ox < ox1; ++ox) {
+          const index_t cols = cpu_detail::adaptive_end(ox, geo.w_in, geo.w_out) - cpu_detail::adaptive_begin(ox, geo.w_in, geo.w_out);
+          s += dy[plane * out_plane + oy * geo.w_out + ox] / T(rows * cols);
+        }
+      }
+      dx[i] = accumulate ? dx[i] + s : s;
+    }, "tsgan::kernels::PoolKernels<cuda>::adaptive_avg_backward");
   }
 };
 
