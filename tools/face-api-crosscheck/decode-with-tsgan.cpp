@@ -1,4 +1,4 @@
-// Decodes images with tsgan's own reader (io::read_image: stb for JPEG and PNG) and writes each as
+// Decodes images with tsgan's own reader (io::read_image: libjpeg-turbo, libpng) and writes each as
 // binary PNM (P5 grey, P6 RGB; alpha dropped) under OUTDIR/<path as given>.pnm, so that face-api
 // sees exactly the pixels tsgan sees: JPEG decoders differ by a few levels per pixel, enough to
 // move face-api's landmarks by about a pixel. Built and run by pipeline-fixture.sh.

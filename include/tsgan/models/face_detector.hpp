@@ -26,7 +26,8 @@
 // network face_detection::batch at a time, the remainder one by one. Not thread-safe: one
 // detector per thread (each call builds its own tape, the weights are shared state).
 //
-// Needs no stb: io::Image is only declared here; include tsgan/io/image.hpp to call detect().
+// Needs no image codec: io::Image is only declared here (so nvcc compiles this header); include
+// tsgan/io/image.hpp to call detect().
 #pragma once
 
 #include <algorithm>
