@@ -15,7 +15,7 @@
 //    stride 1 after conv5, TF 'same' (a padded cell never wins); conv1..conv5 are zero-pad-1
 //    separable convs + bias + leaky; conv8 1x1 to 25 channels. The grid is input_size / 32.
 //  - decoding: channel a·5 + k of cell (row, col) is (tx, ty, tw, th, to) of anchor a; the score
-//    sigmoid(to) must exceed the threshold; the centre is ((col, row) + sigmoid(tx, ty)) / grid
+//    sigmoid(to) must exceed the threshold (0 keeps every cell, as in face-api); the centre is ((col, row) + sigmoid(tx, ty)) / grid
 //    and the size exp(tw, th)·anchor / grid, in units of the padded square, then scaled by
 //    input_size / round(side·input_size / max(W, H)) per axis (face-api's reshaped dimensions)
 //    into relative image coordinates, then by the image's width and height into pixels;
@@ -26,7 +26,8 @@
 // network face_detection::batch at a time, the remainder one by one. Not thread-safe: one
 // detector per thread (each call builds its own tape, the weights are shared state).
 //
-// Needs no stb: io::Image is only declared here; include tsgan/io/image.hpp to call detect().
+// Needs no image codec: io::Image is only declared here (so nvcc compiles this header); include
+// tsgan/io/image.hpp to call detect().
 #pragma once
 
 #include <algorithm>
@@ -72,7 +73,8 @@ inline constexpr index_t output_channels = anchor_count * 5;
 inline constexpr double anchors[anchor_count][2] = {
     {1.603231, 2.094468}, {6.041143, 7.080126}, {2.882459, 3.518061}, {4.266906, 5.178857}, {9.041765, 10.66308}};
 // The input sizes detect() dispatches to: face-api's usual ones plus 128 and 256. Each one costs
-// one instantiation of the network per batch size (about a second of compile time each).
+// two instantiations of the network (batches of `batch` and of 1) in every translation unit that
+// calls detect(): compile time, measured in docs/face-models.md.
 inline constexpr std::array<index_t, 8> input_sizes = {128, 160, 224, 256, 320, 416, 512, 608};
 inline constexpr index_t batch = 4;
 

@@ -24,7 +24,8 @@
 // Coordinates are face-api's as it returns them, with no half-pixel shift added or removed.
 // Several boxes go through the network face_landmarks::batch at a time. Not thread-safe: one landmarker per thread.
 //
-// Needs no stb: io::Image is only declared here; include tsgan/io/image.hpp to call detect().
+// Needs no image codec: io::Image is only declared here (so nvcc compiles this header); include
+// tsgan/io/image.hpp to call detect().
 #pragma once
 
 #include <array>

@@ -15,8 +15,8 @@
 //    has the network's size; then (v − mean RGB) / 255 in float.
 //
 // Images are any type with width, height, channels and pixels (io::Image): grey (1 channel, CMU
-// PGM) is read as RGB by replicating the channel, RGBA drops alpha. No stb here, so nvcc can
-// compile the networks.
+// PGM) is read as RGB by replicating the channel, RGBA drops alpha. No image codec here, so nvcc
+// can compile the networks.
 #pragma once
 
 #include <cmath>

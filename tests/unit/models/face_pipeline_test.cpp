@@ -1,0 +1,307 @@
+// The face detector (face-api's TinyFaceDetector) and the 68-point landmark net (FaceLandmark68Net)
+// against face-api itself: raw outputs on the synthetic pattern of face-models.md §2.7, then
+// boxes, scores and landmarks on real faces (tests/fixtures/face_api/, made by
+// tools/face-api-crosscheck/pipeline.mjs). Tests that need the models or the shared data skip
+// themselves with a message when those are absent.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "tsgan/io/image.hpp"
+#include "tsgan/io/model_path.hpp"
+#include "tsgan/models/face_landmarks.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace tsgan;
+using models::FaceBox;
+using models::FaceDetector;
+using models::FaceLandmarker;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<fs::path> models_or_skip() {
+  auto dir = io::face_models_dir();
+  if (!dir) MESSAGE("skipped: the face models are absent (run scripts/fetch-face-models.sh or set TSGAN_MODELS_DIR)");
+  return dir;
+}
+
+// The synthetic image of face-models.md §2.7: pixel(y, x, c) = (3x + 5y + 7c) mod 256.
+io::Image synthetic(int width, int height) {
+  io::Image im(width, height, 3);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c) im.at(y, x, c) = static_cast<std::uint8_t>((3 * x + 5 * y + 7 * c) % 256);
+  return im;
+}
+
+// face-api's outputs (tools/face-api-crosscheck/pipeline.mjs).
+nlohmann::json fixture() {
+  const fs::path path = fs::path(test::source_dir) / "tests" / "fixtures" / "face_api" / "pipeline.json";
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in, "cannot read " << path.string());
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE("face landmarks: raw fc output on the §2.7 pattern at 112 (face-models.md)") {
+  const auto dir = models_or_skip();
+  if (!dir) return;
+  const FaceLandmarker<> landmarker(*dir);
+  const io::Image im = synthetic(112, 112);
+  const auto raw = landmarker.raw_output(im, {0, 0, 112, 112, 1});
+  constexpr std::array<double, 8> first = {0.315692, 0.680026, 0.544090, 0.812861, 0.651294, 0.768957, 0.698484, 0.735686};
+  for (std::size_t i = 0; i < first.size(); ++i) CHECK(std::abs(raw[i] - first[i]) < 1e-4);
+  CHECK(std::abs(std::accumulate(raw.begin(), raw.end(), 0.0) - 82.141933) < 1e-3);
+}
+
+TEST_CASE("face detector: raw grid on the §2.7 pattern at 256 (face-models.md)") {
+  const auto dir = models_or_skip();
+  if (!dir) return;
+  const FaceDetector<> detector(*dir);
+  const io::Image im = synthetic(256, 256);
+  const auto raw = detector.raw_output(im, 256);
+  REQUIRE(raw.size() == 8 * 8 * 25);
+  constexpr std::array<double, 8> first = {0.356809, 0.266972, 0.021588, -0.439947, -5.600064, 1.357270, -1.167262, -0.062522};
+  for (std::size_t i = 0; i < first.size(); ++i) CHECK(std::abs(raw[i] - first[i]) < 1e-4);
+  CHECK(std::abs(std::accumulate(raw.begin(), raw.end(), 0.0) - -3546.427685) < 1e-2);
+}
+
+TEST_CASE("face detector: TF 'same' 2x2 max pooling never takes the padded cell") {
+  // All values negative: a zero pad would win the bottom row and right column.
+  Graph g;
+  Tensor<float, Shape<1, 1, 3, 3>> x;
+  for (index_t i = 0; i < 9; ++i) x[i] = -1.0f - static_cast<float>(i);
+  const auto y = models::face_detection::max_pool_same<2>(g.input(x));
+  static_assert(std::is_same_v<typename std::remove_cvref_t<decltype(y)>::shape, Shape<1, 1, 2, 2>>);
+  CHECK(y.value()(0, 0, 0, 0) == -1.0f);  // max of -1, -2, -4, -5
+  CHECK(y.value()(0, 0, 0, 1) == -3.0f);  // -3, -6 and two padded cells
+  CHECK(y.value()(0, 0, 1, 0) == -7.0f);  // -7, -8
+  CHECK(y.value()(0, 0, 1, 1) == -9.0f);  // -9 alone
+  const auto z = models::face_detection::max_pool_same<1>(g.input(x));
+  static_assert(std::is_same_v<typename std::remove_cvref_t<decltype(z)>::shape, Shape<1, 1, 3, 3>>);
+  CHECK(z.value()(0, 0, 2, 2) == -9.0f);
+  CHECK(z.value()(0, 0, 1, 1) == -5.0f);
+}
+
+TEST_CASE("face detector: input pads at the bottom/right, the landmark net's is centred") {
+  // A 3 wide, 1 tall grey image of value 200: the square is 3x3, no resize at size 3.
+  io::Image im(3, 1, 1, 200);
+  const double mean[3] = {100, 50, 0};
+  std::vector<float> out(27);
+  models::tfjs_face::network_input(im, {0, 0, 3, 1}, 3, models::tfjs_face::Placement::top_left, mean, out.data());
+  for (index_t c = 0; c < 3; ++c)
+    for (index_t y = 0; y < 3; ++y) {
+      const float want = ((y == 0 ? 200.0f : 0.0f) - static_cast<float>(mean[c])) / 255.0f;
+      for (index_t x = 0; x < 3; ++x) CHECK(out[static_cast<std::size_t>((c * 3 + y) * 3 + x)] == want);
+    }
+  // Centred: d = 2, round(2/2) = 1 row after and 1 before, so the image is the middle row.
+  models::tfjs_face::network_input(im, {0, 0, 3, 1}, 3, models::tfjs_face::Placement::centred, mean, out.data());
+  for (index_t y = 0; y < 3; ++y) CHECK(out[static_cast<std::size_t>(y * 3)] == ((y == 1 ? 200.0f : 0.0f) - 100.0f) / 255.0f);
+  // A 2-pixel row resized to 4 by TF's legacy rule: source x = 0, 0.5, 1, 1.5 (clamped at 1).
+  io::Image row(2, 2, 1);
+  row.at(0, 0, 0) = 0;
+  row.at(0, 1, 0) = 100;
+  row.at(1, 0, 0) = 0;
+  row.at(1, 1, 0) = 100;
+  std::vector<float> big(48);
+  const double zero[3] = {0, 0, 0};
+  models::tfjs_face::network_input(row, {0, 0, 2, 2}, 4, models::tfjs_face::Placement::top_left, zero, big.data());
+  CHECK(big[0] * 255.0f == doctest::Approx(0.0));
+  CHECK(big[1] * 255.0f == doctest::Approx(50.0));
+  CHECK(big[2] * 255.0f == doctest::Approx(100.0));
+  CHECK(big[3] * 255.0f == doctest::Approx(100.0));
+}
+
+TEST_CASE("face detector: box decoding by hand (one cell, anchor 0, a 32x16 image)") {
+  // input 32: a 1x1 grid. The image is 32x16, so the reshaped input is 32x16 and y is stretched 2x.
+  std::vector<float> grid(25, -50.0f);  // every anchor's score ~0
+  grid[0] = 0;                          // tx: centre at half a cell
+  grid[1] = 0;                          // ty
+  grid[2] = 0;                          // tw: exp(0)·anchor
+  grid[3] = std::log(2.0f);             // th: twice the anchor
+  grid[4] = 2.0f;                       // score sigmoid(2) = 0.8808
+  const auto boxes = models::face_detection::decode(grid, 32, 32, 16, 0.5);
+  REQUIRE(boxes.size() == 1);
+  const double aw = 1.603231, ah = 2.094468;
+  CHECK(boxes[0].score == doctest::Approx(1 / (1 + std::exp(-2.0))));
+  CHECK(boxes[0].width == doctest::Approx(aw));
+  CHECK(boxes[0].height == doctest::Approx(2 * ah * 2).epsilon(1e-6));
+  CHECK(boxes[0].x == doctest::Approx(0.5 - aw / 2));
+  CHECK(boxes[0].y == doctest::Approx(1.0 - 2 * ah));
+  CHECK(models::face_detection::decode(grid, 32, 32, 16, 0.9).empty());
+}
+
+TEST_CASE("face detector: non-maximum suppression drops overlaps above the threshold only") {
+  using B = models::face_detection::RelativeBox;
+  // On a 100 grid: A = [0, 10]^2; B shifted by 10/3 in x: IoU = (20/3)·10 / (200 − (20/3)·10) = 0.5;
+  // C = [0, 10] x [0, 14]: IoU with A = 100 / 140 = 0.714; D far away; E of IoU 0.4 exactly with
+  // A: [0, 10] x [0, 25] → 100 / 250.
+  const std::vector<B> boxes = {{0.1 / 3, 0, 0.1, 0.1, 0.8}, {0, 0, 0.1, 0.1, 0.9}, {0, 0, 0.1, 0.14, 0.7},
+                                {0.5, 0.5, 0.1, 0.1, 0.6}, {0, 0, 0.1, 0.25, 0.95}};
+  const auto kept = models::face_detection::suppress(boxes, 100, 0.4);
+  // E (0.95) first: A's IoU with it is 0.4, not above the threshold, so A stays; C's is
+  // 140 / 250 = 0.56 and C goes. Then A: B overlaps it by 0.5 and goes. D stays.
+  REQUIRE(kept.size() == 3);
+  CHECK(kept[0].score == 0.95);
+  CHECK(kept[1].score == 0.9);
+  CHECK(kept[2].score == 0.6);
+  CHECK(models::face_detection::suppress(boxes, 100, 0.75).size() == 5);
+}
+
+TEST_CASE("face landmarks: crop and un-mapping as face-api's (clip, floor, shift by the box)") {
+  // Box partly left of a 40x60 image: clipped to x 0, width 40 (not 46.7), then floored.
+  const FaceBox box{-3.5, 10.7, 50.2, 40.9, 0.9};
+  const auto crop = models::face_landmarks::crop_of(box, 40, 60);
+  CHECK(crop.x == 0);
+  CHECK(crop.y == 10);
+  CHECK(crop.width == 40);
+  CHECK(crop.height == 40);
+  std::array<float, 136> raw;
+  raw.fill(0.5f);
+  const auto points = models::face_landmarks::unmap(raw, crop, box);
+  // The crop's centre, shifted by the box's own x and y as face-api does.
+  CHECK(points[0].x == doctest::Approx(0.5 * 40 - 3.5));
+  CHECK(points[0].y == doctest::Approx(0.5 * 40 + 10.7));
+  // A 20 wide, 40 tall crop: scaled to 56x112, padded by 28 on each side in x; 0.25 of the padded
+  // square is the crop's left edge and 0.75 its right edge.
+  const models::tfjs_face::Rect tall{5, 5, 20, 40};
+  raw[2] = 0.25f;
+  raw[4] = 0.75f;
+  const auto p = models::face_landmarks::unmap(raw, tall, {5, 5, 20, 40, 1});
+  CHECK(p[1].x == doctest::Approx(5.0));
+  CHECK(p[2].x == doctest::Approx(25.0));
+  CHECK(p[1].y == doctest::Approx(25.0));
+  CHECK_THROWS_WITH_AS(models::face_landmarks::crop_of({50, 0, 10, 10, 1}, 40, 60),
+                       doctest::Contains("leaves no pixel of the 40x60 image"), Error);
+}
+
+TEST_CASE("face landmarks: all 136 raw outputs on the §2.7 pattern within 1e-4 of face-api") {
+  const auto dir = models_or_skip();
+  if (!dir) return;
+  const nlohmann::json fx = fixture();
+  const auto want = fx["raw"]["landmarks_fc_112"].get<std::vector<double>>();
+  REQUIRE(want.size() == 136);
+  const auto raw = FaceLandmarker<>(*dir).raw_output(synthetic(112, 112), {0, 0, 112, 112, 1});
+  double worst = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(raw[i] - want[i]));
+  MESSAGE("landmark fc: max |tsgan - face-api| = " << worst);
+  CHECK(worst < 1e-4);
+}
+
+TEST_CASE("face detector: the raw 8x8x25 grid on the §2.7 pattern at 256 within 1e-4 of face-api") {
+  const auto dir = models_or_skip();
+  if (!dir) return;
+  const nlohmann::json fx = fixture();
+  const auto& grid = fx["raw"]["detector_256"];
+  REQUIRE(grid["shape"] == nlohmann::json({1, 8, 8, 25}));
+  const auto want = grid["values"].get<std::vector<double>>();
+  const auto raw = FaceDetector<>(*dir).raw_output(synthetic(256, 256), 256);
+  REQUIRE(raw.size() == want.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(raw[i] - want[i]));
+  MESSAGE("detector grid: max |tsgan - face-api| = " << worst);
+  CHECK(worst < 1e-4);
+}
+
+TEST_CASE("face detector + landmarks: face-api's boxes (1 px), scores and 68 landmarks (0.5 px) on shared faces") {
+  const auto dir = models_or_skip();
+  if (!dir) return;
+  const fs::path data = test::shared_data();
+  if (!fs::is_directory(data / "faces")) {
+    MESSAGE("skipped: " << (data / "faces").string() << " is absent (the shared face data)");
+    return;
+  }
+  const FaceDetector<> detector(*dir);
+  const FaceLandmarker<> landmarker(*dir);
+  double box_worst = 0, score_worst = 0, point_worst = 0;
+  std::size_t faces = 0;
+  const nlohmann::json fx = fixture();
+  for (const auto& run : fx["runs"]) {
+    const std::string file = run["file"];
+    CAPTURE(file);
+    const index_t size = run["input_size"];
+    CAPTURE(size);
+    const io::Image image = io::read_image(data / "faces" / file);
+    REQUIRE(image.width == run["width"].get<int>());
+    REQUIRE(image.height == run["height"].get<int>());
+    const auto boxes = detector.detect(image, {.input_size = size, .score_threshold = run["score_threshold"]});
+    const auto& want = run["faces"];
+    REQUIRE(boxes.size() == want.size());
+    const auto points = landmarker.detect(image, std::span<const FaceBox>(boxes));
+    for (std::size_t f = 0; f < boxes.size(); ++f) {
+      const auto b = want[f]["box"].get<std::array<double, 4>>();
+      const FaceBox& got = boxes[f];
+      for (double d : {got.x - b[0], got.y - b[1], got.width - b[2], got.height - b[3]})
+        box_worst = std::max(box_worst, std::abs(d));
+      score_worst = std::max(score_worst, std::abs(got.score - want[f]["score"].get<double>()));
+      const auto& lm = want[f]["landmarks"];
+      REQUIRE(lm.size() == 68);
+      for (std::size_t p = 0; p < 68; ++p)
+        point_worst = std::max({point_worst, std::abs(points[f][p].x - lm[p][0].get<double>()),
+                                std::abs(points[f][p].y - lm[p][1].get<double>())});
+      // The single-box call agrees with the batched one.
+      CHECK(landmarker.detect(image, got) == points[f]);
+      ++faces;
+    }
+  }
+  MESSAGE(faces << " faces: max box |diff| " << box_worst << " px, score " << score_worst << ", landmark "
+                << point_worst << " px");
+  CHECK(faces >= 6);
+  CHECK(box_worst <= 1.0);
+  CHECK(score_worst <= 1e-3);
+  CHECK(point_worst <= 0.5);
+}
+
+TEST_CASE("face detector: batches give the boxes of single images; unsupported sizes are named") {
+  const auto dir = models_or_skip();
+  if (!dir) return;
+  const FaceDetector<> detector(*dir);
+  std::vector<io::Image> images;
+  for (int i = 0; i < 5; ++i) images.push_back(synthetic(200 + 10 * i, 180));  // a batch of 4, then 1
+  // Threshold 0 keeps every cell (face-api's `!scoreThreshold`), so NMS has work to do.
+  const models::DetectorOptions low{.input_size = 160, .score_threshold = 0};
+  const auto batched = detector.detect(std::span<const io::Image>(images), low);
+  REQUIRE(batched.size() == images.size());
+  std::size_t boxes = 0;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const auto single = detector.detect(images[i], low);
+    REQUIRE(single.size() == batched[i].size());
+    for (std::size_t b = 0; b < single.size(); ++b) {
+      CHECK(single[b].x == doctest::Approx(batched[i][b].x).epsilon(1e-5));
+      CHECK(single[b].score == doctest::Approx(batched[i][b].score).epsilon(1e-5));
+    }
+    boxes += single.size();
+  }
+  MESSAGE(boxes << " boxes over 5 synthetic images at threshold 0");
+  CHECK(boxes >= 5);
+  CHECK_THROWS_WITH_AS(detector.detect(images[0], {.input_size = 400}),
+                       doctest::Contains("input size 400 is not one of the supported sizes 128, 160"), Error);
+}
+
+TEST_CASE("face landmarks: the whole-image call is the box of the whole image; grey reads as RGB") {
+  const auto dir = models_or_skip();
+  if (!dir) return;
+  const FaceLandmarker<> landmarker(*dir);
+  io::Image grey(60, 64, 1);
+  io::Image rgb(60, 64, 3);
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 60; ++x) {
+      const auto v = static_cast<std::uint8_t>((x * 7 + y * 3) % 256);
+      grey.at(y, x, 0) = v;
+      for (int c = 0; c < 3; ++c) rgb.at(y, x, c) = v;
+    }
+  const auto a = landmarker.detect(grey);
+  CHECK(a == landmarker.detect(rgb));
+  CHECK(a == landmarker.detect(grey, {0, 0, 60, 64, 1}));
+}
