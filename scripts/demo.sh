@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job: set up, build the training example, and train TSGAN<config::Tiny> on the face
 # images shipped in data/cmu-faces-demo (12 people, frontal and side views, occluded on the fly).
-# Writes PNG grids (occluded input | mask | de-occluded | frontalized | target) and a checkpoint to
-# out/demo, in a few minutes on 2 cores. Run it again with --resume to continue, or with
+# Writes PNG grids of one fixed evaluation batch (occluded input | mask | de-occluded | frontalized |
+# profile target | frontal target) and a checkpoint to out/demo, in a few minutes on 2 cores. Run it again with --resume to continue, or with
 # --overwrite to start again (without either, an existing run is left alone and the trainer says so).
 #
 #   scripts/demo.sh [--steps N] [--out DIR] [--seed S] [--resume | --overwrite]
