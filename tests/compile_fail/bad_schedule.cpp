@@ -1,7 +1,6 @@
 // The configuration's [D] switches are checked with readable messages: a stage-wise schedule
-// without its G_d-alone steps, and the old bool discriminator_step (now automatic | always | never).
+// without its G_d-alone steps.
 // expect: a stagewise schedule needs deocclusion_steps > 0
-// expect: config discriminator_step is a config::DiscriminatorSteps
 #include <tsgan/models/configs.hpp>
 
 #ifdef TSGAN_EXPECT_OK
@@ -12,7 +11,6 @@ struct Config : tsgan::config::Tiny {
 #else
 struct Config : tsgan::config::Tiny {
   static constexpr auto schedule = tsgan::config::Schedule::stagewise;  // but no steps for stage 1
-  static constexpr bool discriminator_step = false;
 };
 #endif
 
