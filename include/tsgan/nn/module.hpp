@@ -100,10 +100,22 @@ struct Scope {
   }
 };
 
+// A visitor that accepts everything: has_visit asks whether m.visit(scope) can be called, which
+// needs only visit's declaration. (Taking &M::template visit<Scope<int>> instead makes nvcc 13's
+// front end answer false for a visit() whose body would not compile for int, so a module with
+// visit() was walked as a plain aggregate there.)
+struct AnyVisitor {
+  template <class... A>
+  void param(A&&...) {}
+  template <class... A>
+  void buffer(A&&...) {}
+  void training(bool&) {}
+};
+
 // A leaf module names its own state with a visit() member template.
 template <class M>
 constexpr bool has_visit() {
-  return requires { &M::template visit<Scope<int>>; };
+  return requires(M& m, Scope<AnyVisitor>& scope) { m.visit(scope); };
 }
 
 template <class M, class V>
