@@ -19,9 +19,9 @@ cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
 # ---- clang: the library and a subset of the tests with Debian's clang ---------------------------
-# GCC builds everything above; clang compiles the unit tests of the core, expressions, modules,
-# optimizers and safetensors (autograd/var_test and ops/conv_test compile but do not link with
-# clang 14: virtual backward() of some ReduceNode/FusedNode instantiations is never emitted), the README example and the tutorial program
+# GCC builds everything above; clang compiles the unit tests of the core, expressions, autograd
+# (gradcheck inside nested generic lambdas: the case clang 14 once failed to link, see
+# Graph::record), modules, optimizers and safetensors, the README example and the tutorial program
 # (which include nearly every header), checks the compile-time errors with clang's messages, and
 # runs them. Measured in docs/performance.md (Compile time).
 clang=$(command -v clang++-14 || command -v clang++ || true)
@@ -29,7 +29,7 @@ if [[ -n $clang ]]; then
   start=$SECONDS
   cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release -DTSGAN_CUDA=OFF -DCMAKE_CXX_COMPILER="$clang" \
     -DTSGAN_BUILD_BENCH=OFF -DTSGAN_EXAMPLE_CONFIGS=tiny \
-    -DTSGAN_UNIT_TEST_FILTER='unit/(core/tensor|expr/ops|nn/module|optim/optim|io/safetensors)_test'
+    -DTSGAN_UNIT_TEST_FILTER='unit/(core/tensor|expr/ops|autograd/var|nn/module|optim/optim|io/safetensors)_test'
   cmake --build build-clang -j "$jobs" --target tsgan_tests readme_example tutorial-cmu-classifier
   ctest --test-dir build-clang --output-on-failure -j "$jobs" \
     -R '^((core|expr|autograd|nn|optim|ops|io)\.|compile_fail\.|readme\.|examples\.tutorial$|docs\.)'
