@@ -338,3 +338,28 @@ TEST_CASE("pose synthesis: 0° gives the photo back; ±θ mirror each other; hid
       CHECK(left.input_points[2].x < (left.input_points[0].x + left.input_points[1].x) / 2 - 5);
   }
 }
+
+TEST_CASE("pose synthesis: the yaw of the best rigid fit gives back the turn, whatever the pitch, roll, scale and shift") {
+  // A face-like cloud that needs no model file: an ellipsoid cap with a nose.
+  std::vector<Vec3> face;
+  for (int i = 0; i < 15; ++i)
+    for (int j = 0; j < 15; ++j) {
+      const double u = (i - 7) / 7.0, v = (j - 7) / 7.0;
+      face.push_back({60 * u, 70 * v, -40 * std::sqrt(std::max(0.0, 1 - 0.7 * u * u - 0.5 * v * v)) - (u * u + v * v < 0.05 ? 15 : 0)});
+    }
+  for (const double theta : {-75.0, -30.0, -5.0, 0.0, 12.0, 45.0, 60.0}) {
+    INFO("θ = ", theta);
+    CHECK(std::abs(data::relative_yaw_degrees(face, data::PoseSynthesizer::turned(face, theta)) - theta) < 1e-9);
+    // Turned first, then pitched, rolled, scaled and shifted: the yaw-pitch-roll decomposition
+    // keeps the yaw.
+    const Rotation r = yaw(degrees(theta)) * pitch(degrees(8)) * roll(degrees(-5));
+    std::vector<Vec3> moved;
+    for (const Vec3& p : face) {
+      const Vec3 q = r(p);
+      moved.push_back({1.3 * q.x + 20, 1.3 * q.y - 7, 1.3 * q.z + 3});
+    }
+    CHECK(std::abs(data::relative_yaw_degrees(face, moved) - theta) < 1e-9);
+  }
+  CHECK_THROWS_WITH_AS(data::relative_yaw_degrees(std::span(face).first(2), std::span(face).first(2)),
+                       doctest::Contains("at least 3"), Error);
+}
