@@ -1,14 +1,15 @@
 // tsgan-make-pairs: training pairs from ordinary photos by pose synthesis (Rotate-and-Render).
 //
 //   tsgan-make-pairs --data DIR --out OUT [--yaws 15,30,45,60,75] [--size 128]
-//                    [--mode profile|roundtrip] [--seed S] [--limit N] [--threads N]
+//                    [--mode profile|roundtrip] [--seed S] [--both-sides] [--limit N] [--threads N]
 //
 // DIR is a face folder with an index.csv (path,identity,pose,...; the frontal rows, or every row
 // when the pose column is empty, are the sources) or a plain folder of images (searched
 // recursively; a file's identity is its folder's name). For each source photo: face-api's tiny
 // detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
 // --box-scale times, and each yaw renders the face turned by ±yaw (the sign drawn per photo and
-// yaw from --seed) with data::PoseSynthesizer, aligned to the method's crop.
+// yaw from --seed; with --both-sides, both signs: +yaw first) with data::PoseSynthesizer,
+// aligned to the method's crop.
 //
 // Writes OUT/images/<identity>/<source file name without extension>/frontal.png (the aligned
 // photo, the target) and .../yaw±NN.png (the synthesised inputs; a second source of the same
@@ -19,7 +20,10 @@
 // OUT/index.csv with the columns path,identity,pose,yaw,source (pose "frontal" or "yaw±NN"; the
 // trainers pair each input with the frontal row of the same source, which shares the most
 // attributes), OUT/preview.png (the first 8 sources: frontal, then each yaw) and OUT/skipped.txt
-// (one line per source that was not used, with the reason). The same command writes the same
+// (one line per source that was not used, with the reason); with --frames also
+// OUT/frames/<identity>/<stem>/yaw±NN.png, each input before the crop, at the photo's size (to
+// compare renders with real photos through a pipeline that finds the face itself). The same
+// command writes the same
 // files. OUT must not exist or be empty: nothing is overwritten.
 //
 // --identity-check also runs the face recognizer on every input and its target (each whole crop
@@ -186,7 +190,7 @@ int main(int argc, char** argv) {
   std::string yaws_text = "15,30,45,60,75", mode_text = "profile";
   int size = 128, limit = 0, threads = 0;
   double box_scale = 1.1;
-  bool identity_check = false, yaw_check = false;
+  bool identity_check = false, yaw_check = false, both_sides = false, frames = false;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "a folder with index.csv, or a folder of images")->required();
   app.add_option("--out", out, "the output folder (must not exist or be empty)")->required();
@@ -195,6 +199,8 @@ int main(int argc, char** argv) {
   app.add_option("--mode", mode_text, "profile (input rendered at the yaw) or roundtrip (rendered there and back)")
       ->check(CLI::IsMember({"profile", "roundtrip"}));
   app.add_option("--seed", seed, "the seed of the left/right draws");
+  app.add_flag("--frames", frames, "also write each input before the crop, at the photo's size (OUT/frames/...)");
+  app.add_flag("--both-sides", both_sides, "render every yaw both to the left and to the right (no draw)");
   app.add_option("--limit", limit, "use the first N sources only (0: all)")->check(cli::integer(0));
   app.add_option("--box-scale", box_scale, "the detector's box is enlarged this much for FaceMesh")->check(CLI::Range(0.5, 3.0));
   app.add_flag("--identity-check", identity_check, "recognizer distance of every input to its target (OUT/identity.csv)");
@@ -286,9 +292,16 @@ int main(int argc, char** argv) {
         const double half = box.width() * to_crop.scale() / 2;
         return data::mesh_vertices(meshes[std::size_t(w)].run(crop, {c.x - half, c.y - half, c.x + half, c.y + half}).points);
       };
+      std::vector<double> signed_yaws;
       for (const double yaw : yaws) {
-        const double u = random::uniform01<double>(data::item_seed(seed, fmt::format("{}#{}", s.rel, yaw)), 0);
-        const double signed_yaw = u < 0.5 ? -yaw : yaw;
+        if (both_sides) {
+          signed_yaws.insert(signed_yaws.end(), {yaw, -yaw});
+        } else {
+          const double u = random::uniform01<double>(data::item_seed(seed, fmt::format("{}#{}", s.rel, yaw)), 0);
+          signed_yaws.push_back(u < 0.5 ? -yaw : yaw);
+        }
+      }
+      for (const double signed_yaw : signed_yaws) {
         const data::PosePair p = synth.make(photo, points, signed_yaw, mode, size);
         if (!frontal_written) {
           io::write_png(dir / "frontal.png", p.target);
@@ -301,6 +314,10 @@ int main(int argc, char** argv) {
         const std::string name = fmt::format("yaw{:+03.0f}", signed_yaw);
         io::write_png(dir / (name + ".png"), p.input);
         io::write_png(mask_dir / (name + ".png"), p.no_source);
+        if (frames) {
+          fs::create_directories(out / "frames" / stem);
+          io::write_png(out / "frames" / stem / (name + ".png"), p.frame);
+        }
         o.rows.push_back(fmt::format("images/{}/{}.png,{},{},{:g},{}", stem, name, csv_field(s.identity), name, signed_yaw,
                                      csv_field(s.rel)));
         add_landmarks(fmt::format("images/{}/{}.png", stem, name), p.input_mesh);
@@ -313,7 +330,7 @@ int main(int argc, char** argv) {
       const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double rate = double(n) / std::max(t, 1e-9);
       fmt::print(stderr, "\rtsgan-make-pairs: {}/{} photos, {:.1f} pairs/s, ETA {:.0f} s   ", n, sources.size(),
-                 rate * double(yaws.size()), double(sources.size() - n) / std::max(rate, 1e-9));
+                 rate * double(yaws.size() * (both_sides ? 2 : 1)), double(sources.size() - n) / std::max(rate, 1e-9));
     };
 #pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
     for (std::size_t k = 0; k < sources.size(); ++k) {

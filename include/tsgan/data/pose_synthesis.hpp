@@ -76,6 +76,7 @@ struct PosePair {
   io::Image input;             // size x size RGB: the rendered face, aligned
   io::Image target;            // size x size RGB: the photo, aligned
   io::Image no_source;         // size x size grey: 255 where the input has no source
+  io::Image frame;             // the input before the crop: the photo's size, RGB
   align::FivePoints input_points, target_points;  // in crop pixels (align/point.hpp convention)
   std::vector<align::Point> input_mesh, target_mesh;  // the 468 points, in crop pixels likewise
   align::Similarity crop_to_photo;  // crop pixels to the photo's (the input's crop and the target's)
@@ -193,6 +194,7 @@ class PoseSynthesizer {
     const io::Image rendered = to_image(result->frame, 3);
     const io::Image mask = to_image(result->frame, 1, 3);
     pair.input = align::warp(rendered, to_input, size, size, align::Border::replicate);
+    pair.frame = rendered;
     pair.target = align::warp(rgb, to_target, size, size, align::Border::replicate);
     pair.no_source = align::warp(mask, to_input, size, size, align::Border::zero);
     std::size_t masked = 0;

@@ -5,6 +5,7 @@
 //   tsgan::models::FaceMesh<> net(*tsgan::models::face_mesh_dir());
 //   auto box = tsgan::models::mesh::square_box(face);        // a detector's box, enlarged 1.4x
 //   tsgan::models::mesh::Result r = net.run(image, box);      // 468 points in image pixels
+//   auto map = tsgan::models::mesh::read_landmark_map(dir);   // which point is each of the 68
 //
 // Contract, copied from human 3.3.6 (src/face/facemesh.ts, facemeshutil.ts) and checked against
 // tfjs 4.22 running the same model to 0.5 px (tests/unit/models/face_mesh_test.cpp):
