@@ -16,6 +16,10 @@ checkpoint's embedded JSON or from CONFIGS (configs.hpp's tiny, small and paper)
 
     /usr/bin/python3 bench/reference/tsgan.py --config small --threads 1 --steps 5
     /usr/bin/python3 bench/reference/tsgan.py --checkpoint run/checkpoint.safetensors --steps 5
+    /usr/bin/python3 bench/reference/tsgan.py --config paper --models ~/.cache/tsgan/models
+
+φ of small and paper can also come from face-api's TF.js weights (FaceRecognizer.load_tfjs, as
+tsgan's FaceRecognizer::load; tests/interop/tsgan_torch.py checks it against the golden descriptor).
 
 The benchmark prints as its last line one JSON object: framework ("torch"), config, threads,
 ms_per_step (median of the timed train_steps), ms_min, ms_max, peak_rss_mb, steps, version.
@@ -366,6 +370,34 @@ class FaceRecognizer(nn.Module):
         self.conv256_1, self.conv256_2 = Residual(256), Residual(256)
         self.conv256_down_out = ResidualDown(256, 256)
         self.fc = nn.Parameter(torch.zeros(256, 128))  # [in, out]: out = g·fc
+
+    def load_tfjs(self, models_dir):
+        """face-api's face_recognition_model (manifest and shards, uint8-quantised tensors
+        dequantised as min + scale·q; filters HWIO → OIHW), as FaceRecognizer::load reads it."""
+        models_dir = pathlib.Path(models_dir)
+        manifest = json.loads((models_dir / "face_recognition_model-weights_manifest.json").read_text())
+        tensors = {}
+        for group in manifest:
+            data = b"".join((models_dir / path).read_bytes() for path in group["paths"])
+            offset = 0
+            for w in group["weights"]:
+                n = math.prod(w["shape"])
+                q = w.get("quantization")
+                if q:
+                    raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=offset).astype(np.float64)
+                    values, offset = q["min"] + q["scale"] * raw, offset + n
+                else:
+                    values, offset = np.frombuffer(data, dtype="<f4", count=n, offset=offset), offset + 4 * n
+                tensors[w["name"]] = torch.from_numpy(np.array(values, dtype=np.float32).reshape(w["shape"]))
+        renames = {"conv.weight": "conv/filters", "scale.weight": "scale/weights", "scale.bias": "scale/biases"}
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                tfjs = name
+                for ours, theirs in renames.items():
+                    if tfjs.endswith(ours):
+                        tfjs = tfjs[: -len(ours)] + theirs
+                value = tensors[tfjs.replace(".", "/")]
+                p.copy_(value.permute(3, 2, 0, 1) if value.dim() == 4 else value)
 
     def features(self, x):
         """x: [N, 3, 150, 150] in [0, 1] (the chip; face-api's resize is the identity at 150)."""
@@ -724,6 +756,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=5, help="timed train_steps")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--models", help="small, paper: φ from face-api's weights in this folder (default: random)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     import resource
@@ -738,6 +771,8 @@ def main(argv=None):
         model.initialise(torch.Generator().manual_seed(args.seed))
         if isinstance(model.phi, TinyIdentity):
             model.phi.load_built_in()
+        elif args.models:
+            model.phi.load_tfjs(args.models)
         else:  # as tsgan-bench-tsgan: He-normal convolutions, Xavier fc, unit scales, zero biases
             g = torch.Generator().manual_seed(args.seed + 1)
             with torch.no_grad():

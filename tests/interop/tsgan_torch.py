@@ -7,7 +7,9 @@ the same batch and compares, for float64 and float32:
   - every parameter's gradient as the step leaves it (D_d, D_f: the discriminator step's;
     G_d, G_f: the last generator step's), by name, and that no other parameter has one;
   - the weights, batch-norm statistics and Adam moments after the step (tsgan's checkpoint);
-  - Î_d and Î_f of restore() after the step.
+  - Î_d and Î_f of restore() after the step;
+and, where the face models are, that the PyTorch face recognizer (φ of Small and Paper) gives
+the golden descriptor that tsgan's is tested against.
 
     tsgan_torch.py DIR
 
@@ -29,6 +31,7 @@ Two kinds of values have no reference value to compare, only a bound, and are ch
     are compared with their norm floored at 1 (running variances are about 1 anyway).
 """
 
+import os
 import pathlib
 import re
 import sys
@@ -195,11 +198,36 @@ def check(directory: pathlib.Path, prefix: str, bound: float, derivative_bound: 
     compare(f"{prefix} output", "after.frontal", f, io["after.frontal"], bound)
 
 
+def check_recognizer():
+    """φ of Small and Paper: the PyTorch FaceRecognizer on face-api's weights gives the golden
+    descriptor of face-models.md §2.7 (the values tests/unit/models/face_recognizer_test.cpp holds
+    tsgan's FaceRecognizer to), within the same 1e-5; skipped without the face models."""
+    found = [pathlib.Path(p) for p in (os.environ.get("TSGAN_MODELS_DIR"), pathlib.Path.home() / ".cache/tsgan/models")
+             if p and (pathlib.Path(p) / "face_recognition_model-weights_manifest.json").exists()]
+    if not found:
+        print("face recognizer: skipped (no face models: scripts/fetch-face-models.sh or TSGAN_MODELS_DIR)")
+        return
+    source = (pathlib.Path(__file__).resolve().parents[1] / "unit/models/face_recognizer_test.cpp").read_text()
+    golden = torch.tensor([float(v) for v in re.findall(r"-?\d+\.\d+", re.search(r"golden = \{([^}]*)\}", source)[1])],
+                          dtype=torch.float64)
+    net = tsgan.FaceRecognizer()
+    net.load_tfjs(found[0])
+    y, x, c = torch.meshgrid(torch.arange(150), torch.arange(150), torch.arange(3), indexing="ij")
+    image = ((3 * x + 5 * y + 7 * c) % 256).permute(2, 0, 1)[None].float() / 255  # §2.7's pattern
+    with torch.no_grad():
+        embedding, feature_map = net.features(image)
+    diff = (embedding[0].double() - golden).abs().max().item()
+    print(f"face recognizer: golden descriptor within {diff:.3g} (128 values), feature map {tuple(feature_map.shape)}")
+    if len(golden) != 128 or not diff < 1e-5 or tuple(feature_map.shape) != (1, 128, 8, 8):
+        failures.append(f"face recognizer: golden descriptor off by {diff:.3g}, feature map {tuple(feature_map.shape)}")
+
+
 def main():
     directory = pathlib.Path(sys.argv[1])
     torch.set_num_threads(1)
     check(directory, "f64", FLOAT64_BOUND, FLOAT64_BOUND)
     check(directory, "f32", FLOAT32_VALUES, FLOAT32_DERIVATIVES)
+    check_recognizer()
     for kind, (err, name) in sorted(worst.items()):
         print(f"{kind}: worst relative error {err:.3g} ({name})")
     if failures:
