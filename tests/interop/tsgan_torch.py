@@ -29,6 +29,14 @@ Two kinds of values have no reference value to compare, only a bound, and are ch
   - batch-norm running statistics: a noise-driven bias change above reaches the running mean of
     the batch norm after it (0.1 of it per update), and running means start at 0, so statistics
     are compared with their norm floored at 1 (running variances are about 1 anyway).
+
+Small, with the pretrained recognizer as φ, is not part of the test: its checkpoints are 280 MB,
+a run took 45 s, and the Small instantiation 2 more minutes of compilation. A one-off run of the
+same comparison (2026-12-06, float, one generator step, tsgan's updated D) found the loss terms
+within 8.6e-7, batch-norm statistics 7.3e-7, Î_d and Î_f after the step 2.1e-5; against PyTorch
+in float64, tsgan's float gradients were off by 3.2e-3 (G_d) and 3.5e-6 (G_f), PyTorch's float
+ones by 3.3e-2 and 1.3e-3 (G_d's gradient, through mask attention and both stages, is the
+ill-conditioned one in either implementation).
 """
 
 import os
@@ -60,6 +68,9 @@ FLOAT32_DERIVATIVES = 2e-3
 # update (by 6e-6 given tsgan's updated D). D's weights after its step are checked to agree within
 # 2·lr instead, element by element, and so are G's after its one step.
 ZERO_GRADIENT = {"f64": 1e-12, "f32": 1e-4}
+# The "within lr" bounds of Adam steps, plus the float rounding of w ± lr (an ulp of w is up to
+# 5e-6 of 2·lr at the weights' size).
+SLACK = 1 + 1e-4
 ANALYTIC_ZERO = re.compile(r"^(dd|df)\.(conv[1-4]|res[12]\.conv[12])\.bias$|^gd\.attention\.\d+\.query\.bias$")
 
 failures = []
@@ -119,13 +130,14 @@ def check(directory: pathlib.Path, prefix: str, bound: float, derivative_bound: 
                     name = f"{net}.{n}"
                     moved = (p - after[name]).abs().max().item()
                     kind = f"{prefix} D weight after its step (|error| / 2·lr)"
-                    if not moved <= 2 * lr * (1 + 1e-6):
+                    if not moved <= 2 * lr * SLACK:
                         failures.append(f"{kind} {name}: {moved / (2 * lr):.3g}")
                     if moved / (2 * lr) >= worst.get(kind, (-1.0, ""))[0]:
                         worst[kind] = (moved / (2 * lr), name)
                     p.copy_(after[name])
 
-    terms = model.train_step(profile, mask, frontal, ids, take_tsgan_discriminators if prefix == "f32" else None)
+    in_float = prefix != "f64"
+    terms = model.train_step(profile, mask, frontal, ids, take_tsgan_discriminators if in_float else None)
     for key, want in io.items():
         if key.startswith("loss."):
             name = key[len("loss."):]
@@ -164,15 +176,15 @@ def check(directory: pathlib.Path, prefix: str, bound: float, derivative_bound: 
         elif ANALYTIC_ZERO.match(name):
             steps = int(after[f"optim.{name[:2]}.{name[3:]}.step"])
             moved = max((value - init[name]).abs().max().item(), (after[name] - init[name]).abs().max().item())
-            if not moved <= lr * steps * (1 + 1e-6):
+            if not moved <= lr * steps * SLACK:
                 failures.append(f"{prefix} weight after the step {name}: moved {moved:.3g} in {steps} Adam steps of {lr}")
-        elif prefix == "f32":
+        elif in_float:
             # An element whose float gradient is rounding noise steps by ±lr either way (see the
             # header): weights after the step agree to within 2·lr per Adam step.
             steps = int(after[f"optim.{name[:2]}.{name[3:]}.step"])
             err = (value.double() - after[name].double()).abs().max().item() / (2 * lr * steps)
             kind = f"{prefix} weight after the step (|error| / 2·lr·steps)"
-            if not err <= 1.0:
+            if not err <= SLACK:
                 failures.append(f"{kind} {name}: {err:.3g}")
             if err >= worst.get(kind, (-1.0, ""))[0]:
                 worst[kind] = (err, name)
@@ -203,16 +215,15 @@ def check_recognizer():
     """φ of Small and Paper: the PyTorch FaceRecognizer on face-api's weights gives the golden
     descriptor of face-models.md §2.7 (the values tests/unit/models/face_recognizer_test.cpp holds
     tsgan's FaceRecognizer to), within the same 1e-5; skipped without the face models."""
-    found = [pathlib.Path(p) for p in (os.environ.get("TSGAN_MODELS_DIR"), pathlib.Path.home() / ".cache/tsgan/models")
-             if p and (pathlib.Path(p) / "face_recognition_model-weights_manifest.json").exists()]
-    if not found:
+    folder = pathlib.Path(os.environ.get("TSGAN_MODELS_DIR") or pathlib.Path.home() / ".cache/tsgan/models")
+    if not (folder / "face_recognition_model-weights_manifest.json").exists():
         print("face recognizer: skipped (no face models: scripts/fetch-face-models.sh or TSGAN_MODELS_DIR)")
         return
     source = (pathlib.Path(__file__).resolve().parents[1] / "unit/models/face_recognizer_test.cpp").read_text()
     golden = torch.tensor([float(v) for v in re.findall(r"-?\d+\.\d+", re.search(r"golden = \{([^}]*)\}", source)[1])],
                           dtype=torch.float64)
     net = tsgan.FaceRecognizer()
-    net.load_tfjs(found[0])
+    net.load_tfjs(folder)
     y, x, c = torch.meshgrid(torch.arange(150), torch.arange(150), torch.arange(3), indexing="ij")
     image = ((3 * x + 5 * y + 7 * c) % 256).permute(2, 0, 1)[None].float() / 255  # §2.7's pattern
     with torch.no_grad():
