@@ -12,7 +12,7 @@ roll or running-centre negatives for the dual triplet loss), as docs/method.md s
 Parameter and buffer names are those of tsgan's checkpoints (gd.*, dd.*, gf.*, df.*, phi.*), so
 `load_checkpoint(model, path)` fills the model, its four Adam optimizers and its step from a
 checkpoint that `TSGAN::save` wrote, in that checkpoint's dtype. The configuration comes from the
-checkpoint's embedded JSON or from CONFIGS (configs.hpp's tiny, small and paper).
+checkpoint's embedded JSON or from CONFIGS (configs.hpp's tiny, small, paper and release).
 
     /usr/bin/python3 bench/reference/tsgan.py --config small --threads 1 --steps 5
     /usr/bin/python3 bench/reference/tsgan.py --checkpoint run/checkpoint.safetensors --steps 5
@@ -61,7 +61,8 @@ SMALL = dict(PAPER, image_size=64, unet_levels=6, generator_width=32, discrimina
              attention_sides=[16, 8, 4])
 TINY = dict(PAPER, image_size=32, batch=4, unet_levels=5, generator_width=8, discriminator_width=8,
             attention_sides=[8, 4], identity_input="crop")
-CONFIGS = {"tiny": TINY, "small": SMALL, "paper": PAPER}
+RELEASE = dict(SMALL, compose_deocclusion=True, generator_steps=1)
+CONFIGS = {"tiny": TINY, "small": SMALL, "paper": PAPER, "release": RELEASE}
 
 
 def config_from_json(text: str) -> dict:
