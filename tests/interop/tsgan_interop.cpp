@@ -62,7 +62,7 @@ Batch<C> fixed_batch(std::uint64_t seed) {
 
 template <index_t S>
 void add_chip_map(io::safetensors::Writer& io) {
-  const align::Similarity& m = models::RecognizerChip<S, double>().chip_to_crop_map();
+  const align::Similarity m = models::RecognizerChip<S, double>().chip_to_crop_map();  // a copy: the chip is a temporary
   Tensor<double, Shape<3>> values(uninitialized);
   values[0] = m.a;
   values[1] = m.tx;
