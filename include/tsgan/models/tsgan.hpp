@@ -422,7 +422,11 @@ class TSGAN {
     std::optional<Scalar> total;
     if (stage1) {
       nn::zero_grad(nets_.dd);
-      auto l_dd = losses::discriminator_loss(nets_.dd(g.input(batch.profile)), nets_.dd(fake_d), Config::real_label);
+      // Real, then fake, in this order: each call moves D's batch-norm statistics, and as two
+      // arguments of one call the order would be the compiler's (GCC's is right to left).
+      auto real = nets_.dd(g.input(batch.profile));
+      auto fake = nets_.dd(fake_d);
+      auto l_dd = losses::discriminator_loss(real, fake, Config::real_label);
       out.d_deocclusion = scalar(l_dd);
       total = l_dd;
     }
@@ -432,7 +436,9 @@ class TSGAN {
         NoGrad guard;
         return frontalization(fake_d);
       }();
-      auto l_df = losses::discriminator_loss(nets_.df(g.input(batch.frontal)), nets_.df(fake_f), Config::real_label);
+      auto real = nets_.df(g.input(batch.frontal));
+      auto fake = nets_.df(fake_f);
+      auto l_df = losses::discriminator_loss(real, fake, Config::real_label);
       out.d_frontal = scalar(l_df);
       total = total ? Scalar(eval(*total + l_df)) : l_df;
     }

@@ -1,0 +1,129 @@
+// tsgan-bench-tsgan: TSGAN<Config>'s training step (one discriminator step, then two generator steps
+// with every loss term; docs/model.md) timed on the CPU, beside the PyTorch model of
+// bench/reference/tsgan.py (bench/run_tsgan.py runs both, alternating).
+//
+//   tsgan-bench-tsgan --config small|paper --threads N [--steps K] [--warmup W] [--seed S]
+//
+// φ, the face recognizer, gets random weights (He-normal convolutions, unit scales, zero biases)
+// instead of the pretrained ones, as in tsgan-bench-tsgan-gpu: the work of a step does not depend
+// on the values, and the benchmark needs no download. The batch is fixed and synthetic (uniform
+// images, the same rectangle occluded in each, identities 0 0 1 1 2 2) as in reference/tsgan.py.
+// The last output line is one JSON object: framework, config, threads, ms_per_step (median),
+// ms_min, ms_max, peak_rss_mb, steps, warmup, seed, L_G of the last step, version.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "tsgan/models/face_recognizer.hpp"
+#include "tsgan/models/tsgan.hpp"
+#include "tsgan/tsgan.hpp"
+
+using namespace tsgan;
+
+namespace {
+
+struct Options {
+  std::string config = "small";
+  int threads = 1, steps = 5, warmup = 1;
+  std::uint64_t seed = 0;
+};
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // kilobytes on Linux
+}
+
+template <class Model>
+void randomise_identity(Model& model, random::Generator& gen) {
+  nn::for_each_parameter(model.networks().phi, [&](const std::string& name, auto& p) {
+    using P = std::remove_cvref_t<decltype(p)>;
+    if constexpr (P::shape::rank == 4) nn::init::kaiming_normal_(p, gen);      // convolutions
+    else if constexpr (P::shape::rank == 2) nn::init::xavier_normal_(p, gen);  // fc
+    else nn::init::constant_(p, name.ends_with("scale.weight") ? 1.0 : 0.0);  // biases, affine scales
+  });
+}
+
+template <class Config>
+Batch<Config> synthetic_batch(random::Generator& gen) {
+  constexpr index_t B = Config::batch, S = Config::image_size;
+  Batch<Config> b;
+  b.profile = random::uniform<Shape<B, 3, S, S>>(gen);
+  b.frontal = random::uniform<Shape<B, 3, S, S>>(gen);
+  b.mask.fill(0.f);
+  for (index_t n = 0; n < B; ++n)
+    for (index_t y = S / 4; y < S / 2; ++y)
+      for (index_t x = S / 4; x < 3 * S / 4; ++x) b.mask[(n * S + y) * S + x] = 1.f;
+  for (index_t i = 0; i < B; ++i) b.identity[static_cast<std::size_t>(i)] = i / 2;
+  return b;
+}
+
+template <class Config>
+int run(const Options& o) {
+  auto model = std::make_unique<TSGAN<Config>>(o.seed);
+  random::Generator gen(o.seed + 1);
+  randomise_identity(*model, gen);
+  const auto batch = synthetic_batch<Config>(gen);
+
+  StepLosses losses;
+  for (int i = 0; i < o.warmup; ++i) losses = model->train_step(batch);
+  std::vector<double> times;
+  for (int i = 0; i < o.steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    losses = model->train_step(batch);
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  const std::size_t k = times.size();
+  const double median = k % 2 ? times[k / 2] : 0.5 * (times[k / 2 - 1] + times[k / 2]);
+  fmt::print(
+      "{{\"framework\": \"tsgan\", \"config\": \"{}\", \"threads\": {}, \"ms_per_step\": {:.2f}, \"ms_min\": {:.2f}, "
+      "\"ms_max\": {:.2f}, \"peak_rss_mb\": {:.1f}, \"steps\": {}, \"warmup\": {}, \"seed\": {}, \"L_G\": {:.6g}, "
+      "\"version\": \"tsgan {}\"}}\n",
+      o.config, o.threads, median, times.front(), times.back(), peak_rss_mb(), o.steps, o.warmup, o.seed,
+      losses.generator, version_string);
+  return 0;
+}
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::fprintf(stderr,
+               "tsgan-bench-tsgan: %s\n"
+               "usage: tsgan-bench-tsgan --config small|paper --threads N [--steps K] [--warmup W] [--seed S]\n",
+               problem.c_str());
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage("missing value after " + a);
+      return argv[++i];
+    };
+    if (a == "--config") o.config = value();
+    else if (a == "--threads") o.threads = std::stoi(value());
+    else if (a == "--steps") o.steps = std::stoi(value());
+    else if (a == "--warmup") o.warmup = std::stoi(value());
+    else if (a == "--seed") o.seed = std::stoull(value());
+    else usage("unknown argument " + a);
+  }
+  if (o.steps < 1 || o.warmup < 0 || o.threads < 1) usage("--steps and --threads must be at least 1, --warmup at least 0");
+  set_num_threads(o.threads);
+  try {
+    if (o.config == "small") return run<config::Small>(o);
+    if (o.config == "paper") return run<config::Paper>(o);
+    usage("unknown --config " + o.config + " (small or paper)");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tsgan-bench-tsgan: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Times TSGAN's training step in tsgan and in PyTorch, alternating, and prints the medians and ratios.
+
+Each round runs build/bench/tsgan-bench-tsgan and bench/reference/tsgan.py once each (which goes
+first alternates from round to round, so a change in the machine's load hits both alike), on the
+same config, thread count and kind of batch; each prints its median ms per train_step (one
+discriminator step, then two generator steps) as the last line. It builds nothing: build the C++
+side first with `cmake --build build --target tsgan-bench-tsgan`.
+
+    /usr/bin/python3 bench/run_tsgan.py --config small --threads 1 --rounds 3
+
+Both sides give φ random weights of the real recognizer's architecture (the work of a step does
+not depend on the values) and use OMP_WAIT_POLICY=passive (spinning threads on a shared machine
+slow the other side down). The per-round lines go to stderr; the last line on stdout is one JSON
+object: config, threads, rounds, tsgan_ms and torch_ms (medians over the rounds of each run's
+median), ratio (tsgan_ms / torch_ms), ratios (per round), tsgan_rss_mb and torch_rss_mb (peak
+resident memory), cpu (lscpu's model name), load (the 1-minute load average before the first
+round), torch (its version).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shlex
+import statistics
+import subprocess
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+        return fields.get("Model name", "unknown").strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def environment(threads: int) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads), OMP_WAIT_POLICY="passive")
+    # OpenBLAS 0.3.21 (Debian 12) falls back to slow kernels on recent AVX-512 CPUs (run_pix2pix.py).
+    if " avx512f" in pathlib.Path("/proc/cpuinfo").read_text():
+        env.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+    return env
+
+
+def run_one(cmd: list[str], env: dict, timeout: float) -> dict:
+    print(f"# {shlex.join(cmd)}", file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    if out.returncode != 0 or not lines:
+        raise SystemExit(f"{cmd[0]} failed (exit {out.returncode}):\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+    result = json.loads(lines[-1])
+    print(f"#   {result['ms_per_step']:.1f} ms/step (min {result['ms_min']:.1f}, max {result['ms_max']:.1f}), "
+          f"peak RSS {result['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", choices=["small", "paper"], default="small")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=3, help="timed train_steps per run")
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--build", default=str(ROOT / "build"), help="the build directory holding bench/tsgan-bench-tsgan")
+    ap.add_argument("--python", default=sys.executable, help="a Python that imports torch")
+    ap.add_argument("--timeout", type=float, default=1800)
+    args = ap.parse_args(argv)
+
+    binary = pathlib.Path(args.build) / "bench" / "tsgan-bench-tsgan"
+    if not binary.exists():
+        raise SystemExit(f"{binary} is not built: cmake --build {args.build} --target tsgan-bench-tsgan")
+    common = ["--config", args.config, "--threads", str(args.threads), "--steps", str(args.steps),
+              "--warmup", str(args.warmup)]
+    commands = {"tsgan": [str(binary)] + common,
+                "torch": [args.python, str(HERE / "reference" / "tsgan.py")] + common}
+    env = environment(args.threads)
+    load = os.getloadavg()[0]
+    results = {"tsgan": [], "torch": []}
+    for r in range(args.rounds):
+        order = ["tsgan", "torch"] if r % 2 == 0 else ["torch", "tsgan"]
+        for side in order:
+            results[side].append(run_one(commands[side], env, args.timeout))
+        ratio = results["tsgan"][-1]["ms_per_step"] / results["torch"][-1]["ms_per_step"]
+        print(f"# round {r + 1}: tsgan / torch = {ratio:.3f}", file=sys.stderr, flush=True)
+
+    tsgan_ms = statistics.median(x["ms_per_step"] for x in results["tsgan"])
+    torch_ms = statistics.median(x["ms_per_step"] for x in results["torch"])
+    print(json.dumps({
+        "config": args.config, "threads": args.threads, "rounds": args.rounds, "steps": args.steps,
+        "tsgan_ms": round(tsgan_ms, 2), "torch_ms": round(torch_ms, 2), "ratio": round(tsgan_ms / torch_ms, 3),
+        "ratios": [round(a["ms_per_step"] / b["ms_per_step"], 3) for a, b in zip(results["tsgan"], results["torch"])],
+        "tsgan_rss_mb": max(x["peak_rss_mb"] for x in results["tsgan"]),
+        "torch_rss_mb": max(x["peak_rss_mb"] for x in results["torch"]),
+        "cpu": cpu_model(), "load": round(load, 2), "torch": results["torch"][0].get("version"),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
