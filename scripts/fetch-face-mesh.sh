@@ -39,12 +39,7 @@ usage_end=15
 # shellcheck source=scripts/lib/npm-fetch.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/npm-fetch.sh"
 parse_dir_option "$@"
-
-check_present
-if ((${#needed[@]} == 0)); then
-  echo "$dir"
-  exit 0
-fi
+exit_if_installed
 
 for tool in npm node python3 tar; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/setup.sh installs Node.js and npm)"

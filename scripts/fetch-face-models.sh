@@ -39,12 +39,7 @@ usage_end=11
 # shellcheck source=scripts/lib/npm-fetch.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/npm-fetch.sh"
 parse_dir_option "$@"
-
-check_present
-if ((${#needed[@]} == 0)); then
-  echo "$dir"
-  exit 0
-fi
+exit_if_installed
 
 command -v tar >/dev/null 2>&1 || die "tar not found"
 make_work_dir

@@ -59,6 +59,16 @@ check_present() {
   done
 }
 
+# Idempotence: when every file is present and verified, prints $dir and exits 0 without touching
+# the network; otherwise returns with `needed` set.
+exit_if_installed() {
+  check_present
+  if ((${#needed[@]} == 0)); then
+    echo "$dir"
+    exit 0
+  fi
+}
+
 want() { [[ " ${needed[*]} " == *" $1 "* ]]; }
 
 # Creates `work`, a private folder inside $dir (so the final moves are renames on one file
