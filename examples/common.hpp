@@ -3,7 +3,8 @@
 // options, and TSGAN inference behind an interface that does not depend on the configuration.
 //
 // The configurations a program offers in --config are those compiled in: CMake's
-// TSGAN_EXAMPLE_CONFIGS (default "paper;small;tiny") sets TSGAN_EXAMPLE_PAPER, _SMALL and _TINY.
+// TSGAN_EXAMPLE_CONFIGS (default "release;paper;small;tiny") sets TSGAN_EXAMPLE_RELEASE, _PAPER, _SMALL
+// and _TINY.
 // Each one instantiates the whole model once more, about a minute of compile time per program.
 #pragma once
 
@@ -28,6 +29,9 @@
 #include "tsgan/models/tsgan.hpp"
 #include "tsgan/train/trainer.hpp"
 
+#ifndef TSGAN_EXAMPLE_RELEASE
+#define TSGAN_EXAMPLE_RELEASE 1
+#endif
 #ifndef TSGAN_EXAMPLE_PAPER
 #define TSGAN_EXAMPLE_PAPER 1
 #endif
@@ -46,6 +50,7 @@ namespace fs = std::filesystem;
 
 inline std::vector<std::string> config_names() {
   std::vector<std::string> names;
+  if (TSGAN_EXAMPLE_RELEASE) names.emplace_back("release");
   if (TSGAN_EXAMPLE_PAPER) names.emplace_back("paper");
   if (TSGAN_EXAMPLE_SMALL) names.emplace_back("small");
   if (TSGAN_EXAMPLE_TINY) names.emplace_back("tiny");
@@ -56,6 +61,9 @@ inline std::vector<std::string> config_names() {
 // config_names(); CLI11 checks that before).
 template <class F>
 auto with_config(std::string_view name, F&& f) {
+#if TSGAN_EXAMPLE_RELEASE
+  if (name == "release") return f(std::type_identity<config::Release>{});
+#endif
 #if TSGAN_EXAMPLE_PAPER
   if (name == "paper") return f(std::type_identity<config::Paper>{});
 #endif
@@ -68,7 +76,8 @@ auto with_config(std::string_view name, F&& f) {
   fail("tsgan: configuration '{}' is not compiled into this program (it has: {})", name, fmt::join(config_names(), ", "));
 }
 
-// The compiled configuration a TSGAN checkpoint was written for (its tsgan.config metadata).
+// The compiled configuration a TSGAN checkpoint or model file was written for (its tsgan.config
+// metadata).
 inline std::string checkpoint_config(const fs::path& checkpoint) {
   const io::safetensors::Reader file(checkpoint);
   const std::optional<std::string> stored = file.metadata("tsgan.config");
@@ -198,7 +207,7 @@ class ModelRestorer final : public Restorer {
   static constexpr index_t S = Config::image_size;
   static constexpr index_t N = 8;  // images per forward pass; a short last batch is padded
 
-  explicit ModelRestorer(const fs::path& checkpoint) { model_.load(checkpoint); }
+  explicit ModelRestorer(const fs::path& model) { model_.load_generators(model); }
   int size() const override { return static_cast<int>(S); }
   std::string config() const override { return config::describe<Config>(); }
 
@@ -220,12 +229,13 @@ class ModelRestorer final : public Restorer {
   TSGAN<Config, D> model_;
 };
 
-// The checkpoint's model on device D, for the configuration called `name` (a template, so that a
-// program that never restores does not instantiate every configuration's model for it).
+// The generators of a model file (tsgan-train --export) or of a training checkpoint, on device D,
+// for the configuration called `name` (a template, so that a program that never restores does not
+// instantiate every configuration's model for it).
 template <class D = cpu>
-std::unique_ptr<Restorer> load_restorer(const std::string& name, const fs::path& checkpoint) {
+std::unique_ptr<Restorer> load_restorer(const std::string& name, const fs::path& model) {
   return with_config(name, [&]<class C>(std::type_identity<C>) -> std::unique_ptr<Restorer> {
-    return std::make_unique<ModelRestorer<C, D>>(checkpoint);
+    return std::make_unique<ModelRestorer<C, D>>(model);
   });
 }
 
@@ -302,6 +312,25 @@ inline io::Image hconcat(const std::vector<io::Image>& tiles) {
       for (int x = 0; x < rgb.width; ++x)
         for (int c = 0; c < 3; ++c) out.at(y, x0 + x, c) = rgb.at(y, x, c);
     x0 += t.width + io::grid_gap;
+  }
+  return out;
+}
+
+// Rows stacked top to bottom with io::grid_gap white pixels between them, RGB, left-aligned.
+inline io::Image vconcat(const std::vector<io::Image>& rows) {
+  int width = 0, height = 0;
+  for (const auto& r : rows) {
+    height += r.height + (height ? io::grid_gap : 0);
+    width = std::max(width, r.width);
+  }
+  io::Image out(width, height, 3, 255);
+  int y0 = 0;
+  for (const auto& r : rows) {
+    const io::Image rgb = io::to_rgb(r);
+    for (int y = 0; y < rgb.height; ++y)
+      for (int x = 0; x < rgb.width; ++x)
+        for (int c = 0; c < 3; ++c) out.at(y0 + y, x, c) = rgb.at(y, x, c);
+    y0 += r.height + io::grid_gap;
   }
   return out;
 }

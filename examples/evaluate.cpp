@@ -6,6 +6,7 @@
 //   tsgan-evaluate --protocol lfw --data DIR [--model CKPT] [--config ...] [--folds K]
 //                  [--pairs-per-fold P] [--occlude both|second] [--occlusions ...] [--seed S]
 //                  [--align dlib|tsgan|center] ...
+//   tsgan-evaluate --protocol folder --data DIR [--model M] [--align ...] [--group-by COLUMN] ...
 //
 // Multi-PIE (Setting 2, data/multipie.hpp): rank-1 identification of every probe against the
 // gallery (one frontal crop per test subject) by cosine similarity of descriptors, per |yaw| (±
@@ -28,6 +29,12 @@
 // method's template positions for the centre crop. --occlude both (default) occludes both images
 // of a pair, second only the second.
 //
+// A face folder (data/faces.hpp's index.csv: the shared CMU faces, tsgan-make-pairs' output, a
+// user's own): the first frontal image of each identity is the gallery, every other image of an
+// identity with one is a probe; rank-1 per pose, and with --group-by per pose and that column's
+// value (the CMU faces' `eyes`: sunglasses are a real occlusion, and the both_eyes rows then put the
+// mask on them). Faces are aligned as for LFW.
+//
 // Masks: one per image and type, from a generator seeded by the image's name and --seed
 // (data::item_seed), so every input and every run sees the same masks. Descriptors are computed
 // from 8-bit images (model outputs rounded as if saved as PNG), by the same path as tsgan-embed.
@@ -46,6 +53,7 @@
 
 #include "common.hpp"
 #include "tsgan/align/align_face.hpp"
+#include "tsgan/data/faces.hpp"
 #include "tsgan/data/lfw.hpp"
 #include "tsgan/data/multipie.hpp"
 #include "tsgan/data/occlusion.hpp"
@@ -63,7 +71,7 @@ using tsgan::data::Occlusion;
 namespace {
 
 struct Args {
-  std::string protocol, config, models, occlusions = "all", occlude = "both", align = "dlib";
+  std::string protocol, config, models, occlusions = "all", occlude = "both", align = "dlib", group_by;
   fs::path data, model, json;
   std::uint64_t seed = 0;
   int max_probes = 0, gallery_illumination = 7, folds = 10, pairs_per_fold = 0, threads = 0;
@@ -346,6 +354,53 @@ int run_multipie(const Args& a, ex::Restorer* restorer, const fs::path& models) 
   return 0;
 }
 
+// ---- faces from photos (LFW, folders) ------------------------------------------------------------
+
+// face-api's detector and 68 landmarks with a template, shared by the items' loaders (which run
+// one at a time), counting the faces it missed.
+struct Aligner {
+  Aligner(const fs::path& dir, tsgan::align::FaceTemplate t) : detector(dir), landmarker(dir), face_template(t) {}
+  tsgan::models::DetectorOptions options;
+  tsgan::models::FaceDetector<> detector;
+  tsgan::models::FaceLandmarker<> landmarker;
+  tsgan::align::FaceTemplate face_template;
+  std::size_t missed = 0;
+};
+
+// --align dlib|tsgan at the model's side (or the template's own); none for center.
+std::shared_ptr<Aligner> make_aligner(const Args& a, int side, const fs::path& models) {
+  if (a.align == "center") return nullptr;
+  const int size = side > 0 ? side : (a.align == "dlib" ? 150 : 128);
+  auto aligner = std::make_shared<Aligner>(models, a.align == "dlib" ? tsgan::align::FaceTemplate::dlib(size)
+                                                                     : tsgan::align::FaceTemplate::tsgan(size));
+  aligner->options.input_size = a.input_size;
+  return aligner;
+}
+
+// A photo's face: aligned (a missed face is cut from the centred square), or the fixed centre crop
+// of face-models.md §2.5 scaled to the image, resized to `side` when side > 0.
+LoadedFace load_face(const fs::path& path, int side, Aligner* aligner) {
+  const io::Image im = io::to_rgb(io::read_image(path));
+  if (aligner) {
+    const auto face = tsgan::align::align_face(im, aligner->detector, aligner->landmarker, aligner->face_template,
+                                               tsgan::align::Fallback::center, aligner->options);
+    aligner->missed += !face.box;
+    return LoadedFace{*face.crop, face.five_in_crop()};
+  }
+  const face::Crop c = face::center_crop(im.width, im.height);
+  io::Image crop(c.width, c.height, 3);
+  for (int y = 0; y < c.height; ++y)
+    for (int x = 0; x < c.width; ++x)
+      for (int ch = 0; ch < 3; ++ch) crop.at(y, x, ch) = im.at(c.y + y, c.x + x, ch);
+  return LoadedFace{side > 0 && side != c.width ? io::resize(crop, side, side) : crop, std::nullopt};
+}
+
+std::string face_description(const Args& a, const Aligner* aligner, std::size_t images, int side) {
+  return aligner ? fmt::format("{} alignment {}x{} ({} of {} faces not detected, cut from the centred square)", a.align,
+                               aligner->face_template.size, aligner->face_template.size, aligner->missed, images)
+                 : fmt::format("centre crop {}", side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62"));
+}
+
 // ---- LFW ----------------------------------------------------------------------------------------
 
 int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
@@ -357,45 +412,14 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   const auto rows = rows_for(types, restorer != nullptr);
   const int side = restorer ? restorer->size() : 0;  // 0: the crop as it is
 
-  // The aligners (detector and landmarks), shared by the items' loaders, which run one at a time.
-  struct Aligner {
-    Aligner(const fs::path& dir, tsgan::align::FaceTemplate t) : detector(dir), landmarker(dir), face_template(t) {}
-    tsgan::models::DetectorOptions options;
-    tsgan::models::FaceDetector<> detector;
-    tsgan::models::FaceLandmarker<> landmarker;
-    tsgan::align::FaceTemplate face_template;
-    std::size_t missed = 0;
-  };
-  std::shared_ptr<Aligner> aligner;
-  if (a.align != "center") {
-    const int size = side > 0 ? side : (a.align == "dlib" ? 150 : 128);
-    aligner = std::make_shared<Aligner>(models, a.align == "dlib" ? tsgan::align::FaceTemplate::dlib(size)
-                                                                  : tsgan::align::FaceTemplate::tsgan(size));
-    aligner->options.input_size = a.input_size;
-  }
-
+  const std::shared_ptr<Aligner> aligner = make_aligner(a, side, models);
   std::map<std::string, std::size_t> index;
   std::vector<Item> items;
   auto add = [&](const std::string& name, int number) {
     const std::string key = fmt::format("{}/{}_{:04d}.jpg", name, name, number);
     if (index.contains(key)) return;
     index.emplace(key, items.size());
-    items.push_back({key, [path = lfw::image_path(a.data, name, number), side, aligner] {
-                       const io::Image im = io::to_rgb(io::read_image(path));
-                       if (aligner) {
-                         const auto face = tsgan::align::align_face(im, aligner->detector, aligner->landmarker,
-                                                                    aligner->face_template, tsgan::align::Fallback::center,
-                                                                    aligner->options);
-                         aligner->missed += !face.box;
-                         return LoadedFace{*face.crop, face.five_in_crop()};
-                       }
-                       const face::Crop c = face::center_crop(im.width, im.height);
-                       io::Image crop(c.width, c.height, 3);
-                       for (int y = 0; y < c.height; ++y)
-                         for (int x = 0; x < c.width; ++x)
-                           for (int ch = 0; ch < 3; ++ch) crop.at(y, x, ch) = im.at(c.y + y, c.x + x, ch);
-                       return LoadedFace{side > 0 && side != c.width ? io::resize(crop, side, side) : crop, std::nullopt};
-                     },
+    items.push_back({key, [path = lfw::image_path(a.data, name, number), side, aligner] { return load_face(path, side, aligner.get()); },
                      false});
   };
   for (const auto& p : pairs) {
@@ -422,10 +446,7 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
 
   const int per_fold = a.pairs_per_fold <= 0 ? file.per_fold : std::min(a.pairs_per_fold, file.per_fold);
   const std::size_t missed = aligner ? aligner->missed : 0;
-  const std::string face_text =
-      aligner ? fmt::format("{} alignment {}x{} ({} of {} faces not detected, cut from the centred square)", a.align,
-                            aligner->face_template.size, aligner->face_template.size, missed, items.size())
-              : fmt::format("centre crop {}", side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62"));
+  const std::string face_text = face_description(a, aligner.get(), items.size(), side);
   fmt::print("LFW View 2, {}: folds 1-{}, {} matched + {} mismatched pairs each ({} pairs, {} images); {}; "
              "occluded: {} image{} of each pair; Euclidean distance; ACC = mean ± std over folds{}\n\n",
              a.data.string(), a.folds, per_fold, per_fold, pairs.size(), items.size(), face_text, a.occlude,
@@ -459,13 +480,108 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   return 0;
 }
 
+// ---- a face folder ------------------------------------------------------------------------------
+
+// Any index.csv folder: the first frontal image of each identity is its gallery entry, every other
+// image a probe; rank-1 per pose (and per value of --group-by's column).
+int run_folder(const Args& a, ex::Restorer* restorer, const fs::path& models) {
+  const auto index = tsgan::data::FaceIndex::read(a.data);
+  for (const auto& w : index.warnings()) fmt::print(stderr, "warning: {}\n", w);
+  std::optional<std::size_t> group_column;
+  if (!a.group_by.empty()) {
+    const auto& names = index.attribute_names();
+    const auto it = std::ranges::find(names, a.group_by);
+    if (it == names.end())
+      tsgan::fail("--group-by {}: {} has no such column (it has: path, identity, pose{}{})", a.group_by,
+                  (a.data / "index.csv").string(), names.empty() ? "" : ", ", fmt::join(names, ", "));
+    group_column = static_cast<std::size_t>(it - names.begin());
+  }
+  const int side = restorer ? restorer->size() : 0;
+  const std::shared_ptr<Aligner> aligner = make_aligner(a, side, models);
+  const auto& records = index.records();
+  std::map<std::string, std::size_t> gallery_of;  // identity → record
+  for (std::size_t i = 0; i < records.size(); ++i)
+    if (tsgan::data::is_frontal_pose(records[i].pose)) gallery_of.try_emplace(records[i].identity, i);
+  std::vector<std::size_t> gallery_records, probe_records;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto it = gallery_of.find(records[i].identity);
+    if (it == gallery_of.end()) continue;  // no frontal image: not identifiable in a closed set
+    (it->second == i ? gallery_records : probe_records).push_back(i);
+  }
+  if (gallery_records.size() < 2) tsgan::fail("{}: fewer than two identities with a frontal image", a.data.string());
+  auto item = [&](std::size_t i) {
+    return Item{fs::relative(records[i].path, a.data).generic_string(),
+                [path = records[i].path, side, aligner] { return load_face(path, side, aligner.get()); }, false};
+  };
+  auto group = [&](std::size_t i) {
+    return group_column ? records[i].pose + "/" + records[i].attributes.at(*group_column) : records[i].pose;
+  };
+  std::vector<Item> gallery_items, probe_items;
+  for (std::size_t i : gallery_records) gallery_items.push_back(item(i));
+  for (std::size_t i : probe_records) probe_items.push_back(item(i));
+  fmt::print(stderr, "gallery: {} identities; probes: {}\n", gallery_items.size(), probe_items.size());
+
+  const auto types = parse_occlusions(a.occlusions);
+  const auto rows = rows_for(types, restorer != nullptr);
+  Describer describer(models, restorer, a.seed);
+  const auto gallery_descriptors = describer.clean(gallery_items);
+  tsgan::evaluation::Gallery gallery(face::embedding_size);
+  for (std::size_t k = 0; k < gallery_records.size(); ++k) gallery.add(records[gallery_records[k]].identity, gallery_descriptors[k]);
+  std::vector<tsgan::evaluation::Rank1Table<std::string>> tables(rows.size());
+  describer.run(probe_items, rows, [&](std::size_t r, std::size_t k, const Descriptor& d) {
+    const std::size_t i = probe_records[k];
+    tables[r].add(group(i), gallery.rank1(d, records[i].identity));
+  });
+  std::set<std::string> groups;
+  for (std::size_t i : probe_records) groups.insert(group(i));
+
+  fmt::print("Face folder {}: {} probes against a gallery of {} identities (the first frontal image of each); {}; "
+             "rank-1 (%) by pose{}{}\n\n",
+             a.data.string(), probe_items.size(), gallery.size(),
+             face_description(a, aligner.get(), gallery_items.size() + probe_items.size(), side),
+             group_column ? fmt::format(" and {}", a.group_by) : "", a.model.empty() ? "" : fmt::format("; model {}", a.model.string()));
+  std::string head = "| occlusion | input |", rule = "|---|---|";
+  for (const auto& g : groups) {
+    head += fmt::format(" {} |", g);
+    rule += "---:|";
+  }
+  fmt::print("{} all |\n{}---:|\n", head, rule);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::string line = fmt::format("| {} | {} |", rows[r].occlusion_name(), input_name(rows[r].input));
+    for (const auto& g : groups) line += fmt::format(" {:.1f} |", 100 * tables[r].groups().at(g).rate());
+    fmt::print("{} {:.1f} |\n", line, 100 * tables[r].overall().rate());
+  }
+
+  std::string json = fmt::format(R"({{"protocol":"folder","data":{},"model":{},"config":{},"image_size":{},"seed":{},)"
+                                 R"("align":"{}","not_detected":{},"group_by":{},"gallery":{},"probes":{},"rows":[)",
+                                 json_string(a.data.string()), json_string(a.model.string()),
+                                 json_string(restorer ? a.config : ""), side, a.seed, a.align, aligner ? aligner->missed : 0,
+                                 json_string(a.group_by), gallery.size(), probe_items.size());
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    json += fmt::format(R"({}{{"occlusion":"{}","input":"{}","groups":{{)", r ? "," : "", rows[r].occlusion_name(),
+                        input_key(rows[r].input));
+    bool first = true;
+    for (const auto& [g, c] : tables[r].groups()) {
+      json += fmt::format(R"({}{}:{{"correct":{},"total":{},"rank1":{:.6f}}})", first ? "" : ",", json_string(g), c.correct, c.total,
+                          c.rate());
+      first = false;
+    }
+    const auto all = tables[r].overall();
+    json += fmt::format(R"(}},"all":{{"correct":{},"total":{},"rank1":{:.6f}}}}})", all.correct, all.total, all.rate());
+  }
+  json += "]}\n";
+  write_json(a.json, json);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Evaluate the face recognizer on clean, occluded and TSGAN-restored faces (Multi-PIE, LFW)"};
   Args a;
-  app.add_option("--protocol", a.protocol, "multipie or lfw")->required()->check(CLI::IsMember({"multipie", "lfw"}));
-  app.add_option("--data", a.data, "Multi-PIE crop folder, or the LFW folder with pairs.txt and images/")->required();
+  app.add_option("--protocol", a.protocol, "multipie, lfw or folder")->required()->check(CLI::IsMember({"multipie", "lfw", "folder"}));
+  app.add_option("--data", a.data, "Multi-PIE crop folder, the LFW folder with pairs.txt and images/, or a folder with index.csv")
+      ->required();
   app.add_option("--model", a.model, "TSGAN checkpoint: adds the restored rows");
   app.add_option("--config", a.config,
                  fmt::format("the checkpoint's configuration (default: read from it; Multi-PIE without a model: the image "
@@ -488,11 +604,12 @@ int main(int argc, char** argv) {
   app.add_option("--occlude", a.occlude, "LFW: occlude both images of a pair or the second only")
       ->check(CLI::IsMember({"both", "second"}))
       ->capture_default_str();
-  app.add_option("--align", a.align, "LFW: dlib (dlib's 150 chip), tsgan (the method's crop) or center (the fixed crop)")
+  app.add_option("--group-by", a.group_by, "folder: also group the probes by this index.csv column (e.g. eyes)");
+  app.add_option("--align", a.align, "LFW, folder: dlib (dlib's 150 chip), tsgan (the method's crop) or center (the fixed crop)")
       ->check(CLI::IsMember({"dlib", "tsgan", "center"}))
       ->capture_default_str();
   app.add_option("--input-size", a.input_size,
-                 "LFW with --align dlib|tsgan: the face detector's input size (256: LFW's 250x250 images without "
+                 "LFW, folder with --align dlib|tsgan: the face detector's input size (256: LFW's 250x250 images without "
                  "upscaling; at face-api's 416 the detector misses more faces)")
       ->capture_default_str();
   tsgan::cli::add_threads_option(app, a.threads);
@@ -511,6 +628,7 @@ int main(int argc, char** argv) {
     if (!a.model.empty()) a.config = ex::config_or_checkpoints(a.config, a.model);
     else if (a.config.empty()) a.config = ex::config_names().front();
     if (!a.model.empty()) restorer = ex::load_restorer(a.config, a.model);
-    return a.protocol == "multipie" ? run_multipie(a, restorer.get(), *models) : run_lfw(a, restorer.get(), *models);
+    if (a.protocol == "multipie") return run_multipie(a, restorer.get(), *models);
+    return a.protocol == "lfw" ? run_lfw(a, restorer.get(), *models) : run_folder(a, restorer.get(), *models);
   });
 }

@@ -1,31 +1,46 @@
 // tsgan-make-pairs: training pairs from ordinary photos by pose synthesis (Rotate-and-Render).
 //
 //   tsgan-make-pairs --data DIR --out OUT [--yaws 15,30,45,60,75] [--size 128]
-//                    [--mode profile|roundtrip] [--seed S] [--limit N] [--threads N]
+//                    [--mode profile|roundtrip] [--seed S] [--both-sides] [--limit N] [--threads N]
 //
 // DIR is a face folder with an index.csv (path,identity,pose,...; the frontal rows, or every row
 // when the pose column is empty, are the sources) or a plain folder of images (searched
 // recursively; a file's identity is its folder's name). For each source photo: face-api's tiny
 // detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
 // --box-scale times, and each yaw renders the face turned by ±yaw (the sign drawn per photo and
-// yaw from --seed) with data::PoseSynthesizer, aligned to the method's crop.
+// yaw from --seed; with --both-sides, both signs: +yaw first) with data::PoseSynthesizer,
+// aligned to the method's crop.
 //
-// Writes OUT/images/<source path without extension>/frontal.png (the aligned photo, the target)
-// and .../yaw±NN.png (the synthesised inputs), OUT/masks/... (255 where an input has no source),
+// Writes OUT/images/<identity>/<source file name without extension>/frontal.png (the aligned
+// photo, the target) and .../yaw±NN.png (the synthesised inputs; a second source of the same
+// identity and name gets "-2", then "-3"..., in source order), OUT/masks/... (255 where an input
+// has no source), OUT/landmarks.jsonl (data/landmarks_file.hpp: for every image of index.csv, the
+// 68 points of its own face in its pixels, FaceMesh's points through the render and the crop, so
+// that the loader puts keypoint occlusions on the rendered eyes, nose and mouth),
 // OUT/index.csv with the columns path,identity,pose,yaw,source (pose "frontal" or "yaw±NN"; the
 // trainers pair each input with the frontal row of the same source, which shares the most
 // attributes), OUT/preview.png (the first 8 sources: frontal, then each yaw) and OUT/skipped.txt
-// (one line per source that was not used, with the reason). The same command writes the same
+// (one line per source that was not used, with the reason); with --frames also
+// OUT/frames/<identity>/<stem>/yaw±NN.png, each input before the crop, at the photo's size (to
+// compare renders with real photos through a pipeline that finds the face itself). The same
+// command writes the same
 // files. OUT must not exist or be empty: nothing is overwritten.
 //
 // --identity-check also runs the face recognizer on every input and its target (each whole crop
 // resized to the recognizer's 150, face-api's preprocessing) and writes OUT/identity.csv
 // (path,yaw,distance), then prints per |yaw| the median distance and the fraction under dlib's
 // 0.6: does the rendered face still look like its person to the recognizer?
+//
+// --yaw-check (profile mode) fits FaceMesh again to every input and to its target (in the crop,
+// in the photo's face box carried into it) and measures the yaw of the rigid turn between the two
+// fits (data::relative_yaw_degrees); writes OUT/yaw.csv (path,yaw,measured,error) and prints per
+// |yaw| the median and 90th percentile of |measured − yaw|: does the render turn the head by the
+// requested angle?
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -42,6 +57,7 @@
 #include "tsgan/data/faces.hpp"
 #include "tsgan/data/occlusion.hpp"
 #include "tsgan/data/pose_synthesis.hpp"
+#include "tsgan/data/landmarks_file.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/io/model_path.hpp"
 #include "tsgan/models/face_detector.hpp"
@@ -112,10 +128,41 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
+// A path component from an identity: letters, digits, '-', '_' and '.' are kept, anything else
+// (a '/' above all) becomes '_', and "." or ".." become "_".
+std::string path_component(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) out += std::isalnum(c) || c == '-' || c == '_' || c == '.' ? char(c) : '_';
+  return out.empty() || out == "." || out == ".." ? "_" : out;
+}
+
+// Each source's folder under OUT/images: <identity>/<file stem>, "-2", "-3"... for repeats.
+std::vector<std::string> output_stems(const std::vector<Source>& sources) {
+  std::vector<std::string> stems;
+  std::set<std::string> taken;
+  for (const Source& s : sources) {
+    const std::string base = path_component(s.identity) + "/" + path_component(fs::path(s.rel).stem().string());
+    std::string stem = base;
+    for (int k = 2; taken.contains(stem); ++k) stem = fmt::format("{}-{}", base, k);
+    taken.insert(stem);
+    stems.push_back(stem);
+  }
+  return stems;
+}
+
+double percentile(std::vector<double> v, double q) {
+  std::ranges::sort(v);
+  const double at = q * double(v.size() - 1);
+  const std::size_t lo = std::size_t(std::floor(at)), hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (at - double(lo)) * (v[hi] - v[lo]);
+}
+
 struct Output {
   std::string skipped;                 // the reason, when the source was not used
   std::vector<std::pair<double, double>> distances;  // (yaw, recognizer distance) per input
+  std::vector<std::pair<double, double>> measured_yaws;  // (yaw, yaw of the refitted mesh) per input
   std::vector<std::string> rows;       // index.csv rows
+  std::vector<std::string> landmarks;  // landmarks.jsonl lines, one per row
   std::vector<io::Image> preview;      // frontal, then each yaw
 };
 
@@ -143,7 +190,7 @@ int main(int argc, char** argv) {
   std::string yaws_text = "15,30,45,60,75", mode_text = "profile";
   int size = 128, limit = 0, threads = 0;
   double box_scale = 1.1;
-  bool identity_check = false;
+  bool identity_check = false, yaw_check = false, both_sides = false, frames = false;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "a folder with index.csv, or a folder of images")->required();
   app.add_option("--out", out, "the output folder (must not exist or be empty)")->required();
@@ -152,26 +199,33 @@ int main(int argc, char** argv) {
   app.add_option("--mode", mode_text, "profile (input rendered at the yaw) or roundtrip (rendered there and back)")
       ->check(CLI::IsMember({"profile", "roundtrip"}));
   app.add_option("--seed", seed, "the seed of the left/right draws");
+  app.add_flag("--frames", frames, "also write each input before the crop, at the photo's size (OUT/frames/...)");
+  app.add_flag("--both-sides", both_sides, "render every yaw both to the left and to the right (no draw)");
   app.add_option("--limit", limit, "use the first N sources only (0: all)")->check(cli::integer(0));
   app.add_option("--box-scale", box_scale, "the detector's box is enlarged this much for FaceMesh")->check(CLI::Range(0.5, 3.0));
   app.add_flag("--identity-check", identity_check, "recognizer distance of every input to its target (OUT/identity.csv)");
+  app.add_flag("--yaw-check", yaw_check, "the yaw of FaceMesh refitted to every input against its target (OUT/yaw.csv)");
   cli::add_threads_option(app, threads);
   return cli::run("tsgan-make-pairs", app, argc, argv, [&] {
     cli::apply_threads(threads);
     const std::vector<double> yaws = parse_yaws(yaws_text);
     const data::PoseMode mode = mode_text == "profile" ? data::PoseMode::profile : data::PoseMode::roundtrip;
+    if (yaw_check && mode != data::PoseMode::profile)
+      fail("--yaw-check measures the turn of profile inputs; a round trip turns the face back (use --mode profile)");
     if (fs::exists(out) && (!fs::is_directory(out) || !fs::is_empty(out)))
       fail("{}: the output folder exists and is not empty (nothing is overwritten; choose another --out)", out.string());
     const auto models = io::face_models_dir();
     const auto mesh_dir = models::face_mesh_dir();
     const auto canonical = render::find_canonical_mesh();
-    if (!models || !mesh_dir || !canonical)
+    if (!models || !mesh_dir || !canonical || !fs::exists(*mesh_dir / models::mesh::landmark_map_file))
       fail("the face models are missing from {} (run scripts/fetch-face-models.sh and scripts/fetch-face-mesh.sh)",
            io::face_models_search_dir().string());
     std::vector<Source> sources = find_sources(data_dir);
     if (limit > 0 && sources.size() > std::size_t(limit)) sources.resize(std::size_t(limit));
     if (sources.empty()) fail("{}: no images found", data_dir.string());
     const data::PoseSynthesizer synth(render::read_canonical_mesh(*canonical).triangles);
+    const models::mesh::LandmarkMap map68 = models::mesh::read_landmark_map(*mesh_dir);
+    const std::vector<std::string> stems = output_stems(sources);
 
     const int workers = std::max(1, std::min<int>(num_threads(), int(sources.size())));
     std::vector<Output> results(sources.size());
@@ -213,27 +267,62 @@ int main(int argc, char** argv) {
         return;
       }
       const auto points = data::mesh_vertices(fit.points);
-      const std::string stem = fs::path(s.rel).replace_extension().generic_string();
+      const std::string& stem = stems[k];
       const fs::path dir = out / "images" / stem, mask_dir = out / "masks" / stem;
       fs::create_directories(dir);
       fs::create_directories(mask_dir);
       bool frontal_written = false;
+      auto add_landmarks = [&](const std::string& file, const std::vector<align::Point>& mesh) {
+        const align::Landmarks68 l = data::PoseSynthesizer::landmarks68(mesh, map68);
+        double x0 = l[0].x, y0 = l[0].y, x1 = x0, y1 = y0;
+        for (const auto& q : l) {
+          x0 = std::min(x0, q.x);
+          y0 = std::min(y0, q.y);
+          x1 = std::max(x1, q.x);
+          y1 = std::max(y1, q.y);
+        }
+        o.landmarks.push_back(data::write_landmarks_line({file, std::array{x0, y0, x1 - x0, y1 - y0}, fit.face_score, l, std::nullopt}));
+      };
+      std::optional<std::vector<render::Vec3>> target_fit;  // --yaw-check: FaceMesh on the target crop
+      // FaceMesh refitted to a crop, in the photo's face box carried into the crop (a similarity:
+      // its centre mapped, its side scaled).
+      auto refit = [&](const io::Image& crop, const align::Similarity& crop_to_photo) {
+        const align::Similarity to_crop = crop_to_photo.inverse();
+        const align::Point c = to_crop({(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2});
+        const double half = box.width() * to_crop.scale() / 2;
+        return data::mesh_vertices(meshes[std::size_t(w)].run(crop, {c.x - half, c.y - half, c.x + half, c.y + half}).points);
+      };
+      std::vector<double> signed_yaws;
       for (const double yaw : yaws) {
-        const double u = random::uniform01<double>(data::item_seed(seed, fmt::format("{}#{}", s.rel, yaw)), 0);
-        const double signed_yaw = u < 0.5 ? -yaw : yaw;
+        if (both_sides) {
+          signed_yaws.insert(signed_yaws.end(), {yaw, -yaw});
+        } else {
+          const double u = random::uniform01<double>(data::item_seed(seed, fmt::format("{}#{}", s.rel, yaw)), 0);
+          signed_yaws.push_back(u < 0.5 ? -yaw : yaw);
+        }
+      }
+      for (const double signed_yaw : signed_yaws) {
         const data::PosePair p = synth.make(photo, points, signed_yaw, mode, size);
         if (!frontal_written) {
           io::write_png(dir / "frontal.png", p.target);
           o.rows.push_back(fmt::format("images/{}/frontal.png,{},frontal,0,{}", stem, csv_field(s.identity), csv_field(s.rel)));
+          add_landmarks(fmt::format("images/{}/frontal.png", stem), p.target_mesh);
+          if (yaw_check) target_fit = refit(p.target, p.crop_to_photo);
           o.preview.push_back(p.target);
           frontal_written = true;
         }
         const std::string name = fmt::format("yaw{:+03.0f}", signed_yaw);
         io::write_png(dir / (name + ".png"), p.input);
         io::write_png(mask_dir / (name + ".png"), p.no_source);
+        if (frames) {
+          fs::create_directories(out / "frames" / stem);
+          io::write_png(out / "frames" / stem / (name + ".png"), p.frame);
+        }
         o.rows.push_back(fmt::format("images/{}/{}.png,{},{},{:g},{}", stem, name, csv_field(s.identity), name, signed_yaw,
                                      csv_field(s.rel)));
+        add_landmarks(fmt::format("images/{}/{}.png", stem, name), p.input_mesh);
         o.preview.push_back(p.input);
+        if (yaw_check) o.measured_yaws.emplace_back(signed_yaw, data::relative_yaw_degrees(*target_fit, refit(p.input, p.crop_to_photo)));
         if (identity_check) o.distances.emplace_back(signed_yaw, models::face_distance(embed(w, p.input), embed(w, p.target)));
       }
     };
@@ -241,7 +330,7 @@ int main(int argc, char** argv) {
       const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double rate = double(n) / std::max(t, 1e-9);
       fmt::print(stderr, "\rtsgan-make-pairs: {}/{} photos, {:.1f} pairs/s, ETA {:.0f} s   ", n, sources.size(),
-                 rate * double(yaws.size()), double(sources.size() - n) / std::max(rate, 1e-9));
+                 rate * double(yaws.size() * (both_sides ? 2 : 1)), double(sources.size() - n) / std::max(rate, 1e-9));
     };
 #pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
     for (std::size_t k = 0; k < sources.size(); ++k) {
@@ -255,6 +344,7 @@ int main(int argc, char** argv) {
       } catch (const std::exception& e) {
         results[k].skipped = e.what();
         results[k].rows.clear();
+        results[k].landmarks.clear();
       }
 #pragma omp critical
       {
@@ -264,7 +354,7 @@ int main(int argc, char** argv) {
     }
     fmt::print(stderr, "\n");
 
-    std::ofstream index(out / "index.csv"), skipped(out / "skipped.txt");
+    std::ofstream index(out / "index.csv"), skipped(out / "skipped.txt"), landmarks(out / "landmarks.jsonl");
     index << "path,identity,pose,yaw,source\n";
     std::vector<std::vector<io::Image>> preview;
     std::size_t used = 0, pairs = 0;
@@ -277,9 +367,10 @@ int main(int argc, char** argv) {
       ++used;
       pairs += results[k].rows.size() - 1;
       for (const auto& r : results[k].rows) index << r << "\n";
+      for (const auto& l : results[k].landmarks) landmarks << l << "\n";
       if (preview.size() < 8) preview.push_back(std::move(results[k].preview));
     }
-    if (!index || !skipped) fail("{}: cannot write index.csv or skipped.txt", out.string());
+    if (!index || !skipped || !landmarks) fail("{}: cannot write index.csv, skipped.txt or landmarks.jsonl", out.string());
     if (identity_check) {
       std::ofstream csv(out / "identity.csv");
       csv << "path,yaw,distance\n";
@@ -297,6 +388,21 @@ int main(int argc, char** argv) {
         const auto under = std::ranges::count_if(d, [](double v) { return v < models::face::same_person_threshold; });
         fmt::print("{:5g}  {:6}  {:15.3f}  {:8.1f}%\n", yaw, d.size(), median, 100.0 * double(under) / double(d.size()));
       }
+    }
+    if (yaw_check) {
+      std::ofstream csv(out / "yaw.csv");
+      csv << "path,yaw,measured,error\n";
+      std::map<double, std::vector<double>> by_yaw;
+      for (std::size_t k = 0; k < sources.size(); ++k)
+        for (std::size_t i = 0; i < results[k].measured_yaws.size(); ++i) {
+          const auto [yaw, measured] = results[k].measured_yaws[i];
+          csv << results[k].rows[i + 1].substr(0, results[k].rows[i + 1].find(',')) << ',' << yaw << ',' << measured << ','
+              << measured - yaw << '\n';
+          by_yaw[std::abs(yaw)].push_back(std::abs(measured - yaw));
+        }
+      fmt::print("|yaw|  inputs  median |error|  90th percentile\n");
+      for (const auto& [yaw, e] : by_yaw)
+        fmt::print("{:5g}  {:6}  {:13.2f}°  {:14.2f}°\n", yaw, e.size(), percentile(e, 0.5), percentile(e, 0.9));
     }
     if (!preview.empty()) io::write_png(out / "preview.png", grid(preview, size));
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -7,7 +7,10 @@
 #     UV coordinates, 898 triangles), which lives in geometry_pipeline_metadata_landmarks.binarypb
 #     inside face_mesh_solution_packed_assets.data. This script cuts that protobuf out of the pack
 #     and decodes it into face_mesh_canonical.txt (the format is in tsgan/render/canonical_mesh.hpp),
-#     the only file of that package it installs.
+#     the only file of that package it installs;
+#   - from human's source (src/face/facemeshcoords.ts, VTX68): which of the 468 points stands for
+#     each of the 68 iBUG points, into face_mesh_68.txt ("tsgan-face-mesh-68 1", then 68 vertex
+#     indices, one a line; read by tsgan/models/face_mesh.hpp).
 #
 # Usage: scripts/fetch-face-mesh.sh [--dir DIR]
 #   DIR defaults to $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models (where tsgan looks for models).
@@ -27,15 +30,16 @@ meta_start=3737848
 meta_end=3757224
 meta_sha256="bdbcda96dfcb7da883da124aaa2c55dee49770d934f0fcc71747f8c21bdc75b4"
 
-files=(facemesh.json facemesh.bin face_mesh_canonical.txt)
+files=(facemesh.json facemesh.bin face_mesh_canonical.txt face_mesh_68.txt)
 declare -A sha256=(
   [facemesh.json]=b60ca26f404724f43bd2b1575761d8265180e1f053cc0731caa68462927309e7
   [facemesh.bin]=3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b
   [face_mesh_canonical.txt]=06396ae982ee24b0273bc3396ad1c235f09aceba916b0936bc0822e6d83087d2
+  [face_mesh_68.txt]=3f75f89498f0f7aee5184eb233898f06056154aa5a9da39699efc8a79b6f5249
 )
 
 fetch_name=fetch-face-mesh
-usage_end=15
+usage_end=18
 # shellcheck source=scripts/lib/npm-fetch.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/npm-fetch.sh"
 parse_dir_option "$@"
@@ -46,11 +50,27 @@ for tool in npm node python3 tar; do
 done
 make_work_dir
 
-if want facemesh.json || want facemesh.bin; then
+if want facemesh.json || want facemesh.bin || want face_mesh_68.txt; then
   npm_pack_pinned "$human_package" "$human_tgz" "$human_sha1"
-  tar -xzf "$work/$human_tgz" -C "$work" package/models/facemesh.json package/models/facemesh.bin 2>"$work/tar.err" ||
-    die "cannot extract models/facemesh.* from $human_package: $(cat "$work/tar.err")"
+  tar -xzf "$work/$human_tgz" -C "$work" package/models/facemesh.json package/models/facemesh.bin \
+    package/src/face/facemeshcoords.ts 2>"$work/tar.err" ||
+    die "cannot extract models/facemesh.* and src/face/facemeshcoords.ts from $human_package: $(cat "$work/tar.err")"
   mv -f -- "$work/package/models/facemesh.json" "$work/package/models/facemesh.bin" "$work/"
+  python3 - "$work/package/src/face/facemeshcoords.ts" "$work/face_mesh_68.txt" <<'PY' ||
+# The array literal VTX68 (comments inside it name the contour, brows, nose, eyes, lips, mouth).
+import re, sys
+
+text = open(sys.argv[1]).read()
+m = re.search(r"export const VTX68: number\[\] = \[(.*?)\];", text, re.S)
+if not m:
+    sys.exit("no 'export const VTX68' array in facemeshcoords.ts")
+indices = [int(v) for v in re.findall(r"\d+", re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S))]
+if len(indices) != 68 or max(indices) >= 468:
+    sys.exit(f"VTX68 has {len(indices)} entries (largest {max(indices, default=-1)}); 68 vertex indices below 468 expected")
+with open(sys.argv[2], "w") as f:
+    f.write("tsgan-face-mesh-68 1\n" + "".join(f"{i}\n" for i in indices))
+PY
+    die "cannot read the 468 to 68 point mapping of $human_package (python3's message is above)"
 fi
 
 if want face_mesh_canonical.txt; then

@@ -4,7 +4,7 @@
 #
 #   scripts/reliability-trials.sh BUILD_DIR [KILLS] [WORK_DIR]
 #
-# BUILD_DIR has examples/tsgan-train-tiny and examples/poison_checkpoint (built with
+# BUILD_DIR has examples/tsgan-train and examples/poison_checkpoint (built with
 # -DTSGAN_BUILD_TESTS=ON). Trains config::Tiny on data/cmu-faces-demo with one thread, saving
 # every step, and:
 #   kill      KILLS times: starts a resumed run, kills it with SIGKILL after a random 0.2-2.5 s
@@ -23,13 +23,13 @@ build=${1:?usage: reliability-trials.sh BUILD_DIR [KILLS] [WORK_DIR]}
 kills=${2:-24}
 work=${3:-$(mktemp -d /tmp/tsgan-trials-XXXXXX)}
 root=$(cd "$(dirname "$0")/.." && pwd)
-train="$build/examples/tsgan-train-tiny"
+train="$build/examples/tsgan-train"
 poison="$build/examples/poison_checkpoint"
 data="$root/data/cmu-faces-demo"
 export OMP_WAIT_POLICY=PASSIVE
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-common=(--data "$data" --seed 1 --threads 1 --log-every 1)
+common=(--config tiny --data "$data" --seed 1 --threads 1 --log-every 1)
 run() { "$train" "${common[@]}" "$@"; }
 step_of() { sed -n 's/.*resumed from .* at step \([0-9]*\).*/\1/p' "$1" | tail -1; }
 

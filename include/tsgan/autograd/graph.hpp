@@ -188,10 +188,10 @@ class Graph {
   N* record(Args&&... args) {
     N* n = make<N>(std::forward<Args>(args)...);
     nodes_.push_back(n);
-    // A direct (non-virtual) call names N::backward's definition, so the compiler must instantiate
-    // it. clang 14 otherwise emits the vtable of a node recorded inside nested generic lambdas (as
+    // Naming N::backward's address odr-uses its definition, so the compiler must instantiate it.
+    // clang 14 otherwise emits the vtable of a node recorded inside nested generic lambdas (as
     // gradcheck does) without instantiating backward(), and the program does not link.
-    if (n == nullptr) n->N::backward();
+    static_cast<void>(&N::backward);
     return n;
   }
 

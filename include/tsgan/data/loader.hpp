@@ -13,13 +13,24 @@
 // later is an IoError naming it when a batch needs it. Keypoint occlusions sit on the input's own
 // landmarks when the pair carries them (a face folder with a landmarks.jsonl, data/faces.hpp),
 // scaled with the image to S × S and mirrored with it; otherwise on the template's.
+//
+// PoseSynthesisLoader makes the pairs on the fly instead (issue 15: training without a
+// pre-rendered folder): from a face folder's photos (the frontal rows, or every row when no row
+// has a pose, as tsgan-make-pairs takes them), each fitted once by the given fitter (FaceMesh's
+// 468 points in image pixels: detector + FaceMesh, as tsgan-make-pairs does) and kept with its
+// mesh; each batch item draws a photo, a yaw of the requested set and its side from the
+// generator and renders the pair with data::PoseSynthesizer at S × S, the occlusion on the
+// rendered face's five points. The same generator state gives the same batch. Photos that cannot
+// be read or fitted are reported in warnings() and left out.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <set>
 
 #include "tsgan/data/faces.hpp"
 #include "tsgan/data/occlusion.hpp"
+#include "tsgan/data/pose_synthesis.hpp"
 #include "tsgan/models/tsgan.hpp"
 
 namespace tsgan::data {
@@ -167,6 +178,100 @@ class PairLoader {
   std::vector<std::filesystem::path> paths_;  // read per batch
   std::vector<Item> pairs_;
   std::set<std::int64_t> identities_;
+  std::vector<std::string> warnings_;
+};
+
+struct PoseSynthesisOptions {
+  std::vector<double> yaws{15, 30, 45, 60, 75};  // degrees, each drawn left or right
+  PoseMode mode = PoseMode::profile;
+  std::vector<Occlusion> occlusions;  // empty means all seven
+};
+
+template <class Config>
+class PoseSynthesisLoader {
+ public:
+  using T = typename Config::value_type;
+  static constexpr index_t S = Config::image_size, B = Config::batch;
+  // The 468 points of the face in a photo, in its pixels; nullopt when no face fits.
+  using Fitter = std::function<std::optional<std::vector<render::Vec3>>(const io::Image&)>;
+
+  PoseSynthesisLoader(const FaceIndex& index, const Fitter& fit, std::vector<render::Triangle> triangles,
+                      PoseSynthesisOptions options = {})
+      : synth_(std::move(triangles)), options_(std::move(options)) {
+    if (options_.yaws.empty()) fail("tsgan: PoseSynthesisLoader: no yaw given");
+    for (const double y : options_.yaws)
+      if (!(y >= 0 && y < 90)) fail("tsgan: PoseSynthesisLoader: a yaw of {}° (0 to 90 expected)", y);
+    if (options_.occlusions.empty()) options_.occlusions.assign(all_occlusions.begin(), all_occlusions.end());
+    bool any_frontal = false;
+    for (const auto& r : index.records()) any_frontal |= is_frontal_pose(r.pose);
+    std::map<std::string, std::int64_t> ids;
+    for (const auto& r : index.records()) {
+      if (any_frontal && !is_frontal_pose(r.pose)) continue;
+      try {
+        io::Image photo = io::to_rgb(io::read_image(r.path));
+        std::optional<std::vector<render::Vec3>> points = fit(photo);
+        if (!points) {
+          warnings_.push_back(fmt::format("{}: no face fitted; not used", r.path.string()));
+          continue;
+        }
+        if (points->size() != 468) fail("tsgan: PoseSynthesisLoader: the fitter gave {} points for {} (468 expected)", points->size(), r.path.string());
+        const std::int64_t id = ids.try_emplace(r.identity, static_cast<std::int64_t>(ids.size())).first->second;
+        sources_.push_back({std::move(photo), std::move(*points), id});
+      } catch (const IoError& e) {
+        warnings_.push_back(fmt::format("skipped an unreadable image: {}", e.what()));
+      }
+    }
+    if (sources_.empty()) fail("tsgan: PoseSynthesisLoader: no photo of the folder could be fitted");
+    if (ids.size() < 2) fail("tsgan: PoseSynthesisLoader: the fitted photos cover only one identity; the dual triplet loss needs two");
+  }
+
+  std::size_t size() const { return sources_.size(); }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // The next batch, drawn from `gen`; `yaws` receives each item's signed yaw.
+  Batch<Config> next(random::Generator& gen, std::array<double, B>* yaws = nullptr) const {
+    Batch<Config> batch;
+    const auto draw = [&] { return static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(sources_.size()) - 1)); };
+    std::array<std::size_t, B> chosen{};
+    for (index_t b = 0; b < B; ++b) chosen[b] = draw();
+    bool mixed = false;
+    for (index_t b = 1; b < B; ++b) mixed = mixed || sources_[chosen[b]].identity != sources_[chosen[0]].identity;
+    while (!mixed) {
+      chosen[B - 1] = draw();
+      mixed = sources_[chosen[B - 1]].identity != sources_[chosen[0]].identity;
+    }
+    for (index_t b = 0; b < B; ++b) {
+      const Source& src = sources_[chosen[b]];
+      const double yaw = options_.yaws[static_cast<std::size_t>(gen.uniform_int(0, static_cast<std::int64_t>(options_.yaws.size()) - 1))];
+      const double signed_yaw = gen.uniform_int(0, 1) ? yaw : -yaw;
+      if (yaws) (*yaws)[static_cast<std::size_t>(b)] = signed_yaw;
+      const PosePair p = synth_.make(src.photo, src.points, signed_yaw, options_.mode, static_cast<int>(S));
+      copy_image(p.input, batch.profile, b);
+      copy_image(p.target, batch.frontal, b);
+      MaskCanvas canvas(batch.mask.data() + b * S * S, S, S);
+      const auto kind = options_.occlusions[static_cast<std::size_t>(
+          gen.uniform_int(0, static_cast<std::int64_t>(options_.occlusions.size()) - 1))];
+      draw_occlusion(canvas, kind, p.input_points, gen);
+      batch.identity[static_cast<std::size_t>(b)] = src.identity;
+    }
+    return batch;
+  }
+
+ private:
+  struct Source {
+    io::Image photo;                  // RGB
+    std::vector<render::Vec3> points;  // its mesh, fitted once
+    std::int64_t identity;
+  };
+  static void copy_image(const io::Image& im, Tensor<T, Shape<B, 3, S, S>>& dst, index_t b) {
+    for (index_t c = 0; c < 3; ++c)
+      for (index_t y = 0; y < S; ++y)
+        for (index_t x = 0; x < S; ++x) dst(b, c, y, x) = static_cast<T>(im.at(static_cast<int>(y), static_cast<int>(x), static_cast<int>(c)) / 255.f);
+  }
+
+  PoseSynthesizer synth_;
+  PoseSynthesisOptions options_;
+  std::vector<Source> sources_;
   std::vector<std::string> warnings_;
 };
 

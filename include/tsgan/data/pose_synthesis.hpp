@@ -29,9 +29,16 @@
 //    points of a face turned beyond about 45° fit a similarity badly (the eyes overlap), which
 //    would tilt and scale the crop from one yaw to the next. input_points and target_points are
 //    the five points of the rendered face and of the photo in crop pixels (for occlusions at the
-//    rendered face's own landmarks). The mask is warped with the image and is 255 wherever any of
-//    it reaches;
+//    rendered face's own landmarks), and input_mesh and target_mesh all 468 (landmarks68 picks
+//    the 68 iBUG points from them with FaceMesh's map, models::mesh::read_landmark_map). The
+//    points of the far side of a turned face are projected like the rest: they may lie behind
+//    the near side. The mask is warped with the image and is 255 wherever any of it reaches;
 //  - deterministic: the rasteriser is, and nothing here is random.
+//
+// relative_yaw_degrees(from, to) measures the turn back: the rotation of the best similarity
+// (Umeyama's least squares, with scale, no reflection) from one set of 3-D points onto another,
+// as a yaw in render::yaw's sign (the y-x-z angle decomposition's first angle), so a fit of the
+// rendered face against a fit of the photo gives back θ when the render is right.
 #pragma once
 
 #include <algorithm>
@@ -41,6 +48,10 @@
 #include <span>
 #include <string_view>
 #include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/LU>  // determinant
+#include <Eigen/SVD>
 
 #include "tsgan/align/face_template.hpp"
 #include "tsgan/align/landmarks.hpp"
@@ -65,7 +76,10 @@ struct PosePair {
   io::Image input;             // size x size RGB: the rendered face, aligned
   io::Image target;            // size x size RGB: the photo, aligned
   io::Image no_source;         // size x size grey: 255 where the input has no source
+  io::Image frame;             // the input before the crop: the photo's size, RGB
   align::FivePoints input_points, target_points;  // in crop pixels (align/point.hpp convention)
+  std::vector<align::Point> input_mesh, target_mesh;  // the 468 points, in crop pixels likewise
+  align::Similarity crop_to_photo;  // crop pixels to the photo's (the input's crop and the target's)
   double yaw_degrees = 0;
   double no_source_fraction = 0;  // of the input crop's pixels
 };
@@ -180,6 +194,7 @@ class PoseSynthesizer {
     const io::Image rendered = to_image(result->frame, 3);
     const io::Image mask = to_image(result->frame, 1, 3);
     pair.input = align::warp(rendered, to_input, size, size, align::Border::replicate);
+    pair.frame = rendered;
     pair.target = align::warp(rgb, to_target, size, size, align::Border::replicate);
     pair.no_source = align::warp(mask, to_input, size, size, align::Border::zero);
     std::size_t masked = 0;
@@ -190,7 +205,18 @@ class PoseSynthesizer {
     pair.no_source_fraction = static_cast<double>(masked) / double(size * size);
     pair.input_points = crop_points(to_input, result_points);
     pair.target_points = crop_points(to_target, source);
+    pair.crop_to_photo = to_target;
+    pair.input_mesh = crop_mesh(to_input, result_points);
+    pair.target_mesh = crop_mesh(to_target, source);
     return pair;
+  }
+
+  // The 68 iBUG points among 468 mesh points, `map[i]` being the vertex of point i.
+  static align::Landmarks68 landmarks68(std::span<const align::Point> mesh, const std::array<int, 68>& map) {
+    if (mesh.size() != 468) fail("tsgan: landmarks68: {} mesh points (FaceMesh's 468 expected)", mesh.size());
+    align::Landmarks68 out;
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = mesh[static_cast<std::size_t>(map[i])];
+    return out;
   }
 
   // The five points of align/landmarks.hpp from mesh points, in align's convention (+0.5).
@@ -215,6 +241,14 @@ class PoseSynthesizer {
     l[48] = f[3];
     l[54] = f[4];
     return l;
+  }
+
+  static std::vector<align::Point> crop_mesh(const align::Similarity& crop_to_image, std::span<const render::Vec3> p) {
+    const align::Similarity inv = crop_to_image.inverse();
+    std::vector<align::Point> out;
+    out.reserve(p.size());
+    for (const render::Vec3& v : p) out.push_back(inv(align::Point{v.x + 0.5, v.y + 0.5}));
+    return out;
   }
 
   static align::FivePoints crop_points(const align::Similarity& crop_to_image, std::span<const render::Vec3> p) {
@@ -255,6 +289,27 @@ class PoseSynthesizer {
   std::vector<render::Triangle> triangles_;
   double depth_tolerance_;
 };
+
+// The yaw, in degrees, of the rotation of the least-squares similarity that maps `from` onto `to`
+// (corresponding points, at least 3, not all on a line): R = yaw · pitch · roll, the yaw being
+// atan2(R02, R22); render::yaw(θ) applied to `from` gives θ back.
+inline double relative_yaw_degrees(std::span<const render::Vec3> from, std::span<const render::Vec3> to) {
+  if (from.size() != to.size() || from.size() < 3)
+    fail("tsgan: relative_yaw_degrees: {} and {} points (as many, and at least 3, expected)", from.size(), to.size());
+  const auto as_matrix = [](std::span<const render::Vec3> p) {
+    Eigen::Matrix3Xd m(3, static_cast<Eigen::Index>(p.size()));
+    for (std::size_t i = 0; i < p.size(); ++i) m.col(static_cast<Eigen::Index>(i)) << p[i].x, p[i].y, p[i].z;
+    return m;
+  };
+  Eigen::Matrix3Xd a = as_matrix(from), b = as_matrix(to);
+  a.colwise() -= a.rowwise().mean();
+  b.colwise() -= b.rowwise().mean();
+  const Eigen::JacobiSVD<Eigen::Matrix3d> svd(b * a.transpose(), Eigen::ComputeFullU | Eigen::ComputeFullV);
+  Eigen::Matrix3d d = Eigen::Matrix3d::Identity();
+  if ((svd.matrixU() * svd.matrixV().transpose()).determinant() < 0) d(2, 2) = -1;  // a rotation, not a mirror
+  const Eigen::Matrix3d r = svd.matrixU() * d * svd.matrixV().transpose();
+  return std::atan2(r(0, 2), r(2, 2)) * 180.0 / 3.14159265358979323846;
+}
 
 // FaceMesh points (a range of anything with x, y, z) as renderer points.
 template <class Points>

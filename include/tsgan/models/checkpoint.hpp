@@ -7,9 +7,15 @@
 // Loading compares the stored configuration with the model's and checks every tensor's name,
 // shape and dtype, and that every F32/F64 tensor is finite (a diverged run's NaN weights would
 // only show up later as NaN images), before writing anything; all problems are reported together.
+//
+// A generators file (save_generators) is what inference needs and nothing more: G_d and G_f with
+// their batch-norm statistics, the configuration, and whatever provenance the caller adds as
+// metadata, optionally stored as F16 (half the size; restore() still computes in the model's
+// type). load_generators reads one, or the generators of a full training checkpoint.
 #pragma once
 
 #include <cmath>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -22,6 +28,7 @@
 namespace tsgan::models {
 
 inline constexpr const char* checkpoint_format = "tsgan.TSGAN/1";
+inline constexpr const char* generators_format = "tsgan.TSGAN-generators/1";
 
 namespace detail {
 
@@ -201,6 +208,61 @@ void load_checkpoint(Model& model, const std::filesystem::path& path) {
   const auto* ids = reinterpret_cast<const std::int64_t*>(file.bytes("state.dtl.centre_ids").data());
   const auto* values = reinterpret_cast<const T*>(file.bytes("state.dtl.centres").data());
   for (std::int64_t i = 0; i < centre_count; ++i) centres[ids[i]] = std::vector<T>(values + i * E, values + (i + 1) * E);
+}
+
+namespace detail {
+inline bool is_generator_tensor(const std::string& name) { return name.starts_with("gd.") || name.starts_with("gf."); }
+}  // namespace detail
+
+// Writes G_d and G_f (parameters and buffers) of `model`, floating tensors stored as `dtype`.
+template <class Model>
+void save_generators(Model& model, const std::filesystem::path& path, io::safetensors::Dtype dtype = io::safetensors::Dtype::F32,
+                     const std::map<std::string, std::string>& metadata = {}) {
+  namespace st = io::safetensors;
+  if (!st::is_floating(dtype)) fail("tsgan: save_generators: {} is not a floating dtype", st::dtype_name(dtype));
+  st::Writer w;
+  auto add = [&](const std::string& name, const auto& tensor) {
+    if (!detail::is_generator_tensor(name)) return;
+    const auto host = tensor.template to<cpu>();
+    using T = typename std::remove_cvref_t<decltype(host)>::value_type;
+    if constexpr (std::is_floating_point_v<T>) w.add(name, host, dtype);
+    else w.add(name, host);
+  };
+  nn::for_each_parameter(model.networks(), [&](const std::string& name, auto& p) { add(name, p.value()); });
+  nn::for_each_buffer(model.networks(), [&](const std::string& name, auto& b) { add(name, b); });
+  for (const auto& [k, v] : metadata) w.set_metadata(k, v);
+  w.set_metadata("tsgan.version", version_string);
+  w.set_metadata("tsgan.format", generators_format);
+  w.set_metadata("tsgan.config", config::describe<typename Model::config_type>());
+  w.write(path);
+}
+
+// Fills G_d and G_f from a generators file or a full checkpoint of the same configuration; the
+// other networks, the optimizers and the step are left as they are.
+template <class Model>
+void load_generators(Model& model, const std::filesystem::path& path) {
+  namespace st = io::safetensors;
+  const st::Reader file(path);
+  std::vector<std::string> problems;
+  const auto format = file.metadata("tsgan.format");
+  if (format != std::optional<std::string>(generators_format) && format != std::optional<std::string>(checkpoint_format))
+    problems.push_back(fmt::format("metadata tsgan.format is '{}', expected '{}' or '{}'", format.value_or("(none)"),
+                                   generators_format, checkpoint_format));
+  const std::string want_config = config::describe<typename Model::config_type>();
+  if (const auto stored = file.metadata("tsgan.config"); stored != want_config)
+    problems.push_back(fmt::format("it was written for another configuration:\n  stored: {}\n  model:  {}",
+                                   stored.value_or("(none)"), want_config));
+  nn::ModuleLoader loader(st::Unexpected::ignore);
+  loader.add(model.networks().gd, "gd");
+  loader.add(model.networks().gf, "gf");
+  for (auto& m : loader.plan().mismatches(file)) problems.push_back(m);
+  for (const auto& name : file.names())
+    if (detail::is_generator_tensor(name))
+      if (auto bad = detail::non_finite_element(file.info(name), file.bytes(name)))
+        problems.push_back(fmt::format("tensor '{}' is not finite ({})", name, *bad));
+  if (!problems.empty())
+    fail<IoError>("{}: cannot load TSGAN generators from it:\n  - {}", path.string(), fmt::join(problems, "\n  - "));
+  loader.apply(file);
 }
 
 }  // namespace tsgan::models

@@ -107,6 +107,17 @@ struct Small : Paper {
   static constexpr std::array<index_t, 3> attention_sides{16, 8, 4};
 };
 
+// The released model (models/tsgan-restore.safetensors, docs/model.md): Small's 64 × 64 networks
+// with the face recognizer as φ, sized so that scripts/train-release.sh trains it on a 2-core CPU
+// within two hours. Î_d keeps the visible pixels of the input (compose_deocclusion): stage 1 only
+// has to fill the hole, which a short run learns far sooner than redrawing the whole face. One
+// generator step per discriminator step (the paper takes two): φ's forward and backward passes
+// through the recognizer are most of a step on a CPU, and the budget buys twice the batches.
+struct Release : Small {
+  static constexpr bool compose_deocclusion = true;
+  static constexpr int generator_steps = 1;
+};
+
 // 32 × 32 crops for tests: five levels of base width 8, attention at 8 × 8 and 4 × 4, batch 4, and a
 // small random identity network instead of the pretrained recognizer.
 struct Tiny : Paper {

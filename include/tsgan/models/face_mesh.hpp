@@ -5,6 +5,7 @@
 //   tsgan::models::FaceMesh<> net(*tsgan::models::face_mesh_dir());
 //   auto box = tsgan::models::mesh::square_box(face);        // a detector's box, enlarged 1.4x
 //   tsgan::models::mesh::Result r = net.run(image, box);      // 468 points in image pixels
+//   auto map = tsgan::models::mesh::read_landmark_map(dir);   // which point is each of the 68
 //
 // Contract, copied from human 3.3.6 (src/face/facemesh.ts, facemeshutil.ts) and checked against
 // tfjs 4.22 running the same model to 0.5 px (tests/unit/models/face_mesh_test.cpp):
@@ -32,6 +33,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -213,6 +215,30 @@ inline bool contour_layer(std::string_view tf) {
   if (!tf.starts_with(tfjs_prefix)) return false;
   tf.remove_prefix(tfjs_prefix.size());
   return layers.contains(tf.substr(0, tf.find('/')));
+}
+
+// Which of the 468 points stands for each of the 68 iBUG points (0-16 jaw, 17-26 brows, 27-35
+// nose, 36-47 eyes, 48-67 lips), human's VTX68, which scripts/fetch-face-mesh.sh writes into
+// face_mesh_68.txt beside the model: "tsgan-face-mesh-68 1", then 68 indices, one a line.
+inline constexpr std::string_view landmark_map_file = "face_mesh_68.txt";
+using LandmarkMap = std::array<int, 68>;
+
+inline LandmarkMap read_landmark_map(const std::filesystem::path& models_dir) {
+  const std::filesystem::path file = models_dir / landmark_map_file;
+  std::ifstream in(file);
+  if (!in) fail<IoError>("{}: cannot read the 468-to-68 point map (run scripts/fetch-face-mesh.sh)", file.string());
+  std::string header;
+  std::getline(in, header);
+  if (!header.empty() && header.back() == '\r') header.pop_back();
+  if (header != "tsgan-face-mesh-68 1") fail<IoError>("{}: the first line is '{}', not 'tsgan-face-mesh-68 1'", file.string(), header);
+  LandmarkMap map{};
+  for (std::size_t i = 0; i < map.size(); ++i) {
+    if (!(in >> map[i])) fail<IoError>("{}: {} vertex indices, 68 expected", file.string(), i);
+    if (map[i] < 0 || map[i] >= point_count)
+      fail<IoError>("{}: entry {} is vertex {}, outside 0..{}", file.string(), i, map[i], point_count - 1);
+  }
+  if (int extra = 0; in >> extra) fail<IoError>("{}: more than 68 vertex indices", file.string());
+  return map;
 }
 
 }  // namespace mesh

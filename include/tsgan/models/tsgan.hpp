@@ -8,6 +8,7 @@
 //   auto grid = model.snapshot(eval_batch);   // I_o, M, Î_d, Î_f, I_p, I_f for a training grid
 //   auto out = model.restore(occluded, mask);  // Î_d and Î_f at any batch size
 //   model.save("checkpoint.safetensors");      // networks, optimizers, step, RNG, config
+//   model.save_generators("model.safetensors", io::safetensors::Dtype::F16);  // G_d, G_f, config
 //
 // The model owns G_d (U-Net with mask attention on the skips), D_d, G_f (plain U-Net), D_f, the
 // frozen identity network φ and four Adam optimizers. Images are in [0, 1]; generators work in
@@ -260,6 +261,12 @@ class TSGAN {
   // ---- checkpoints: everything needed to continue the run bit for bit -----------------------------
   void save(const std::filesystem::path& path) { models::save_checkpoint(*this, path); }
   void load(const std::filesystem::path& path) { models::load_checkpoint(*this, path); }
+  // Inference only: G_d and G_f (models/checkpoint.hpp).
+  void save_generators(const std::filesystem::path& path, io::safetensors::Dtype dtype = io::safetensors::Dtype::F32,
+                       const std::map<std::string, std::string>& metadata = {}) {
+    models::save_generators(*this, path, dtype, metadata);
+  }
+  void load_generators(const std::filesystem::path& path) { models::load_generators(*this, path); }
 
   // ---- the parts -------------------------------------------------------------------------------
   Networks& networks() { return nets_; }

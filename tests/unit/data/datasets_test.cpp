@@ -1,6 +1,7 @@
 // Multi-PIE crop names, the Setting 2 split and its training pairs; LFW pairs.txt parsing (a
 // hand-written file, every kind of error, and the shared View 2 file when it is there); the
-// loader on explicit file pairs, preloaded or read per batch.
+// loader on explicit file pairs, preloaded or read per batch; the on-the-fly pose-synthesis loader
+// (skipped without the canonical face mesh of scripts/fetch-face-mesh.sh).
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "tsgan/data/loader.hpp"
 #include "tsgan/data/multipie.hpp"
 #include "tsgan/data/occlusion.hpp"
+#include "tsgan/render/canonical_mesh.hpp"
 
 using namespace tsgan;
 namespace mp = tsgan::data::multipie;
@@ -431,5 +433,93 @@ TEST_SUITE("data") {
     auto mirrored = centres(true);
     CHECK(std::abs(mirrored[0].first - 7) <= 0.5);
     CHECK(std::abs(mirrored[0].second - 20 * 32.0 / 48) <= 0.5);
+  }
+
+  TEST_CASE("loader: pose synthesis on the fly: same seed, same batch; yaws from the requested set; each item is PoseSynthesizer's pair") {
+    using C = config::Tiny;  // 32 x 32
+    const auto file = render::find_canonical_mesh();
+    if (!file) {
+      MESSAGE("skipped: no canonical face mesh (run scripts/fetch-face-mesh.sh or set TSGAN_MODELS_DIR)");
+      return;
+    }
+    const render::CanonicalMesh mesh = render::read_canonical_mesh(*file);
+    test::TempDir dir;
+    // Two people, each a photo with its own pattern; c's photo does not fit; a_left is not a source.
+    const int w = 160, h = 180;
+    std::map<std::string, io::Image> photos;
+    for (const auto& [name, phase] : {std::pair{"a_front.png", 0.0}, std::pair{"b_front.png", 1.7}, std::pair{"c_front.png", 0.5}}) {
+      io::Image im(w, h, 3);
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+          for (int c = 0; c < 3; ++c)
+            im.at(y, x, c) = static_cast<std::uint8_t>(128 + 100 * std::sin(0.17 * x + 0.11 * y * (c + 1) + phase));
+      io::write_png(dir / name, im);
+      photos[name] = im;
+    }
+    io::write_png(dir / "a_left.png", io::Image(w, h, 3, 7));
+    write_text(dir / "index.csv", "path,identity,pose\na_front.png,a,forward\na_left.png,a,left\nb_front.png,b,forward\nc_front.png,c,forward\n");
+    // The canonical face, 7 px per cm, in the middle of the photo (FaceMesh's axes: y down, z away).
+    std::vector<render::Vec3> face;
+    for (const render::Vec3& v : mesh.vertices) face.push_back({(w - 1) / 2.0 + 7 * v.x, h / 2.0 - 7 * v.y, -7 * v.z});
+    int fits = 0;
+    const auto fitter = [&](const io::Image& photo) -> std::optional<std::vector<render::Vec3>> {
+      ++fits;
+      if (photo.at(0, 0, 0) == photos["c_front.png"].at(0, 0, 0) && photo.at(5, 9, 1) == photos["c_front.png"].at(5, 9, 1)) return std::nullopt;
+      return face;
+    };
+    data::PoseSynthesisOptions options;
+    options.yaws = {30, 60};
+    options.occlusions = {data::Occlusion::left_eye};
+    const data::PoseSynthesisLoader<C> loader(data::FaceIndex::read(dir.path()), fitter, mesh.triangles, options);
+    CHECK(fits == 3);  // each frontal photo once, the left one never
+    CHECK(loader.size() == 2);
+    REQUIRE(loader.warnings().size() == 1);
+    CHECK(loader.warnings()[0].find("c_front.png: no face fitted") != std::string::npos);
+
+    const data::PoseSynthesizer synth(mesh.triangles);
+    random::Generator g1(11), g2(11);
+    std::set<double> seen;
+    for (int k = 0; k < 4; ++k) {
+      std::array<double, C::batch> y1{}, y2{};
+      const auto x = loader.next(g1, &y1), y = loader.next(g2, &y2);
+      CHECK(std::equal(x.profile.data(), x.profile.data() + x.profile.size, y.profile.data()));
+      CHECK(std::equal(x.frontal.data(), x.frontal.data() + x.frontal.size, y.frontal.data()));
+      CHECK(std::equal(x.mask.data(), x.mask.data() + x.mask.size, y.mask.data()));
+      CHECK(x.identity == y.identity);
+      CHECK(y1 == y2);
+      CHECK(fits == 3);  // nothing is fitted again
+      for (index_t b = 0; b < C::batch; ++b) {
+        const double yaw = y1[static_cast<std::size_t>(b)];
+        seen.insert(yaw);
+        CHECK((std::abs(yaw) == 30 || std::abs(yaw) == 60));
+        // The item is the pair PoseSynthesizer makes of that person's photo at that yaw, and the
+        // occlusion sits on the rendered face's left eye.
+        const auto id = x.identity[static_cast<std::size_t>(b)];
+        REQUIRE((id == 0 || id == 1));
+        const data::PosePair want = synth.make(photos[id == 0 ? "a_front.png" : "b_front.png"], face, yaw, data::PoseMode::profile, 32);
+        double worst = 0;
+        for (index_t c = 0; c < 3; ++c)
+          for (index_t yy = 0; yy < 32; ++yy)
+            for (index_t xx = 0; xx < 32; ++xx) {
+              worst = std::max(worst, std::abs(double(x.profile(b, c, yy, xx)) - want.input.at(int(yy), int(xx), int(c)) / 255.0));
+              worst = std::max(worst, std::abs(double(x.frontal(b, c, yy, xx)) - want.target.at(int(yy), int(xx), int(c)) / 255.0));
+            }
+        CHECK(worst < 1e-6);
+        double x0 = 32, x1 = 0, y0 = 32, y1m = 0;
+        for (index_t yy = 0; yy < 32; ++yy)
+          for (index_t xx = 0; xx < 32; ++xx)
+            if (x.mask(b, 0, yy, xx) != 0.f)
+              x0 = std::min<double>(x0, xx), x1 = std::max<double>(x1, xx + 1), y0 = std::min<double>(y0, yy), y1m = std::max<double>(y1m, yy + 1);
+        CHECK(std::abs((x0 + x1) / 2 - want.input_points[0].x) <= 0.5);
+        CHECK(std::abs((y0 + y1m) / 2 - want.input_points[0].y) <= 0.5);
+      }
+    }
+    CHECK(seen.size() == 4);  // ±30 and ±60 all drawn
+    random::Generator g3(12);
+    std::array<double, C::batch> y3{};
+    const auto z = loader.next(g3, &y3);
+    random::Generator g4(11);
+    const auto first = loader.next(g4);
+    CHECK(!std::equal(z.profile.data(), z.profile.data() + z.profile.size, first.profile.data()));
   }
 }

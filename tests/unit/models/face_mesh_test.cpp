@@ -3,7 +3,8 @@
 // tools/face-api-crosscheck/facemesh.mjs): the preprocessed crop's mean, every point within 0.5 px
 // in x and y; on the CMU images (PGM, decoded alike by both) also z within 1e-3 of the depth
 // range and the face score to 1e-4, on the LFW JPEGs (decoded a little differently by jpeg-js and
-// stb_image) z within 0.5 px; human's box rule by hand; the loader's checks. Skipped with a message when the model (scripts/fetch-face-mesh.sh) or the
+// stb_image) z within 0.5 px; human's box rule by hand; the loader's checks; the 468-to-68 map
+// (face_mesh_68.txt) and its reader's errors. Skipped with a message when the model (scripts/fetch-face-mesh.sh) or the
 // shared data are absent.
 #include "tsgan/models/face_mesh.hpp"
 
@@ -125,4 +126,30 @@ TEST_CASE("face mesh: the loader names what is wrong with the file") {
   CHECK(FaceMesh<float>::tfjs_name("conv2d_21.bias") == "StatefulPartitionedCall/model_1/conv2d_21/BiasAdd/ReadVariableOp");
   CHECK(FaceMesh<float>::tfjs_name("depthwise_conv2d_4.weight") ==
         "StatefulPartitionedCall/model_1/depthwise_conv2d_4/depthwise/ReadVariableOp");
+}
+
+TEST_CASE("face mesh: the 468-to-68 map of face_mesh_68.txt, and its errors") {
+  const auto dir = mesh_model_or_skip();
+  if (!dir || !fs::exists(*dir / mesh::landmark_map_file)) {
+    MESSAGE("skipped: face_mesh_68.txt is absent (run scripts/fetch-face-mesh.sh)");
+    return;
+  }
+  const mesh::LandmarkMap map = mesh::read_landmark_map(*dir);
+  // The eye corners of the 68 scheme are the mesh's 33, 133, 362 and 263, which pose synthesis'
+  // five points use as well; the nose tip 30 is the mesh's 4 (beside its tip 1), the chin 8 is 152.
+  CHECK(map[36] == 33);
+  CHECK(map[39] == 133);
+  CHECK(map[42] == 362);
+  CHECK(map[45] == 263);
+  CHECK(map[30] == 4);
+  CHECK(map[8] == 152);
+  test::TempDir tmp;
+  std::ofstream(tmp / "face_mesh_68.txt") << "tsgan-face-mesh-68 1\n1\n2\n";
+  test::check_io_error([&] { (void)mesh::read_landmark_map(tmp.path()); }, tmp / "face_mesh_68.txt", {"2 vertex indices, 68 expected"});
+  {
+    std::ofstream out(tmp / "face_mesh_68.txt");
+    out << "tsgan-face-mesh-68 1\n";
+    for (int i = 0; i < 68; ++i) out << (i == 5 ? 500 : i) << "\n";
+  }
+  test::check_io_error([&] { (void)mesh::read_landmark_map(tmp.path()); }, tmp / "face_mesh_68.txt", {"entry 5 is vertex 500, outside 0..467"});
 }

@@ -244,6 +244,120 @@ TEST_SUITE("models.tsgan") {
     CHECK(snapshot(model.networks()) == before);
   }
 
+  TEST_CASE("a generators file restores as its checkpoint does: F32 exactly, F16 to half's rounding") {
+    Model trained(3);
+    trained.train_step(synthetic_batch<Tiny>(40));  // batch-norm statistics and weights away from init
+    test::TempDir dir;
+    trained.save(dir.path() / "full.safetensors");
+    trained.save_generators(dir.path() / "g32.safetensors", io::safetensors::Dtype::F32, {{"tsgan.note", "test"}});
+    trained.save_generators(dir.path() / "g16.safetensors", io::safetensors::Dtype::F16);
+    const auto batch = synthetic_batch<Tiny>(41);
+    const auto want = trained.restore(batch.profile, batch.mask);
+
+    const io::safetensors::Reader file(dir.path() / "g32.safetensors");
+    CHECK(file.metadata("tsgan.note") == std::optional<std::string>("test"));
+    for (const auto& name : file.names()) CHECK((name.starts_with("gd.") || name.starts_with("gf.")));
+    CHECK(file.contains("gd.encoder.0.conv.weight"));
+    CHECK(std::filesystem::file_size(dir.path() / "g16.safetensors") < std::filesystem::file_size(dir.path() / "g32.safetensors"));
+
+    auto max_difference = [&](const std::filesystem::path& path) {
+      Model fresh(4);  // other weights until loaded
+      fresh.load_generators(path);
+      const auto got = fresh.restore(batch.profile, batch.mask);
+      double worst = 0;
+      for (index_t i = 0; i < got.frontal.size; ++i) {
+        worst = std::max(worst, std::abs(double(got.frontal.data()[i]) - want.frontal.data()[i]));
+        worst = std::max(worst, std::abs(double(got.deoccluded.data()[i]) - want.deoccluded.data()[i]));
+      }
+      return worst;
+    };
+    CHECK(max_difference(dir.path() / "g32.safetensors") == 0);
+    CHECK(max_difference(dir.path() / "full.safetensors") == 0);  // a training checkpoint's generators
+    const double f16 = max_difference(dir.path() / "g16.safetensors");
+    CHECK(f16 > 0);
+    CHECK(f16 < 2e-2);  // weights rounded to 11 significant bits; outputs in [0, 1]
+
+    TSGAN<Narrower> other(5);
+    try {
+      other.load_generators(dir.path() / "g32.safetensors");
+      FAIL("a generators file of another configuration must be refused");
+    } catch (const IoError& e) {
+      CHECK(std::string(e.what()).find("another configuration") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("the released model fills the hole with the face, keeps the rest, and keeps who it is") {
+    // models/tsgan-restore.safetensors on data/restore-demo's six clean CMU faces (people it never
+    // saw), each with the both-eyes mask: Î_d equals the input outside the mask (composition), is
+    // far closer to the hidden eyes than the black hole is, and with the face recognizer's weights
+    // the restored face is nearer the clean one than the occluded face is.
+    using Release = config::Release;
+    constexpr index_t S = Release::image_size, N = 6;
+    const auto root = std::filesystem::path(test::source_dir);
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(root / "data" / "restore-demo" / "clean"))
+      if (e.path().extension() == ".png") files.push_back(e.path());
+    std::ranges::sort(files);
+    REQUIRE(files.size() == N);
+    Tensor<float, Shape<N, 3, S, S>> clean(uninitialized), occluded(uninitialized);
+    Tensor<float, Shape<N, 1, S, S>> mask(uninitialized);
+    const auto holes = data::fixed_occlusion(data::Occlusion::both_eyes, S, 7);
+    for (index_t n = 0; n < N; ++n) {
+      const auto face = data::load_face<S>(files[static_cast<std::size_t>(n)]);
+      for (index_t p = 0; p < S * S; ++p) {
+        mask.data()[n * S * S + p] = holes[static_cast<std::size_t>(p)];
+        for (index_t c = 0; c < 3; ++c) {
+          const float v = face.data()[c * S * S + p];
+          clean.data()[(n * 3 + c) * S * S + p] = v;
+          occluded.data()[(n * 3 + c) * S * S + p] = v * (1 - holes[static_cast<std::size_t>(p)]);
+        }
+      }
+    }
+    TSGAN<Release> model;
+    model.load_generators(root / "models" / "tsgan-restore.safetensors");
+    const auto r = model.restore(occluded, mask);
+    double hole_black = 0, hole_restored = 0, outside = 0;
+    for (index_t n = 0; n < N; ++n)
+      for (index_t c = 0; c < 3; ++c)
+        for (index_t p = 0; p < S * S; ++p) {
+          const index_t i = (n * 3 + c) * S * S + p;
+          if (holes[static_cast<std::size_t>(p)] > 0.5f) {
+            hole_black += std::abs(clean.data()[i]);
+            hole_restored += std::abs(double(r.deoccluded.data()[i]) - clean.data()[i]);
+          } else {
+            outside = std::max(outside, std::abs(double(r.deoccluded.data()[i]) - occluded.data()[i]));
+          }
+        }
+    CHECK(outside < 1e-6);
+    CHECK(hole_restored < 0.4 * hole_black);
+
+    const auto models = io::face_models_dir();
+    if (!models) {
+      MESSAGE("skipped the identity check: no face recognizer weights (scripts/fetch-face-models.sh)");
+      return;
+    }
+    models::FaceRecognizer<float> phi;
+    phi.load(*models);
+    const models::RecognizerChip<S> chip;
+    auto embed = [&](const Tensor<float, Shape<N, 3, S, S>>& x) {
+      NoGrad guard;
+      Graph g;
+      return phi.features(chip(g.input(x))).embedding.value().clone();
+    };
+    const auto e_clean = embed(clean), e_occluded = embed(occluded), e_restored = embed(r.deoccluded);
+    constexpr index_t E = models::face::embedding_size;
+    int closer = 0;
+    for (index_t n = 0; n < N; ++n) {
+      auto distance = [&](const auto& a, const auto& b) {
+        double d = 0;
+        for (index_t k = 0; k < E; ++k) d += std::pow(double(a.data()[n * E + k]) - b.data()[n * E + k], 2);
+        return std::sqrt(d);
+      };
+      closer += distance(e_restored, e_clean) < distance(e_occluded, e_clean);
+    }
+    CHECK(closer >= 5);  // of 6
+  }
+
   TEST_CASE("200 steps on 8 real face pairs halve the pixel loss") {
     const auto folder = test::shared_data() / "faces" / "cmu-face-images-half";
     if (!std::filesystem::exists(folder / "index.csv")) {

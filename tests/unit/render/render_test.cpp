@@ -338,3 +338,80 @@ TEST_CASE("pose synthesis: 0° gives the photo back; ±θ mirror each other; hid
       CHECK(left.input_points[2].x < (left.input_points[0].x + left.input_points[1].x) / 2 - 5);
   }
 }
+
+TEST_CASE("pose synthesis: the yaw of the best rigid fit gives back the turn, whatever the pitch, roll, scale and shift") {
+  // A face-like cloud that needs no model file: an ellipsoid cap with a nose.
+  std::vector<Vec3> face;
+  for (int i = 0; i < 15; ++i)
+    for (int j = 0; j < 15; ++j) {
+      const double u = (i - 7) / 7.0, v = (j - 7) / 7.0;
+      face.push_back({60 * u, 70 * v, -40 * std::sqrt(std::max(0.0, 1 - 0.7 * u * u - 0.5 * v * v)) - (u * u + v * v < 0.05 ? 15 : 0)});
+    }
+  for (const double theta : {-75.0, -30.0, -5.0, 0.0, 12.0, 45.0, 60.0}) {
+    INFO("θ = ", theta);
+    CHECK(std::abs(data::relative_yaw_degrees(face, data::PoseSynthesizer::turned(face, theta)) - theta) < 1e-9);
+    // Turned first, then pitched, rolled, scaled and shifted: the yaw-pitch-roll decomposition
+    // keeps the yaw.
+    const Rotation r = yaw(degrees(theta)) * pitch(degrees(8)) * roll(degrees(-5));
+    std::vector<Vec3> moved;
+    for (const Vec3& p : face) {
+      const Vec3 q = r(p);
+      moved.push_back({1.3 * q.x + 20, 1.3 * q.y - 7, 1.3 * q.z + 3});
+    }
+    CHECK(std::abs(data::relative_yaw_degrees(face, moved) - theta) < 1e-9);
+  }
+  CHECK_THROWS_WITH_AS(data::relative_yaw_degrees(std::span(face).first(2), std::span(face).first(2)),
+                       doctest::Contains("at least 3"), Error);
+}
+
+TEST_CASE("pose synthesis: the mesh points of a rendered crop sit on the texture they carry") {
+  // A vertex's texture is the photo at its own position, so wherever a vertex is visible the
+  // rendered crop at input_mesh[i] shows what the target crop shows at target_mesh[i]. A
+  // projection that forgot the turn, the crop or the half pixel would read other texels.
+  const auto mesh = canonical_or_skip();
+  if (!mesh) return;
+  const int w = 180, h = 200;
+  const io::Image photo = symmetric_photo(w, h);
+  const std::vector<Vec3> points = face_in_photo(*mesh, w, h);
+  const data::PoseSynthesizer synth(mesh->triangles);
+  const auto sample = [](const io::Image& im, align::Point p) {  // bilinear, align's pixel centres at +0.5
+    const double x = p.x - 0.5, y = p.y - 0.5;
+    const int x0 = static_cast<int>(std::floor(x)), y0 = static_cast<int>(std::floor(y));
+    const double fx = x - x0, fy = y - y0;
+    std::array<double, 3> v{};
+    for (int c = 0; c < 3; ++c)
+      v[static_cast<std::size_t>(c)] = (1 - fy) * ((1 - fx) * im.at(y0, x0, c) + fx * im.at(y0, x0 + 1, c)) +
+                                       fy * ((1 - fx) * im.at(y0 + 1, x0, c) + fx * im.at(y0 + 1, x0 + 1, c));
+    return v;
+  };
+  for (const double theta : {30.0, -30.0}) {
+    INFO("θ = ", theta);
+    const data::PosePair p = synth.make(photo, points, theta, data::PoseMode::profile, 128);
+    REQUIRE(p.input_mesh.size() == 468);
+    REQUIRE(p.target_mesh.size() == 468);
+    std::vector<double> turned, unturned, half_pixel_off;
+    for (std::size_t i = 0; i < 468; ++i) {
+      const align::Point a = p.input_mesh[i], t = p.target_mesh[i];
+      if (a.x < 2 || a.y < 2 || a.x > 126 || a.y > 126 || t.x < 2 || t.y < 2 || t.x > 126 || t.y > 126) continue;
+      if (p.no_source.at(static_cast<int>(a.y), static_cast<int>(a.x), 0) != 0) continue;  // no source there
+      const auto want = sample(p.target, t);
+      const auto diff = [&](align::Point q) {
+        const auto got = sample(p.input, q);
+        return (std::abs(got[0] - want[0]) + std::abs(got[1] - want[1]) + std::abs(got[2] - want[2])) / 3;
+      };
+      turned.push_back(diff(a));
+      unturned.push_back(diff(t));
+      half_pixel_off.push_back(diff({a.x + 0.5, a.y + 0.5}));
+    }
+    REQUIRE(turned.size() > 200);
+    const auto median = [](std::vector<double> v) {
+      std::ranges::sort(v);
+      return v[v.size() / 2];
+    };
+    MESSAGE(fmt::format("{} visible points: median |difference| {:.2f} levels at the rendered points, {:.2f} half a pixel off, "
+                        "{:.2f} at the unturned points", turned.size(), median(turned), median(half_pixel_off), median(unturned)));
+    CHECK(median(turned) < 2.0);
+    CHECK(median(half_pixel_off) > 2 * median(turned));
+    CHECK(median(unturned) > 10 * median(turned));
+  }
+}

@@ -1,5 +1,5 @@
-# Usage: cmake -DTRAIN=tsgan-train-tiny -DPOISON=poison_checkpoint -DDATA=folder -DWORK_DIR=dir
-#        -P run_train_tiny.cmake
+# Usage: cmake -DTRAIN=tsgan-train -DPOISON=poison_checkpoint -DDATA=folder -DWORK_DIR=dir
+#        -P run_train.cmake
 # Training, resuming, and the findings of issue 11 with the least input that shows each: an
 # existing run folder without --resume, a read-only checkpoint, --resume without a checkpoint,
 # --out a file, usage errors, a diverging run, a dead process's temporary checkpoint.
@@ -7,10 +7,10 @@ file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
 function(train out steps)
-  execute_process(COMMAND ${TRAIN} --data ${DATA} --out ${out} --steps ${steps} --log-every 2 --seed 3 ${ARGN}
+  execute_process(COMMAND ${TRAIN} --config tiny --data ${DATA} --out ${out} --steps ${steps} --log-every 2 --seed 3 ${ARGN}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "tsgan-train-tiny failed (${rc}):\n${stdout}\n${stderr}")
+    message(FATAL_ERROR "tsgan-train failed (${rc}):\n${stdout}\n${stderr}")
   endif()
   set(stdout "${stdout}" PARENT_SCOPE)
 endfunction()
@@ -55,10 +55,10 @@ endif()
 
 # Runs the trainer, expects exit status `want` and stderr matching `pattern`.
 function(expect want pattern)
-  execute_process(COMMAND ${TRAIN} --data ${DATA} --log-every 2 --seed 3 --threads 1 ${ARGN}
+  execute_process(COMMAND ${TRAIN} --config tiny --data ${DATA} --log-every 2 --seed 3 --threads 1 ${ARGN}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
   if(NOT rc STREQUAL want OR NOT stderr MATCHES "${pattern}")
-    message(FATAL_ERROR "tsgan-train-tiny ${ARGN}: expected exit status ${want} and '${pattern}', got ${rc}:\n${stderr}")
+    message(FATAL_ERROR "tsgan-train ${ARGN}: expected exit status ${want} and '${pattern}', got ${rc}:\n${stderr}")
   endif()
   set(stderr "${stderr}" PARENT_SCOPE)
 endfunction()
@@ -87,7 +87,7 @@ if(EXISTS ${WORK_DIR}/none)
 endif()
 # --out a file: a message, exit status 1 (it was std::terminate, 134).
 file(WRITE ${WORK_DIR}/a-file "")
-expect(1 "tsgan-train-tiny: .*a-file: the run folder is a file" --out ${WORK_DIR}/a-file --steps 2)
+expect(1 "tsgan-train: .*a-file: the run folder is a file" --out ${WORK_DIR}/a-file --steps 2)
 # Usage errors: exit status 2 and CLI11's message; option values say what is wrong with them.
 expect(2 "--steps is required" --out ${WORK_DIR}/u)
 expect(2 "--steps: 'ten' is not a whole number" --out ${WORK_DIR}/u --steps ten)
@@ -127,9 +127,9 @@ file(RENAME ${WORK_DIR}/nan.safetensors ${WORK_DIR}/nan/checkpoint.safetensors)
 expect(1 "tensor 'gd\\.[^']+' is not finite \\(nan at element 0\\)" --out ${WORK_DIR}/nan --steps 8 --resume)
 
 # A folder without index.csv: a clear error, exit status 1.
-execute_process(COMMAND ${TRAIN} --data ${WORK_DIR} --out ${WORK_DIR}/bad --steps 1
+execute_process(COMMAND ${TRAIN} --config tiny --data ${WORK_DIR} --out ${WORK_DIR}/bad --steps 1
                 RESULT_VARIABLE rc ERROR_VARIABLE stderr OUTPUT_QUIET)
 if(rc EQUAL 0 OR NOT stderr MATCHES "index.csv")
   message(FATAL_ERROR "a folder without index.csv must fail and say so (${rc}): ${stderr}")
 endif()
-message(STATUS "train_tiny: 6 steps, resume identical: ${a}")
+message(STATUS "train (tiny): 6 steps, resume identical: ${a}")
