@@ -38,82 +38,20 @@ declare -A sha256=(
   [face_mesh_68.txt]=3f75f89498f0f7aee5184eb233898f06056154aa5a9da39699efc8a79b6f5249
 )
 
-die() {
-  echo "fetch-face-mesh: error: $*" >&2
-  exit 1
-}
-note() { echo "fetch-face-mesh: $*" >&2; }
-usage() { sed -n '2,15s/^# \{0,1\}//p' "$0"; }
-
-dir="${TSGAN_MODELS_DIR:-$HOME/.cache/tsgan/models}"
-while (($#)); do
-  case "$1" in
-    --dir)
-      (($# >= 2)) || die "--dir needs a folder"
-      dir="$2"
-      shift 2
-      ;;
-    --dir=*)
-      dir="${1#--dir=}"
-      shift
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *) die "unknown argument '$1' (usage: scripts/fetch-face-mesh.sh [--dir DIR])" ;;
-  esac
-done
-[[ -n "$dir" ]] || die "the model folder is empty (set TSGAN_MODELS_DIR or pass --dir DIR)"
-command -v sha256sum >/dev/null 2>&1 || die "sha256sum not found (it is part of coreutils)"
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
-
-# Missing or failing files; a failing one is deleted so that it can never be taken for a good one.
-needed=()
-check_present() {
-  needed=()
-  local f
-  for f in "${files[@]}"; do
-    if [[ ! -f "$dir/$f" ]]; then
-      needed+=("$f")
-    elif [[ "$(sha256_of "$dir/$f")" != "${sha256[$f]}" ]]; then
-      note "$dir/$f has the wrong sha256; deleting it and fetching it again"
-      rm -f -- "$dir/$f"
-      needed+=("$f")
-    fi
-  done
-}
-check_present
-if ((${#needed[@]} == 0)); then
-  echo "$dir"
-  exit 0
-fi
+fetch_name=fetch-face-mesh
+usage_end=18
+# shellcheck source=scripts/lib/npm-fetch.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib/npm-fetch.sh"
+parse_dir_option "$@"
+exit_if_installed
 
 for tool in npm node python3 tar; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/setup.sh installs Node.js and npm)"
 done
-mkdir -p -- "$dir" || die "cannot create the model folder $dir"
-# Everything happens in a private folder inside $dir, so the final moves are renames on one file
-# system and an interrupted run leaves no partial file behind.
-work="$(mktemp -d "$dir/.fetch-mesh.XXXXXX")" || die "cannot create a temporary folder in $dir"
-trap 'rm -rf -- "$work"' EXIT
-
-fetch_tarball() {  # package, file name, sha1
-  note "downloading $1 from $(npm config get registry 2>/dev/null || echo 'the npm registry')"
-  if ! (cd "$work" && npm pack "$1" --loglevel=error >"$work/npm.out" 2>"$work/npm.err"); then
-    tail -n 15 "$work/npm.err" >&2 || true
-    die "npm pack $1 failed (network or registry failure; npm's messages are above)"
-  fi
-  [[ -f "$work/$2" ]] || die "npm pack $1 succeeded but wrote no $2"
-  local got
-  got="$(sha1sum "$work/$2" | cut -d' ' -f1)"
-  [[ "$got" == "$3" ]] || die "the tarball of $1 has sha1 $got, expected $3 (a registry mirror serving another file?)"
-}
-
-want() { [[ " ${needed[*]} " == *" $1 "* ]]; }
+make_work_dir
 
 if want facemesh.json || want facemesh.bin || want face_mesh_68.txt; then
-  fetch_tarball "$human_package" "$human_tgz" "$human_sha1"
+  npm_pack_pinned "$human_package" "$human_tgz" "$human_sha1"
   tar -xzf "$work/$human_tgz" -C "$work" package/models/facemesh.json package/models/facemesh.bin \
     package/src/face/facemeshcoords.ts 2>"$work/tar.err" ||
     die "cannot extract models/facemesh.* and src/face/facemeshcoords.ts from $human_package: $(cat "$work/tar.err")"
@@ -136,7 +74,7 @@ PY
 fi
 
 if want face_mesh_canonical.txt; then
-  fetch_tarball "$mesh_package" "$mesh_tgz" "$mesh_sha1"
+  npm_pack_pinned "$mesh_package" "$mesh_tgz" "$mesh_sha1"
   tar -xzf "$work/$mesh_tgz" -C "$work" "$pack_member" 2>"$work/tar.err" ||
     die "cannot extract $pack_member from $mesh_package: $(cat "$work/tar.err")"
   python3 - "$work/$pack_member" "$meta_start" "$meta_end" "$meta_sha256" "$work/face_mesh_canonical.txt" <<'PY' ||
@@ -213,15 +151,4 @@ PY
     die "cannot decode the canonical mesh of $mesh_package (python3's message is above)"
 fi
 
-bad=()
-for f in "${needed[@]}"; do
-  got="$(sha256_of "$work/$f")"
-  if [[ "$got" != "${sha256[$f]}" ]]; then
-    note "checksum mismatch: $f has sha256 $got, expected ${sha256[$f]}"
-    bad+=("$f")
-  fi
-done
-((${#bad[@]} == 0)) || die "checksum mismatch for ${bad[*]}; nothing was installed"
-for f in "${needed[@]}"; do mv -f -- "$work/$f" "$dir/$f"; done
-note "installed ${needed[*]}"
-echo "$dir"
+install_checked "$work"

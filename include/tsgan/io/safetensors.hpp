@@ -270,6 +270,9 @@ class Writer {
     std::memcpy(out.data() + 8, text.data(), text.size());
     std::byte* data = out.data() + 8 + text.size();
     for (const Entry* e : order) {
+      // A tensor with no elements (a checkpoint's empty list of running centres) has no buffer:
+      // its data() may be null, which memcpy must not be given even for 0 bytes.
+      if (e->data.empty()) continue;
       std::memcpy(data, e->data.data(), e->data.size());
       data += e->data.size();
     }

@@ -247,6 +247,31 @@ TEST_SUITE("io.safetensors") {
       CHECK_MESSAGE(static_cast<unsigned char>(got[i]) == want[i], "byte ", i);
   }
 
+  TEST_CASE("regression: a tensor with no elements is written and read back (its null buffer reached memcpy)") {
+    // Every TSGAN checkpoint has one: the running centres [0, E] of a model that keeps none.
+    // UndefinedBehaviorSanitizer stopped the writer on memcpy(dst, nullptr, 0).
+    st::Writer w;
+    w.add_bytes("none", st::Dtype::F32, {0, 4}, {});
+    const std::vector<std::byte> b = w.bytes();
+    const std::string header = R"({"none":{"data_offsets":[0,0],"dtype":"F32","shape":[0,4]}}     )";  // 59 + 5 = 64
+    REQUIRE(b.size() == 8 + header.size());
+    CHECK(std::string(reinterpret_cast<const char*>(b.data()) + 8, header.size()) == header);
+
+    TempDir dir;
+    Tensor<float, Shape<2>> x;
+    x[0] = 1.5f;
+    x[1] = -3.f;
+    st::Writer both;
+    both.add_bytes("none", st::Dtype::F32, {0, 4}, {}).add("x", x);
+    both.write(dir / "e.safetensors");
+    const st::Reader r(dir / "e.safetensors");
+    CHECK(r.info("none").shape == std::vector<std::int64_t>{0, 4});
+    CHECK(r.bytes("none").empty());
+    const auto back = r.read<float, Shape<2>>("x");
+    CHECK(back[0] == 1.5f);
+    CHECK(back[1] == -3.f);
+  }
+
   TEST_CASE("a truncated file is an IoError naming the file, and the tensor when the data is cut") {
     TempDir dir;
     const Bytes good = valid_file();

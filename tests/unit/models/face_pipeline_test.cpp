@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "face_fixtures.hpp"
 #include "support.hpp"
 #include "tsgan/io/image.hpp"
-#include "tsgan/io/model_path.hpp"
 #include "tsgan/models/face_landmarks.hpp"
 
 #include <nlohmann/json.hpp>
@@ -29,21 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<fs::path> models_or_skip() {
-  auto dir = io::face_models_dir();
-  if (!dir) MESSAGE("skipped: the face models are absent (run scripts/fetch-face-models.sh or set TSGAN_MODELS_DIR)");
-  return dir;
-}
-
-// The synthetic image of face-models.md §2.7: pixel(y, x, c) = (3x + 5y + 7c) mod 256.
-io::Image synthetic(int width, int height) {
-  io::Image im(width, height, 3);
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x)
-      for (int c = 0; c < 3; ++c) im.at(y, x, c) = static_cast<std::uint8_t>((3 * x + 5 * y + 7 * c) % 256);
-  return im;
-}
-
 // face-api's outputs (tools/face-api-crosscheck/pipeline.mjs).
 nlohmann::json fixture() {
   const fs::path path = fs::path(test::source_dir) / "tests" / "fixtures" / "face_api" / "pipeline.json";
@@ -55,10 +40,10 @@ nlohmann::json fixture() {
 }  // namespace
 
 TEST_CASE("face landmarks: raw fc output on the §2.7 pattern at 112 (face-models.md)") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   const FaceLandmarker<> landmarker(*dir);
-  const io::Image im = synthetic(112, 112);
+  const io::Image im = test::spec_pattern(112, 112);
   const auto raw = landmarker.raw_output(im, {0, 0, 112, 112, 1});
   constexpr std::array<double, 8> first = {0.315692, 0.680026, 0.544090, 0.812861, 0.651294, 0.768957, 0.698484, 0.735686};
   for (std::size_t i = 0; i < first.size(); ++i) CHECK(std::abs(raw[i] - first[i]) < 1e-4);
@@ -66,10 +51,10 @@ TEST_CASE("face landmarks: raw fc output on the §2.7 pattern at 112 (face-model
 }
 
 TEST_CASE("face detector: raw grid on the §2.7 pattern at 256 (face-models.md)") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   const FaceDetector<> detector(*dir);
-  const io::Image im = synthetic(256, 256);
+  const io::Image im = test::spec_pattern(256, 256);
   const auto raw = detector.raw_output(im, 256);
   REQUIRE(raw.size() == 8 * 8 * 25);
   constexpr std::array<double, 8> first = {0.356809, 0.266972, 0.021588, -0.439947, -5.600064, 1.357270, -1.167262, -0.062522};
@@ -187,12 +172,12 @@ TEST_CASE("face landmarks: crop and un-mapping as face-api's (clip, floor, shift
 }
 
 TEST_CASE("face landmarks: all 136 raw outputs on the §2.7 pattern within 1e-4 of face-api") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   const nlohmann::json fx = fixture();
   const auto want = fx["raw"]["landmarks_fc_112"].get<std::vector<double>>();
   REQUIRE(want.size() == 136);
-  const auto raw = FaceLandmarker<>(*dir).raw_output(synthetic(112, 112), {0, 0, 112, 112, 1});
+  const auto raw = FaceLandmarker<>(*dir).raw_output(test::spec_pattern(112, 112), {0, 0, 112, 112, 1});
   double worst = 0;
   for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(raw[i] - want[i]));
   MESSAGE("landmark fc: max |tsgan - face-api| = " << worst);
@@ -200,13 +185,13 @@ TEST_CASE("face landmarks: all 136 raw outputs on the §2.7 pattern within 1e-4 
 }
 
 TEST_CASE("face detector: the raw 8x8x25 grid on the §2.7 pattern at 256 within 1e-4 of face-api") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   const nlohmann::json fx = fixture();
   const auto& grid = fx["raw"]["detector_256"];
   REQUIRE(grid["shape"] == nlohmann::json({1, 8, 8, 25}));
   const auto want = grid["values"].get<std::vector<double>>();
-  const auto raw = FaceDetector<>(*dir).raw_output(synthetic(256, 256), 256);
+  const auto raw = FaceDetector<>(*dir).raw_output(test::spec_pattern(256, 256), 256);
   REQUIRE(raw.size() == want.size());
   double worst = 0;
   for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(raw[i] - want[i]));
@@ -215,7 +200,7 @@ TEST_CASE("face detector: the raw 8x8x25 grid on the §2.7 pattern at 256 within
 }
 
 TEST_CASE("face detector + landmarks: face-api's boxes (1 px), scores and 68 landmarks (0.5 px) on shared faces") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   const fs::path data = test::shared_data();
   if (!fs::is_directory(data / "faces")) {
@@ -264,11 +249,11 @@ TEST_CASE("face detector + landmarks: face-api's boxes (1 px), scores and 68 lan
 }
 
 TEST_CASE("face detector: batches give the boxes of single images; unsupported sizes are named") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   const FaceDetector<> detector(*dir);
   std::vector<io::Image> images;
-  for (int i = 0; i < 5; ++i) images.push_back(synthetic(200 + 10 * i, 180));  // a batch of 4, then 1
+  for (int i = 0; i < 5; ++i) images.push_back(test::spec_pattern(200 + 10 * i, 180));  // a batch of 4, then 1
   // Threshold 0 keeps every cell (face-api's `!scoreThreshold`), so NMS has work to do.
   const models::DetectorOptions low{.input_size = 160, .score_threshold = 0};
   const auto batched = detector.detect(std::span<const io::Image>(images), low);
@@ -290,7 +275,7 @@ TEST_CASE("face detector: batches give the boxes of single images; unsupported s
 }
 
 TEST_CASE("face landmarks: the whole-image call is the box of the whole image; grey reads as RGB") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   const FaceLandmarker<> landmarker(*dir);
   io::Image grey(60, 64, 1);

@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
+#include "face_fixtures.hpp"
 #include "support.hpp"
 #include "tsgan/align/warp.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/recognizer_chip.hpp"
-#include "tsgan/io/model_path.hpp"
 
 using namespace tsgan;
 using models::FaceRecognizer;
@@ -53,21 +53,6 @@ constexpr std::array<double, 128> golden = {
     -0.159470, 0.113178,  -0.009111, -0.042180, 0.005685,  0.006696,  -0.080148, -0.052239,
     0.205651,  -0.216094, 0.229274,  0.244360,  0.052282,  0.125455,  0.086013,  0.137651,
     -0.036053, -0.039210, -0.140073, -0.034504, 0.015117,  -0.006575, -0.010076, -0.025255};
-
-std::optional<fs::path> models_or_skip() {
-  auto dir = io::face_models_dir();
-  if (!dir) MESSAGE("skipped: the face models are absent (run scripts/fetch-face-models.sh or set TSGAN_MODELS_DIR)");
-  return dir;
-}
-
-// The synthetic image of §2.7, 8-bit RGB, any size.
-io::Image synthetic(int width, int height) {
-  io::Image im(width, height, 3);
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x)
-      for (int c = 0; c < 3; ++c) im.at(y, x, c) = static_cast<std::uint8_t>((3 * x + 5 * y + 7 * c) % 256);
-  return im;
-}
 
 // An 8-bit image as a [1, 3, H, W] tensor in [0, 1].
 template <index_t H, index_t W, class T = float>
@@ -109,7 +94,7 @@ TEST_CASE("face recognizer: preprocessing helpers (centred pad, LFW crop)") {
 }
 
 TEST_CASE("face recognizer: host preprocessing at 150 is (byte - mean) / 255") {
-  const io::Image im = synthetic(150, 150);
+  const io::Image im = test::spec_pattern(150, 150);
   const auto in = models::preprocess_face(im);
   for (index_t c = 0; c < 3; ++c)
     for (index_t y = 0; y < S; y += 7)
@@ -183,12 +168,12 @@ TEST_CASE("face recognizer: parameter names are the TF.js names, and the network
 }
 
 TEST_CASE("face recognizer: the golden descriptor (face-models.md §2.7) within 1e-5") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   FaceRecognizer<> net(*dir);
   CHECK(net.has_weights());
   CHECK_FALSE(FaceRecognizer<>().has_weights());  // what TSGAN refuses to train with
-  const io::Image im = synthetic(150, 150);
+  const io::Image im = test::spec_pattern(150, 150);
 
   // The 8-bit host path (what tsgan-embed does).
   auto in = models::preprocess_face(im);
@@ -216,7 +201,7 @@ TEST_CASE("face recognizer: the golden descriptor (face-models.md §2.7) within 
 }
 
 TEST_CASE("face recognizer: loading reports every problem and names the tensors") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   test::TempDir tmp;
   const fs::path manifest = io::face_model_manifest(*dir, io::face_recognition_model);
@@ -244,12 +229,12 @@ TEST_CASE("face recognizer: loading reports every problem and names the tensors"
 }
 
 TEST_CASE("face recognizer: gradients through the whole network reach the input (double precision)") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   FaceRecognizer<double> net(*dir);
 
   // Float and double agree on the golden image (a check of the double load).
-  const auto e = net.embed_preprocessed(models::preprocess_face<double>(synthetic(150, 150)).reshape<FaceRecognizer<double>::Input<1>>());
+  const auto e = net.embed_preprocessed(models::preprocess_face<double>(test::spec_pattern(150, 150)).reshape<FaceRecognizer<double>::Input<1>>());
   CHECK(max_abs_diff_golden(e) < 1e-5);
 
   // A small image (any size works: the preprocessing resizes to 150); a face-like range of values.
@@ -274,7 +259,7 @@ TEST_CASE("face recognizer: gradients through the whole network reach the input 
 }
 
 TEST_CASE("face recognizer: LFW fold 1, fixed centre crop, threshold 0.6") {
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   const fs::path lfw = test::shared_data() / "faces" / "lfw-deepfunneled-view2";
   if (!fs::exists(lfw / "pairs.txt")) {
@@ -359,7 +344,7 @@ TEST_CASE("face recognizer: the method's crop mapped to its chip (RecognizerChip
   // A face (LFW's first image when the shared data is here, else the synthetic image) in the
   // method's crop, by the alignment's fallback (dlib's mean face in LFW's centre square).
   const fs::path lfw = test::shared_data() / "faces" / "lfw-deepfunneled-view2" / "images" / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg";
-  const io::Image image = fs::exists(lfw) ? io::to_rgb(io::read_image(lfw)) : synthetic(250, 250);
+  const io::Image image = fs::exists(lfw) ? io::to_rgb(io::read_image(lfw)) : test::spec_pattern(250, 250);
   const io::Image crop = align::warp(image, align::fallback_crop_to_image(align::FaceTemplate::tsgan(128), image.width, image.height), 128, 128);
   const io::Image dlib_chip = align::warp(image, align::fallback_crop_to_image(align::FaceTemplate::dlib(150), image.width, image.height), 150, 150);
   auto batch = [](const io::Image& im, auto shape) {
@@ -381,7 +366,7 @@ TEST_CASE("face recognizer: the method's crop mapped to its chip (RecognizerChip
 
   // The descriptors: the mapped crop against the chip cut from the image directly, and the plain
   // resize of the crop (what φ saw before) for comparison.
-  const auto dir = models_or_skip();
+  const auto dir = test::face_models_or_skip();
   if (!dir) return;
   FaceRecognizer<> net(*dir);
   const auto direct = net.embed(batch(dlib_chip, Shape<3, 150, 150>{}));
