@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -187,6 +188,32 @@ inline train::TrainerOptions trainer_options(const TrainArgs& a, std::string pro
   o.overwrite = a.overwrite;
   o.program = std::move(program);
   return o;
+}
+
+// Trains `model` on `loader` under train::Trainer's policies and says where the run is. Starting
+// from step 0, a model whose φ is the face recognizer first gets its weights (a checkpoint carries
+// them when resuming), then `prepare` runs (e.g. tsgan-train's --init). Returns the exit status.
+template <class Model, class Loader>
+int train_model(Model& model, const Loader& loader, const TrainArgs& a, const std::string& models, const char* program,
+                const std::function<void()>& prepare = {}) {
+  TsganTraining run(model, loader);
+  train::Trainer trainer(run, trainer_options(a, program));
+  if constexpr (uses_face_recognizer<Model>) {
+    if (!a.resume) {
+      const auto dir = models_dir(models);
+      if (!dir) {
+        fmt::print(stderr, "{}\n", missing_models_message(program));
+        return 2;
+      }
+      model.networks().phi.load(*dir);
+    }
+  }
+  if (prepare) prepare();
+  trainer.start();
+  const auto stop = trainer.run();
+  if (stop == train::Stop::finished)
+    fmt::print(stderr, "done: {} steps; grids, log.jsonl and checkpoint.safetensors in {}\n", model.step(), a.out.string());
+  return train::exit_status(stop);
 }
 
 // ---- inference without the configuration in the type ----------------------------------------------

@@ -77,25 +77,9 @@ int run(const Args& a) {
              Config::image_size, Config::image_size);
 
   Model model(a.seed);
-  ex::TsganTraining run(model, loader);
-  tsgan::train::Trainer trainer(run, ex::trainer_options(a.train, program));
-  if constexpr (ex::uses_face_recognizer<Model>) {
-    if (!a.train.resume) {  // a checkpoint carries φ's weights
-      const auto dir = ex::models_dir(a.models);
-      if (!dir) {
-        fmt::print(stderr, "{}\n", ex::missing_models_message(program));
-        return 2;
-      }
-      model.networks().phi.load(*dir);
-    }
-  }
-  if (!a.init.empty()) model.load_generators(a.init);
-  trainer.start();
-  const auto stop = trainer.run();
-  if (stop == tsgan::train::Stop::finished)
-    fmt::print(stderr, "done: {} steps; grids, log.jsonl and checkpoint.safetensors in {}\n", model.step(),
-               a.train.out.string());
-  return tsgan::train::exit_status(stop);
+  return ex::train_model(model, loader, a.train, a.models, program, [&] {
+    if (!a.init.empty()) model.load_generators(a.init);
+  });
 }
 
 }  // namespace
