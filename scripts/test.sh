@@ -46,15 +46,13 @@ fi
 # ASan would otherwise turn into an abort. Two slow model cases run only in tsgan_tests: φ's
 # separation of real faces (embeds hundreds of images; the recognizer is not among the parts
 # above) and 200 training steps of config::Tiny (the step the other cases run once, at one to
-# two CPU-seconds a step here against 20 ms at -O3). Two cases that reached tsgan_test after its
-# sanitized run (the generators file, the released model) are left out until they have run clean
-# here: a sanitizer report nobody has seen would fail CI. The pose-synthesis loader of
-# datasets_test ran clean but took 46 s (FaceMesh and rendering; not among the parts above).
+# two CPU-seconds a step here against 20 ms at -O3). The pose-synthesis loader of datasets_test
+# ran clean but took 46 s (FaceMesh and rendering; not among the parts above).
 start=$SECONDS
 cmake --build build -j "$jobs" --target tsgan_tests_sanitized
 ASAN_OPTIONS=allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_WAIT_POLICY=PASSIVE \
   build/tests/tsgan_tests_sanitized --no-version \
-  --test-case-exclude="every config's*,200 steps on*,a generators file*,the released model*,loader: pose synthesis on the fly*"
+  --test-case-exclude="every config's*,200 steps on*,loader: pose synthesis on the fly*"
 echo "test: the sanitized tests built and ran in $((SECONDS - start)) s"
 # Every libFuzzer harness from its seed corpus for a short fixed time (clang, build-fuzz/).
 start=$SECONDS
