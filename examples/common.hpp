@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "tsgan/cli/program.hpp"
+#include "tsgan/data/occlusion.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/io/model_path.hpp"
 #include "tsgan/io/safetensors.hpp"
@@ -324,40 +325,40 @@ inline void mirror(float* data, int channels, int side) {
     }
 }
 
-// Tiles side by side with io::grid_gap white pixels between them, RGB (grey tiles replicated).
-inline io::Image hconcat(const std::vector<io::Image>& tiles) {
-  int width = 0, height = 0;
+// Tiles side by side (hconcat) or stacked top to bottom (vconcat), with io::grid_gap white pixels
+// between them, RGB (grey tiles replicated), aligned to the top left.
+inline io::Image concat(const std::vector<io::Image>& tiles, bool side_by_side) {
+  int along = 0, across = 0;
   for (const auto& t : tiles) {
-    width += t.width + (width ? io::grid_gap : 0);
-    height = std::max(height, t.height);
+    along += (side_by_side ? t.width : t.height) + (along ? io::grid_gap : 0);
+    across = std::max(across, side_by_side ? t.height : t.width);
   }
-  io::Image out(width, height, 3, 255);
-  int x0 = 0;
+  io::Image out(side_by_side ? along : across, side_by_side ? across : along, 3, 255);
+  int at = 0;
   for (const auto& t : tiles) {
     const io::Image rgb = io::to_rgb(t);
+    const int x0 = side_by_side ? at : 0, y0 = side_by_side ? 0 : at;
     for (int y = 0; y < rgb.height; ++y)
       for (int x = 0; x < rgb.width; ++x)
-        for (int c = 0; c < 3; ++c) out.at(y, x0 + x, c) = rgb.at(y, x, c);
-    x0 += t.width + io::grid_gap;
+        for (int c = 0; c < 3; ++c) out.at(y0 + y, x0 + x, c) = rgb.at(y, x, c);
+    at += (side_by_side ? t.width : t.height) + io::grid_gap;
   }
   return out;
 }
+inline io::Image hconcat(const std::vector<io::Image>& tiles) { return concat(tiles, true); }
+inline io::Image vconcat(const std::vector<io::Image>& rows) { return concat(rows, false); }
 
-// Rows stacked top to bottom with io::grid_gap white pixels between them, RGB, left-aligned.
-inline io::Image vconcat(const std::vector<io::Image>& rows) {
-  int width = 0, height = 0;
-  for (const auto& r : rows) {
-    height += r.height + (height ? io::grid_gap : 0);
-    width = std::max(width, r.width);
-  }
-  io::Image out(width, height, 3, 255);
-  int y0 = 0;
-  for (const auto& r : rows) {
-    const io::Image rgb = io::to_rgb(r);
-    for (int y = 0; y < rgb.height; ++y)
-      for (int x = 0; x < rgb.width; ++x)
-        for (int c = 0; c < 3; ++c) out.at(y0 + y, x, c) = rgb.at(y, x, c);
-    y0 += r.height + io::grid_gap;
+// Occlusion types from "all", "none" or a comma-separated list (data::occlusion_from_string names
+// a bad one).
+inline std::vector<data::Occlusion> parse_occlusions(const std::string& list) {
+  if (list == "all") return {data::all_occlusions.begin(), data::all_occlusions.end()};
+  if (list == "none") return {};
+  std::vector<data::Occlusion> out;
+  std::size_t at = 0;
+  while (at <= list.size()) {
+    const std::size_t end = std::min(list.find(',', at), list.size());
+    out.push_back(data::occlusion_from_string(list.substr(at, end - at)));
+    at = end + 1;
   }
   return out;
 }

@@ -121,18 +121,6 @@ std::vector<Row> rows_for(const std::vector<Occlusion>& types, bool restored) {
   return rows;
 }
 
-std::vector<Occlusion> parse_occlusions(const std::string& list) {
-  if (list == "all") return {tsgan::data::all_occlusions.begin(), tsgan::data::all_occlusions.end()};
-  if (list == "none") return {};
-  std::vector<Occlusion> out;
-  std::size_t at = 0;
-  while (at <= list.size()) {
-    const std::size_t end = std::min(list.find(',', at), list.size());
-    out.push_back(tsgan::data::occlusion_from_string(list.substr(at, end - at)));
-    at = end + 1;
-  }
-  return out;
-}
 
 // A face to describe: RGB, square, and its five landmarks in its pixels when they are known (the
 // keypoint occlusions go there; the method's template positions otherwise).
@@ -289,7 +277,7 @@ int run_multipie(const Args& a, ex::Restorer* restorer, const fs::path& models) 
     for (std::size_t i : order) chosen.push_back(probes[i]);
     probes = std::move(chosen);
   }
-  const auto types = parse_occlusions(a.occlusions);
+  const auto types = ex::parse_occlusions(a.occlusions);
   const auto rows = rows_for(types, restorer != nullptr);
   Describer describer(models, restorer, a.seed);
 
@@ -408,7 +396,7 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   const auto file = lfw::read_pairs(a.data / "pairs.txt");
   const auto pairs = lfw::select(file, a.folds, a.pairs_per_fold);
   if (a.folds < 2) tsgan::fail("--folds {}: the protocol needs at least 2 folds (each fold's threshold comes from the others)", a.folds);
-  const auto types = parse_occlusions(a.occlusions);
+  const auto types = ex::parse_occlusions(a.occlusions);
   const auto rows = rows_for(types, restorer != nullptr);
   const int side = restorer ? restorer->size() : 0;  // 0: the crop as it is
 
@@ -521,7 +509,7 @@ int run_folder(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   for (std::size_t i : probe_records) probe_items.push_back(item(i));
   fmt::print(stderr, "gallery: {} identities; probes: {}\n", gallery_items.size(), probe_items.size());
 
-  const auto types = parse_occlusions(a.occlusions);
+  const auto types = ex::parse_occlusions(a.occlusions);
   const auto rows = rows_for(types, restorer != nullptr);
   Describer describer(models, restorer, a.seed);
   const auto gallery_descriptors = describer.clean(gallery_items);
@@ -623,7 +611,7 @@ int main(int argc, char** argv) {
     if (a.json.empty()) a.json = fmt::format("evaluation-{}.json", a.protocol);
     if (!a.overwrite && fs::exists(a.json))
       tsgan::fail<tsgan::IoError>("{}: exists already (pass --overwrite to replace it, or choose another --json)", a.json.string());
-    parse_occlusions(a.occlusions);  // a bad list fails before any work
+    ex::parse_occlusions(a.occlusions);  // a bad list fails before any work
     std::unique_ptr<ex::Restorer> restorer;
     if (!a.model.empty()) a.config = ex::config_or_checkpoints(a.config, a.model);
     else if (a.config.empty()) a.config = ex::config_names().front();

@@ -54,12 +54,7 @@ int main(int argc, char** argv) {
   app.add_option("IMAGE", inputs, "face crops (PNG, JPEG, PGM/PPM), or folders of them")->required();
   return tsgan::cli::run("tsgan-frontalize", app, argc, argv, [&] {
     tsgan::cli::apply_threads(threads);
-    std::vector<tsgan::data::Occlusion> kinds;
-    for (std::size_t at = 0; !occlusion.empty() && at <= occlusion.size();) {
-      const std::size_t end = std::min(occlusion.find(',', at), occlusion.size());
-      kinds.push_back(tsgan::data::occlusion_from_string(occlusion.substr(at, end - at)));
-      at = end + 1;
-    }
+    const auto kinds = occlusion.empty() ? std::vector<tsgan::data::Occlusion>{} : ex::parse_occlusions(occlusion);
     io::OutputNaming naming;
     naming.suffixes = {"", "_deoccluded", "_frontal"};
     naming.overwrite = overwrite;
