@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-data="" out=out/release steps=4500 seed=1 resume=()
+data="" out=out/release steps=8000 seed=1 resume=()
 while (($#)); do
   case "$1" in
     --data) data="$2"; shift 2 ;;
