@@ -1,7 +1,7 @@
 // tsgan-make-pairs: training pairs from ordinary photos by pose synthesis (Rotate-and-Render).
 //
 //   tsgan-make-pairs --data DIR --out OUT [--yaws 15,30,45,60,75] [--size 128]
-//                    [--mode profile|roundtrip] [--seed S] [--both-sides] [--limit N] [--threads N]
+//                    [--mode profile|roundtrip] [--seed S] [--both-sides] [--head] [--limit N] [--threads N]
 //
 // DIR is a face folder with an index.csv (path,identity,pose,...; the frontal rows, or every row
 // when the pose column is empty, are the sources) or a plain folder of images (searched
@@ -9,7 +9,8 @@
 // detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
 // --box-scale times, and each yaw renders the face turned by ±yaw (the sign drawn per photo and
 // yaw from --seed; with --both-sides, both signs: +yaw first) with data::PoseSynthesizer,
-// aligned to the method's crop.
+// aligned to the method's crop. --head turns the whole head (forehead, hair, ears, jaw, neck) with
+// the face: the face mesh is extended by render::HeadMesh; without it only the face turns.
 //
 // Writes OUT/images/<identity>/<source file name without extension>/frontal.png (the aligned
 // photo, the target) and .../yaw±NN.png (the synthesised inputs; a second source of the same
@@ -64,6 +65,7 @@
 #include "tsgan/models/face_mesh.hpp"
 #include "tsgan/models/face_recognizer.hpp"
 #include "tsgan/render/canonical_mesh.hpp"
+#include "tsgan/render/head_mesh.hpp"
 
 namespace fs = std::filesystem;
 using namespace tsgan;
@@ -190,7 +192,7 @@ int main(int argc, char** argv) {
   std::string yaws_text = "15,30,45,60,75", mode_text = "profile";
   int size = 128, limit = 0, threads = 0;
   double box_scale = 1.1;
-  bool identity_check = false, yaw_check = false, both_sides = false, frames = false;
+  bool identity_check = false, yaw_check = false, both_sides = false, frames = false, head = false;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "a folder with index.csv, or a folder of images")->required();
   app.add_option("--out", out, "the output folder (must not exist or be empty)")->required();
@@ -201,6 +203,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "the seed of the left/right draws");
   app.add_flag("--frames", frames, "also write each input before the crop, at the photo's size (OUT/frames/...)");
   app.add_flag("--both-sides", both_sides, "render every yaw both to the left and to the right (no draw)");
+  app.add_flag("--head", head, "turn the whole head (forehead, hair, ears, jaw, neck), not only the face mesh");
   app.add_option("--limit", limit, "use the first N sources only (0: all)")->check(cli::integer(0));
   app.add_option("--box-scale", box_scale, "the detector's box is enlarged this much for FaceMesh")->check(CLI::Range(0.5, 3.0));
   app.add_flag("--identity-check", identity_check, "recognizer distance of every input to its target (OUT/identity.csv)");
@@ -223,7 +226,9 @@ int main(int argc, char** argv) {
     std::vector<Source> sources = find_sources(data_dir);
     if (limit > 0 && sources.size() > std::size_t(limit)) sources.resize(std::size_t(limit));
     if (sources.empty()) fail("{}: no images found", data_dir.string());
-    const data::PoseSynthesizer synth(render::read_canonical_mesh(*canonical).triangles);
+    const render::CanonicalMesh canonical_mesh = render::read_canonical_mesh(*canonical);
+    const data::PoseSynthesizer synth = head ? data::PoseSynthesizer(render::HeadMesh(canonical_mesh))
+                                             : data::PoseSynthesizer(canonical_mesh.triangles);
     const models::mesh::LandmarkMap map68 = models::mesh::read_landmark_map(*mesh_dir);
     const std::vector<std::string> stems = output_stems(sources);
 

@@ -33,6 +33,12 @@
 //    the 68 iBUG points from them with FaceMesh's map, models::mesh::read_landmark_map). The
 //    points of the far side of a turned face are projected like the rest: they may lie behind
 //    the near side. The mask is warped with the image and is 255 wherever any of it reaches;
+//  - head mode (PoseSynthesizer(render::HeadMesh)): the mesh is the face extended by head rings
+//    and a still ring (render/head_mesh.hpp), so forehead, hair, temples, ears, jaw and neck
+//    turn with the face, about the same centre, and the background beyond the still ring stays;
+//    a band triangle (between the head and the still ring) drawn wider than in the photo shows
+//    what lay behind the head and is marked too. Off unless asked for: the face-only mesh is the
+//    default, and its pairs do not depend on this mode existing;
 //  - deterministic: the rasteriser is, and nothing here is random.
 //
 // relative_yaw_degrees(from, to) measures the turn back: the rotation of the best similarity
@@ -45,13 +51,10 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
-
-#include <Eigen/Core>
-#include <Eigen/LU>  // determinant
-#include <Eigen/SVD>
 
 #include "tsgan/align/face_template.hpp"
 #include "tsgan/align/landmarks.hpp"
@@ -59,6 +62,7 @@
 #include "tsgan/core/error.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/render/camera.hpp"
+#include "tsgan/render/head_mesh.hpp"
 #include "tsgan/render/rasterizer.hpp"
 
 namespace tsgan::data {
@@ -95,21 +99,18 @@ class PoseSynthesizer {
  public:
   explicit PoseSynthesizer(std::vector<render::Triangle> triangles, double depth_tolerance = 1.5)
       : triangles_(std::move(triangles)), depth_tolerance_(depth_tolerance) {}
+  // Head mode: the face mesh extended by `head` turns the whole head (see the contract).
+  explicit PoseSynthesizer(render::HeadMesh head, double depth_tolerance = 1.5)
+      : triangles_(head.triangles()), depth_tolerance_(depth_tolerance), head_(std::move(head)) {}
+
+  bool turns_head() const { return head_.has_value(); }
 
   const std::vector<render::Triangle>& triangles() const { return triangles_; }
 
   // The points turned by `yaw_degrees` about their mean.
   static std::vector<render::Vec3> turned(std::span<const render::Vec3> points, double yaw_degrees) {
-    render::Vec3 c;
-    for (const auto& p : points) {
-      c.x += p.x;
-      c.y += p.y;
-      c.z += p.z;
-    }
-    const double n = static_cast<double>(points.size());
-    c = {c.x / n, c.y / n, c.z / n};
     return render::rotate_about(std::vector<render::Vec3>(points.begin(), points.end()),
-                                render::yaw(render::degrees(yaw_degrees)), c);
+                                render::yaw(render::degrees(yaw_degrees)), mean(points));
   }
 
   // Per triangle: faces the camera and is on top of the z-buffer of `frame` (rendered from
@@ -159,16 +160,16 @@ class PoseSynthesizer {
       for (int c = 0; c < 3; ++c) texture[p * 4 + static_cast<std::size_t>(c)] = rgb.pixels[p * 3 + static_cast<std::size_t>(c)];
     const render::TextureView photo_view{texture.data(), w, h, 4};
 
-    const std::vector<render::Vec3> source(points.begin(), points.end());
-    std::vector<render::TexCoord> uv(points.size());
-    for (std::size_t i = 0; i < points.size(); ++i) uv[i] = {points[i].x, points[i].y};
+    const std::vector<render::Vec3> source = head_ ? head_->extend(points) : std::vector<render::Vec3>(points.begin(), points.end());
+    std::vector<render::TexCoord> uv(source.size());
+    for (std::size_t i = 0; i < source.size(); ++i) uv[i] = {source[i].x, source[i].y};
 
     // The photo's own view: which triangles it saw, and which pixels the face covers.
     const FaceRender front = draw(source, uv, photo_view, photo_view, std::vector<std::uint8_t>(triangles_.size(), 1));
     const std::vector<std::uint8_t> seen0 = seen_in(front.screen, front.frame);
 
-    const std::vector<render::Vec3> rotated = turned(points, yaw_degrees);
-    FaceRender turned_render = draw(rotated, uv, photo_view, photo_view, seen0);
+    const std::vector<render::Vec3> rotated = head_ ? turned_head(source, yaw_degrees) : turned(points, yaw_degrees);
+    FaceRender turned_render = draw(rotated, uv, photo_view, photo_view, head_ ? band_not_widened(seen0, front.screen, rotated) : seen0);
     mark_no_source(turned_render, front.frame);
 
     const FaceRender* result = &turned_render;
@@ -189,7 +190,7 @@ class PoseSynthesizer {
     PosePair pair;
     pair.yaw_degrees = yaw_degrees;
     const align::FaceTemplate tmpl = align::FaceTemplate::tsgan(size);
-    const align::Similarity to_target = align::crop_to_image(tmpl, template_landmarks(source));
+    const align::Similarity to_target = align::crop_to_image(tmpl, template_landmarks(points));
     const align::Similarity& to_input = to_target;
     const io::Image rendered = to_image(result->frame, 3);
     const io::Image mask = to_image(result->frame, 1, 3);
@@ -203,11 +204,12 @@ class PoseSynthesizer {
       masked += v != 0;
     }
     pair.no_source_fraction = static_cast<double>(masked) / double(size * size);
-    pair.input_points = crop_points(to_input, result_points);
-    pair.target_points = crop_points(to_target, source);
+    const std::span<const render::Vec3> result_face = std::span(result_points).first(points.size());
+    pair.input_points = crop_points(to_input, result_face);
+    pair.target_points = crop_points(to_target, points);
     pair.crop_to_photo = to_target;
-    pair.input_mesh = crop_mesh(to_input, result_points);
-    pair.target_mesh = crop_mesh(to_target, source);
+    pair.input_mesh = crop_mesh(to_input, result_face);
+    pair.target_mesh = crop_mesh(to_target, points);
     return pair;
   }
 
@@ -230,6 +232,43 @@ class PoseSynthesizer {
   }
 
  private:
+  static render::Vec3 mean(std::span<const render::Vec3> points) {
+    render::Vec3 c;
+    for (const auto& p : points) {
+      c.x += p.x;
+      c.y += p.y;
+      c.z += p.z;
+    }
+    const double n = static_cast<double>(points.size());
+    return {c.x / n, c.y / n, c.z / n};
+  }
+
+  // Head mode: the face and the head rings turn about the face's centre (the same turn as
+  // without the head); the still ring stays.
+  std::vector<render::Vec3> turned_head(const std::vector<render::Vec3>& source, double yaw_degrees) const {
+    const std::span<const render::Vec3> all(source);
+    std::vector<render::Vec3> out = render::rotate_about(std::vector<render::Vec3>(source.begin(), source.begin() + std::ptrdiff_t(head_->turning_count())),
+                                                         render::yaw(render::degrees(yaw_degrees)), mean(all.first(head_->face_vertex_count())));
+    out.insert(out.end(), source.begin() + std::ptrdiff_t(head_->turning_count()), source.end());
+    return out;
+  }
+
+  // The band between the turning head and the still background: where a band triangle is drawn
+  // wider than the photo showed it, it shows what lay behind the head, which the photo never
+  // showed, so it counts as unseen.
+  std::vector<std::uint8_t> band_not_widened(std::vector<std::uint8_t> seen, const std::vector<render::ScreenVertex>& before,
+                                             const std::vector<render::Vec3>& after) const {
+    const auto area = [](const auto& a, const auto& b, const auto& c) {
+      return std::abs((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x));
+    };
+    const auto at = [](const auto& v, int vertex) { return v[static_cast<std::size_t>(vertex)]; };
+    for (std::size_t t = head_->band_begin(); t < triangles_.size(); ++t) {
+      const auto& [i, j, k] = triangles_[t];
+      if (area(at(after, i), at(after, j), at(after, k)) > area(at(before, i), at(before, j), at(before, k)) * (1 + 1e-9)) seen[t] = 0;
+    }
+    return seen;
+  }
+
   // The tsgan template reads only the five points' sources: the eye contours 36-47 (their
   // means), the nose tip 30 and the mouth corners 48 and 54.
   static align::Landmarks68 template_landmarks(std::span<const render::Vec3> p) {
@@ -288,6 +327,7 @@ class PoseSynthesizer {
 
   std::vector<render::Triangle> triangles_;
   double depth_tolerance_;
+  std::optional<render::HeadMesh> head_;
 };
 
 // The yaw, in degrees, of the rotation of the least-squares similarity that maps `from` onto `to`
@@ -296,19 +336,8 @@ class PoseSynthesizer {
 inline double relative_yaw_degrees(std::span<const render::Vec3> from, std::span<const render::Vec3> to) {
   if (from.size() != to.size() || from.size() < 3)
     fail("tsgan: relative_yaw_degrees: {} and {} points (as many, and at least 3, expected)", from.size(), to.size());
-  const auto as_matrix = [](std::span<const render::Vec3> p) {
-    Eigen::Matrix3Xd m(3, static_cast<Eigen::Index>(p.size()));
-    for (std::size_t i = 0; i < p.size(); ++i) m.col(static_cast<Eigen::Index>(i)) << p[i].x, p[i].y, p[i].z;
-    return m;
-  };
-  Eigen::Matrix3Xd a = as_matrix(from), b = as_matrix(to);
-  a.colwise() -= a.rowwise().mean();
-  b.colwise() -= b.rowwise().mean();
-  const Eigen::JacobiSVD<Eigen::Matrix3d> svd(b * a.transpose(), Eigen::ComputeFullU | Eigen::ComputeFullV);
-  Eigen::Matrix3d d = Eigen::Matrix3d::Identity();
-  if ((svd.matrixU() * svd.matrixV().transpose()).determinant() < 0) d(2, 2) = -1;  // a rotation, not a mirror
-  const Eigen::Matrix3d r = svd.matrixU() * d * svd.matrixV().transpose();
-  return std::atan2(r(0, 2), r(2, 2)) * 180.0 / 3.14159265358979323846;
+  const render::Rotation r = render::best_similarity(from, to).rotation;
+  return std::atan2(r.r[0][2], r.r[2][2]) * 180.0 / 3.14159265358979323846;
 }
 
 // FaceMesh points (a range of anything with x, y, z) as renderer points.
