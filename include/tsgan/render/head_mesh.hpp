@@ -36,7 +36,6 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <map>
 #include <span>
