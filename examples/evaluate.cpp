@@ -5,7 +5,7 @@
 //                  [--gallery-illumination I] [--json FILE] [--models DIR] [--threads T]
 //   tsgan-evaluate --protocol lfw --data DIR [--model CKPT] [--config ...] [--folds K]
 //                  [--pairs-per-fold P] [--occlude both|second] [--occlusions ...] [--seed S]
-//                  [--align dlib|tsgan|center] ...
+//                  [--align dlib|tsgan|center] [--flip] ...
 //   tsgan-evaluate --protocol folder --data DIR [--model M] [--align ...] [--group-by COLUMN] ...
 //
 // Multi-PIE (Setting 2, data/multipie.hpp): rank-1 identification of every probe against the
@@ -37,7 +37,8 @@
 //
 // Masks: one per image and type, from a generator seeded by the image's name and --seed
 // (data::item_seed), so every input and every run sees the same masks. Descriptors are computed
-// from 8-bit images (model outputs rounded as if saved as PNG), by the same path as tsgan-embed.
+// from 8-bit images (model outputs rounded as if saved as PNG), by the same path as tsgan-embed;
+// --flip makes each the mean of the descriptors of the recognizer's input and of its mirror image.
 // Prints a markdown table; writes the numbers as JSON (LFW rows with their ROC curves; --json,
 // default evaluation-PROTOCOL.json; a file that exists is replaced only with --overwrite).
 // --config defaults to the checkpoint's.
@@ -76,7 +77,7 @@ struct Args {
   std::uint64_t seed = 0;
   int max_probes = 0, gallery_illumination = 7, folds = 10, pairs_per_fold = 0, threads = 0;
   tsgan::index_t input_size = 256;  // the face detector's (--align dlib|tsgan)
-  bool mirror = false, overwrite = false;
+  bool mirror = false, overwrite = false, flip = false;
 };
 
 using Descriptor = std::array<float, face::embedding_size>;
@@ -143,8 +144,9 @@ class Describer {
  public:
   using Sink = std::function<void(std::size_t row, std::size_t item, const Descriptor&)>;
 
-  Describer(const fs::path& models, ex::Restorer* restorer, std::uint64_t seed)
-      : net_(models), restorer_(restorer), seed_(seed) {}
+  // flip: each descriptor is the mean of those of the face and of its mirror image (--flip).
+  Describer(const fs::path& models, ex::Restorer* restorer, std::uint64_t seed, bool flip)
+      : net_(models), restorer_(restorer), seed_(seed), flip_(flip) {}
 
   // All descriptors, [row][item] (for sets small enough to keep).
   std::vector<std::vector<Descriptor>> run(const std::vector<Item>& items, const std::vector<Row>& rows) {
@@ -164,6 +166,10 @@ class Describer {
       std::vector<std::pair<std::size_t, std::size_t>> where;  // (row, item)
       auto add = [&](std::size_t row, std::size_t item, const io::Image& im) {
         faces.push_back(tsgan::models::preprocess_face(im));
+        if (flip_) {
+          faces.push_back(faces.back());
+          ex::mirror(faces.back().data(), 3, face::input_size);
+        }
         where.emplace_back(row, item);
       };
       for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -215,7 +221,15 @@ class Describer {
         }
       }
       const auto descriptors = net_.embed_all<8>(faces);
-      for (std::size_t k = 0; k < descriptors.size(); ++k) sink(where[k].first, where[k].second, descriptors[k]);
+      for (std::size_t k = 0; k < where.size(); ++k) {
+        if (!flip_) {
+          sink(where[k].first, where[k].second, descriptors[k]);
+          continue;
+        }
+        Descriptor mean;
+        for (std::size_t d = 0; d < mean.size(); ++d) mean[d] = (descriptors[2 * k][d] + descriptors[2 * k + 1][d]) / 2;
+        sink(where[k].first, where[k].second, mean);
+      }
       fmt::print(stderr, "\r{} of {} images described", end, items.size());
     }
     fmt::print(stderr, "\n");
@@ -236,6 +250,7 @@ class Describer {
   tsgan::models::FaceRecognizer<float> net_;
   ex::Restorer* restorer_;
   std::uint64_t seed_;
+  bool flip_;
 };
 
 void write_json(const fs::path& path, const std::string& text) {
@@ -279,7 +294,7 @@ int run_multipie(const Args& a, ex::Restorer* restorer, const fs::path& models) 
   }
   const auto types = ex::parse_occlusions(a.occlusions);
   const auto rows = rows_for(types, restorer != nullptr);
-  Describer describer(models, restorer, a.seed);
+  Describer describer(models, restorer, a.seed, a.flip);
 
   auto item = [&](const mp::Crop& c, bool mirror) {
     return Item{fs::relative(c.path, a.data).generic_string(),
@@ -384,9 +399,9 @@ LoadedFace load_face(const fs::path& path, int side, Aligner* aligner) {
 }
 
 std::string face_description(const Args& a, const Aligner* aligner, std::size_t images, int side) {
-  return aligner ? fmt::format("{} alignment {}x{} ({} of {} faces not detected, cut from the centred square)", a.align,
+  return (a.flip ? std::string("test-time flip, ") : std::string()) + (aligner ? fmt::format("{} alignment {}x{} ({} of {} faces not detected, cut from the centred square)", a.align,
                                aligner->face_template.size, aligner->face_template.size, aligner->missed, images)
-                 : fmt::format("centre crop {}", side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62"));
+                 : fmt::format("centre crop {}", side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62")));
 }
 
 // ---- LFW ----------------------------------------------------------------------------------------
@@ -415,7 +430,7 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
     add(p.second_name, p.second_number);
   }
   fmt::print(stderr, "{} pairs of {} folds, {} images\n", pairs.size(), a.folds, items.size());
-  Describer describer(models, restorer, a.seed);
+  Describer describer(models, restorer, a.seed, a.flip);
   const auto descriptors = describer.run(items, rows);
 
   std::vector<tsgan::evaluation::VerificationResult> results;
@@ -445,10 +460,10 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
                100 * results[r].mean_accuracy, 100 * results[r].std_accuracy, results[r].auc);
 
   std::string json = fmt::format(R"({{"protocol":"lfw","data":{},"model":{},"config":{},"image_size":{},"seed":{},)"
-                                 R"("folds":{},"pairs_per_fold":{},"occlude":"{}","align":"{}","not_detected":{},"pairs":{},"images":{},"rows":[)",
+                                 R"("folds":{},"pairs_per_fold":{},"occlude":"{}","align":"{}","flip":{},"not_detected":{},"pairs":{},"images":{},"rows":[)",
                                  json_string(a.data.string()), json_string(a.model.string()),
                                  json_string(restorer ? a.config : ""), side, a.seed, a.folds, per_fold, a.occlude, a.align,
-                                 missed, pairs.size(), items.size());
+                                 a.flip, missed, pairs.size(), items.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const auto& v = results[r];
     json += fmt::format(R"({}{{"occlusion":"{}","input":"{}","accuracy_mean":{:.6f},"accuracy_std":{:.6f},)"
@@ -511,7 +526,7 @@ int run_folder(const Args& a, ex::Restorer* restorer, const fs::path& models) {
 
   const auto types = ex::parse_occlusions(a.occlusions);
   const auto rows = rows_for(types, restorer != nullptr);
-  Describer describer(models, restorer, a.seed);
+  Describer describer(models, restorer, a.seed, a.flip);
   const auto gallery_descriptors = describer.clean(gallery_items);
   tsgan::evaluation::Gallery gallery(face::embedding_size);
   for (std::size_t k = 0; k < gallery_records.size(); ++k) gallery.add(records[gallery_records[k]].identity, gallery_descriptors[k]);
@@ -541,9 +556,9 @@ int run_folder(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   }
 
   std::string json = fmt::format(R"({{"protocol":"folder","data":{},"model":{},"config":{},"image_size":{},"seed":{},)"
-                                 R"("align":"{}","not_detected":{},"group_by":{},"gallery":{},"probes":{},"rows":[)",
+                                 R"("align":"{}","flip":{},"not_detected":{},"group_by":{},"gallery":{},"probes":{},"rows":[)",
                                  json_string(a.data.string()), json_string(a.model.string()),
-                                 json_string(restorer ? a.config : ""), side, a.seed, a.align, aligner ? aligner->missed : 0,
+                                 json_string(restorer ? a.config : ""), side, a.seed, a.align, a.flip, aligner ? aligner->missed : 0,
                                  json_string(a.group_by), gallery.size(), probe_items.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     json += fmt::format(R"({}{{"occlusion":"{}","input":"{}","groups":{{)", r ? "," : "", rows[r].occlusion_name(),
@@ -600,6 +615,9 @@ int main(int argc, char** argv) {
                  "LFW, folder with --align dlib|tsgan: the face detector's input size (256: LFW's 250x250 images without "
                  "upscaling; at face-api's 416 the detector misses more faces)")
       ->capture_default_str();
+  app.add_flag("--flip", a.flip,
+               "describe every face by the mean of the descriptors of it and of its mirror image (test-time flip; "
+               "twice the recognizer's work)");
   tsgan::cli::add_threads_option(app, a.threads);
   return tsgan::cli::run("tsgan-evaluate", app, argc, argv, [&] {
     tsgan::cli::apply_threads(a.threads);

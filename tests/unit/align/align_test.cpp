@@ -1,11 +1,14 @@
 // Face alignment: the similarity fit against an independent least-squares solution (complex
 // numbers), the reflection case, the warp's exact cases and a round trip, the five points, and
 // the templates' key numbers worked out by hand from their definitions (the method's rule, and
-// dlib's get_face_chip_details + extract_image_chip).
+// dlib's get_face_chip_details + extract_image_chip), and dlib's chip itself (a fixture made by
+// dlib).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <complex>
+#include <filesystem>
+#include <fstream>
 #include <numbers>
 #include <random>
 #include <string>
@@ -15,6 +18,7 @@
 #include "tsgan/align/landmarks.hpp"
 #include "tsgan/align/similarity.hpp"
 #include "tsgan/align/warp.hpp"
+#include "support.hpp"
 
 using namespace tsgan;
 using align::Point;
@@ -280,6 +284,40 @@ TEST_CASE("dlib template: the chip of get_face_chip_details(shape, 150, 0.25) an
     CHECK(q.y == doctest::Approx((0.25 + m.y) / 1.5 * 150).epsilon(1e-9));
   }
   CHECK(fitted == 33);
+}
+
+TEST_CASE("dlib template: the chip matches dlib's own extract_image_chip to its rounding") {
+  // tests/fixtures/dlib_chip (make.sh): dlib 19.24's get_face_chip_details(shape, 150, 0.25) and
+  // extract_image_chip of this file's pattern at 330 x 310, for a shape given in dlib's integer
+  // pixel numbering. dlib truncates the bilinear value to 8 bits where align::warp rounds it, so
+  // every channel of every pixel is dlib's or one more; a half-pixel or scale slip in the fit, the
+  // extraction rectangle or the pixel-centre convention moves this pattern by several levels.
+  const auto dir = std::filesystem::path(tsgan::test::source_dir) / "tests/fixtures/dlib_chip";
+  std::ifstream in(dir / "landmarks.txt");
+  REQUIRE(in.good());
+  align::Landmarks68 shape;
+  for (auto& p : shape) {
+    long x = 0, y = 0;
+    in >> x >> y;
+    REQUIRE(in.good());
+    p = {x + 0.5, y + 0.5};
+  }
+  const io::Image reference = io::read_image(dir / "chip.ppm");
+  REQUIRE(reference.width == 150);
+  REQUIRE(reference.height == 150);
+  const io::Image chip =
+      align::warp(pattern(330, 310), align::crop_to_image(align::FaceTemplate::dlib(), shape), 150, 150, align::Border::zero);
+  int above = 0, bad = 0;
+  for (std::size_t i = 0; i < chip.pixels.size(); ++i) {
+    const int d = int(chip.pixels[i]) - int(reference.pixels[i]);
+    above += d == 1;
+    bad += d != 0 && d != 1;
+  }
+  CHECK(bad == 0);
+  // Rounding rather than truncating lifts about half of the values.
+  const int values = int(chip.pixels.size());
+  CHECK(above > values / 3);
+  CHECK(above < 2 * values / 3);
 }
 
 TEST_CASE("fallback: the mean face in the centred square, its square's centre at the chip's centre") {
