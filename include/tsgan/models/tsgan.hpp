@@ -201,17 +201,14 @@ class TSGAN {
 
   // ---- training -------------------------------------------------------------------------------
   // One discriminator step (config::runs_discriminators), then generator_steps generator steps,
-  // for the stages that the schedule trains at this step (config::stage_at).
+  // for the stages that the schedule trains at this step (config::stage_at). The loss terms are
+  // written to a device buffer as they are computed and read to the host once, after the step;
+  // nothing else leaves the device during it.
   StepLosses train_step(const Batch<Config, D>& batch) {
-    require_identity_weights();
-    StepLosses out;
-    out.stage = config::stage_at<Config>(step_);
-    set_training(true);
-    if constexpr (config::runs_discriminators<Config>()) discriminator_step(batch, out);
-    for (int k = 0; k < Config::generator_steps; ++k) generator_step(batch, out);
-    graph_.reset();
+    const config::Stage stage = begin_step(batch.identity);
+    run_step(batch, stage);
     ++step_;
-    return out;
+    return read_losses(stage);
   }
 
   // A training step with an identity network that has no weights yet (FaceRecognizer before
@@ -274,7 +271,7 @@ class TSGAN {
   optim::Adam<T, D>& optimizer_dd() { return *opt_dd_; }
   optim::Adam<T, D>& optimizer_gf() { return *opt_gf_; }
   optim::Adam<T, D>& optimizer_df() { return *opt_df_; }
-  losses::DualTripletLoss<T, embedding_size()>& dual_triplet() { return dtl_; }
+  losses::DualTripletLoss<T, embedding_size(), D>& dual_triplet() { return dtl_; }
   random::Generator& rng() { return rng_; }
   std::int64_t step() const { return step_; }
   void set_step(std::int64_t s) { step_ = s; }
@@ -410,10 +407,10 @@ class TSGAN {
   }
 
   // The discriminators of the stages being trained: D_d in stage 1, D_f in stage 2, both jointly.
-  void discriminator_step(const Batch<Config, D>& batch, StepLosses& out) {
+  void discriminator_step(const Batch<Config, D>& batch, config::Stage stage) {
     graph_.reset();
     Graph& g = graph_;
-    const bool stage1 = out.stage != config::Stage::frontalization, stage2 = out.stage != config::Stage::deocclusion;
+    const bool stage1 = stage != config::Stage::frontalization, stage2 = stage != config::Stage::deocclusion;
     auto fake_d = [&] {
       NoGrad guard;
       auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
@@ -427,7 +424,7 @@ class TSGAN {
       auto real = nets_.dd(g.input(batch.profile));
       auto fake = nets_.dd(fake_d);
       auto l_dd = losses::discriminator_loss(real, fake, Config::real_label);
-      out.d_deocclusion = scalar(l_dd);
+      record(l_dd, Term::d_deocclusion);
       total = l_dd;
     }
     if (stage2) {
@@ -439,7 +436,7 @@ class TSGAN {
       auto real = nets_.df(g.input(batch.frontal));
       auto fake = nets_.df(fake_f);
       auto l_df = losses::discriminator_loss(real, fake, Config::real_label);
-      out.d_frontal = scalar(l_df);
+      record(l_df, Term::d_frontal);
       total = total ? Scalar(eval(*total + l_df)) : l_df;
     }
     total->backward();
@@ -448,19 +445,19 @@ class TSGAN {
   }
 
   // One stage's generator terms for a generated batch and its real target; adds them, weighted,
-  // to `total` and reports them.
+  // to `total` and records them in the stage's slots of the loss buffer.
   template <class Disc>
-  void stage_terms(const Image& fake, const Image& real, const std::array<std::int64_t, B>& ids, Disc& disc, bool frontal,
-                   StageLosses& report, std::optional<Scalar>& total) {
-    auto add = [&](const Scalar& term, double weight, double& value) {
-      value = scalar(term);
+  void stage_terms(const Image& fake, const Image& real, Disc& disc, bool frontal, std::optional<Scalar>& total) {
+    const index_t at = frontal ? Term::frontalization : Term::deocclusion;
+    auto add = [&](const Scalar& term, double weight, index_t field) {
+      record(term, at + field);
       total = total ? Scalar(eval(*total + weight * term)) : Scalar(eval(weight * term));
     };
-    add(losses::pixel_l1(fake, real), weights.pixel, report.pixel);
-    add(losses::total_variation_loss(fake), weights.total_variation, report.total_variation);
-    if (frontal) add(losses::symmetry(fake), weights.symmetry, report.symmetry);
+    add(losses::pixel_l1(fake, real), weights.pixel, Term::pixel);
+    add(losses::total_variation_loss(fake), weights.total_variation, Term::total_variation);
+    if (frontal) add(losses::symmetry(fake), weights.symmetry, Term::symmetry);
     if constexpr (weights.adversarial > 0)
-      add(losses::generator_adversarial_loss(disc(fake), Config::real_label), weights.adversarial, report.adversarial);
+      add(losses::generator_adversarial_loss(disc(fake), Config::real_label), weights.adversarial, Term::adversarial);
     if constexpr (uses_identity) {
       // φ of the real target is a constant; φ of the generated face carries the gradient.
       auto target = [&] {
@@ -468,22 +465,22 @@ class TSGAN {
         return phi_features(real);
       }();
       auto features = phi_features(fake);
-      add(losses::identity_loss(features, target), weights.identity, report.identity);
-      const auto target_host = to_host(target.embedding.value());
-      auto dtl = dtl_.terms(features.embedding, target.embedding, to_device(dtl_.negatives(target_host, ids)));
-      add(dtl.loss, weights.dual_triplet, report.dual_triplet);
-      report.positive_distance = scalar(dtl.positive);
-      report.negative_distance = scalar(dtl.negative);
-      if (frontal && dtl_.mode() == losses::Negatives::running_centres) centres_update_ = target_host.clone();
+      add(losses::identity_loss(features, target), weights.identity, Term::identity);
+      const auto& target_embedding = target.embedding.value();
+      auto dtl = dtl_.terms(features.embedding, target.embedding, dtl_.negatives(target_embedding));
+      add(dtl.loss, weights.dual_triplet, Term::dual_triplet);
+      record(dtl.positive, at + Term::positive_distance);
+      record(dtl.negative, at + Term::negative_distance);
+      if (frontal && dtl_.mode() == losses::Negatives::running_centres) centres_update_ = target_embedding.clone();
     }
   }
 
   // Stage 1 trains G_d on Î_d's terms; stage 2 trains G_f on Î_f's terms with G_d frozen (in eval
   // mode, no gradient); joint trains both on all terms, stage-2 gradients reaching G_d through Î_d.
-  void generator_step(const Batch<Config, D>& batch, StepLosses& out) {
+  void generator_step(const Batch<Config, D>& batch, config::Stage stage) {
     graph_.reset();
     Graph& g = graph_;
-    const bool stage1 = out.stage != config::Stage::frontalization, stage2 = out.stage != config::Stage::deocclusion;
+    const bool stage1 = stage != config::Stage::frontalization, stage2 = stage != config::Stage::deocclusion;
     nn::zero_grad(nets_.gd);
     nn::zero_grad(nets_.gf);
     nn::freeze(nets_.dd);  // gradients flow through the discriminators, not into them
@@ -493,14 +490,69 @@ class TSGAN {
     auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
     auto fake_d = generated_deocclusion(occluded, mask, stage1);
     std::optional<Scalar> total;
-    out.deocclusion = {};
-    out.frontalization = {};
     centres_update_.reset();
-    if (stage1) stage_terms(fake_d, profile, batch.identity, nets_.dd, false, out.deocclusion, total);
+    if (stage1) stage_terms(fake_d, profile, nets_.dd, false, total);
     if (stage2) {
       auto fake_f = frontalization(fake_d);
-      stage_terms(fake_f, g.input(batch.frontal), batch.identity, nets_.df, true, out.frontalization, total);
+      stage_terms(fake_f, g.input(batch.frontal), nets_.df, true, total);
     }
+    record(*total, Term::generator);
+    total->backward();
+    if (stage1) opt_gd_->step();
+    if (stage2) opt_gf_->step();
+    nn::unfreeze(nets_.dd);
+    nn::unfreeze(nets_.df);
+    if (centres_update_) dtl_.update_centres(*centres_update_);
+  }
+
+  // The host half of a step, before any device work: the stage, φ's weights, the dual triplet
+  // loss's plan for the batch's labels.
+  config::Stage begin_step(const std::array<std::int64_t, B>& ids) {
+    require_identity_weights();
+    const config::Stage stage = config::stage_at<Config>(step_);
+    if constexpr (uses_identity) dtl_.plan(ids, stage != config::Stage::deocclusion);
+    return stage;
+  }
+
+  // The device work of a step: one discriminator step, then generator_steps generator steps; the
+  // loss terms go to terms_. Reads no value back (a CUDA graph can record it).
+  void run_step(const Batch<Config, D>& batch, config::Stage stage) {
+    set_training(true);
+    zero_fill<D>(terms_.data(), Term::count);
+    if constexpr (config::runs_discriminators<Config>()) discriminator_step(batch, stage);
+    for (int k = 0; k < Config::generator_steps; ++k) generator_step(batch, stage);
+    graph_.reset();
+  }
+
+
+  // The slots of terms_: both discriminator losses, a stage's eight terms (in StageLosses'
+  // order) from `deocclusion` or `frontalization`, and L_G. A generator term comes from the last
+  // generator step (every generator step writes the same slots); a term not computed stays 0.
+  struct Term {
+    static constexpr index_t d_deocclusion = 0, d_frontal = 1, deocclusion = 2, frontalization = 10, generator = 18,
+                             count = 19;
+    static constexpr index_t adversarial = 0, dual_triplet = 1, positive_distance = 2, negative_distance = 3,
+                             identity = 4, pixel = 5, symmetry = 6, total_variation = 7;
+  };
+
+  void record(const Scalar& term, index_t slot) { copy_on_device<D>(terms_.data() + slot, term.value().data(), 1); }
+
+  // The loss terms of the step just run, in one copy to the host.
+  StepLosses read_losses(config::Stage stage) const {
+    std::array<T, Term::count> v;
+    copy_to_host<D>(v.data(), terms_.data(), Term::count);
+    auto at = [&](index_t slot) { return static_cast<double>(v[static_cast<std::size_t>(slot)]); };
+    auto stage_losses = [&](index_t base) {
+      return StageLosses{at(base + Term::adversarial),       at(base + Term::dual_triplet), at(base + Term::positive_distance),
+                         at(base + Term::negative_distance), at(base + Term::identity),     at(base + Term::pixel),
+                         at(base + Term::symmetry),          at(base + Term::total_variation)};
+    };
+    StepLosses out;
+    out.stage = stage;
+    out.d_deocclusion = at(Term::d_deocclusion);
+    out.d_frontal = at(Term::d_frontal);
+    out.deocclusion = stage_losses(Term::deocclusion);
+    out.frontalization = stage_losses(Term::frontalization);
     const StageLosses &s1 = out.deocclusion, &s2 = out.frontalization;
     out.adversarial = s1.adversarial + s2.adversarial;
     out.dual_triplet = s1.dual_triplet + s2.dual_triplet;
@@ -508,33 +560,13 @@ class TSGAN {
     out.pixel = s1.pixel + s2.pixel;
     out.symmetry = s2.symmetry;
     out.total_variation = s1.total_variation + s2.total_variation;
-    out.generator = scalar(*total);
-    total->backward();
-    if (stage1) opt_gd_->step();
-    if (stage2) opt_gf_->step();
-    nn::unfreeze(nets_.dd);
-    nn::unfreeze(nets_.df);
-    if (centres_update_) dtl_.update_centres(*centres_update_, batch.identity);
-  }
-
-  template <ShapeType X>
-  static double scalar(const Var<T, X, D>& v) {
-    return static_cast<double>(to_host(v.value())[0]);
-  }
-  template <ShapeType X>
-  static Tensor<T, X> to_host(const Tensor<T, X, D>& t) {
-    if constexpr (std::is_same_v<D, cpu>) return t.clone();
-    else return t.template to<cpu>();
-  }
-  template <ShapeType X>
-  static Tensor<T, X, D> to_device(Tensor<T, X>&& t) {
-    if constexpr (std::is_same_v<D, cpu>) return std::move(t);
-    else return t.template to<D>();
+    out.generator = at(Term::generator);
+    return out;
   }
 
   Networks nets_;
   random::Generator rng_;
-  losses::DualTripletLoss<T, embedding_size()> dtl_;
+  losses::DualTripletLoss<T, embedding_size(), D> dtl_;
   std::optional<optim::Adam<T, D>> opt_gd_, opt_dd_, opt_gf_, opt_df_;
   struct NoChip {};
   [[no_unique_address]] std::conditional_t<Config::identity_input == config::IdentityInput::recognizer_chip,
@@ -543,7 +575,9 @@ class TSGAN {
   Graph graph_;
   std::int64_t step_ = 0;
   // The real frontal targets' embeddings of the current generator step, for running centres.
-  std::optional<Tensor<T, Shape<B, embedding_size()>>> centres_update_;
+  std::optional<Tensor<T, Shape<B, embedding_size()>, D>> centres_update_;
+  // The loss terms of the running step (Term's slots).
+  Tensor<T, Shape<Term::count>, D> terms_;
 };
 
 }  // namespace tsgan
