@@ -34,6 +34,10 @@
 #include "tsgan/models/recognizer_chip.hpp"
 #include "tsgan/nn/init.hpp"
 #include "tsgan/optim/adam.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/core/settings.hpp"
+#include "tsgan/kernels/cuda/graph.cuh"
+#endif
 
 namespace tsgan {
 
@@ -210,6 +214,57 @@ class TSGAN {
     ++step_;
     return read_losses(stage);
   }
+
+#if defined(__CUDACC__)
+  // train_step recorded as a CUDA graph and replayed (GPU only: on the CPU there is nothing to
+  // record, and a second name for train_step would be a second way to do one thing). The first
+  // call runs the step eagerly, which leaves every block the step needs in the allocator's cache;
+  // the second records it (kernels/cuda/graph.cuh) on buffers the model keeps for the batch and
+  // runs the recording; later calls copy the batch into those buffers and replay it. Each call is
+  // one training step with the same result, bit for bit, as train_step. Host state the recording
+  // cannot advance is advanced here: the step count, the dual triplet plan and the batch-norm
+  // counters; Adam's counts and the running centres live on the device. A step of another stage
+  // than the recorded one, a centre table that had to grow or a change of set_tf32() starts over
+  // with an eager call.
+  StepLosses train_step_graph(const Batch<Config, D>& batch)
+    requires(!std::is_same_v<D, cpu>)
+  {
+    const config::Stage stage = begin_step(batch.identity);
+    Recording& r = recording_;
+    if (r.warm && (r.stage != stage || r.centres_version != dtl_.storage_version() || r.tf32 != tf32_enabled())) {
+      r.graph.reset();
+      r.warm = false;
+    }
+    if (!r.input) {
+      r.input.emplace(Batch<Config, D>{batch.profile.clone(), batch.mask.clone(), batch.frontal.clone(), batch.identity});
+    } else {
+      r.input->profile.copy_from(batch.profile);
+      r.input->mask.copy_from(batch.mask);
+      r.input->frontal.copy_from(batch.frontal);
+      r.input->identity = batch.identity;
+    }
+    if (!r.warm) {
+      run_step(*r.input, stage);
+      r.warm = true;
+      r.stage = stage;
+      r.centres_version = dtl_.storage_version();
+      r.tf32 = tf32_enabled();
+    } else if (!r.graph.captured()) {
+      const auto counters = batch_counters();
+      r.counted.clear();
+      for (const std::int64_t* c : counters) r.counted.push_back(-*c);
+      r.graph.capture([&] { run_step(*r.input, stage); }, 0);
+      for (std::size_t i = 0; i < counters.size(); ++i) r.counted[i] += *counters[i];
+      r.graph.replay();
+    } else {
+      const auto counters = batch_counters();
+      for (std::size_t i = 0; i < counters.size(); ++i) *counters[i] += r.counted[i];
+      r.graph.replay();
+    }
+    ++step_;
+    return read_losses(stage);
+  }
+#endif
 
   // A training step with an identity network that has no weights yet (FaceRecognizer before
   // load()) would see constant φ features: L_ip = 0 and L_dtri = 2 ln 2 without gradient.
@@ -524,6 +579,24 @@ class TSGAN {
     graph_.reset();
   }
 
+#if defined(__CUDACC__)
+  // The batch-norm counters (num_batches_tracked) of every network: host values that a capture's
+  // host code advances by one step and a replay does not advance at all.
+  std::vector<std::int64_t*> batch_counters() {
+    std::vector<std::int64_t*> out;
+    auto add = [&](auto& net) {
+      nn::for_each_module(net, [&](auto& m) {
+        if constexpr (requires { m.num_batches_tracked; }) out.push_back(m.num_batches_tracked.data());
+      });
+    };
+    add(nets_.gd);
+    add(nets_.dd);
+    add(nets_.gf);
+    add(nets_.df);
+    add(nets_.phi);
+    return out;
+  }
+#endif
 
   // The slots of terms_: both discriminator losses, a stage's eight terms (in StageLosses'
   // order) from `deocclusion` or `frontalization`, and L_G. A generator term comes from the last
@@ -578,6 +651,21 @@ class TSGAN {
   std::optional<Tensor<T, Shape<B, embedding_size()>, D>> centres_update_;
   // The loss terms of the running step (Term's slots).
   Tensor<T, Shape<Term::count>, D> terms_;
+#if defined(__CUDACC__)
+  // train_step_graph's recording and the buffers it reads the batch from. Last member: destroyed
+  // first, while everything the recording refers to still exists.
+  struct Recording {
+    CudaGraph graph;
+    std::optional<Batch<Config, D>> input;
+    bool warm = false;  // an eager step has run for `stage`, this centre table and TF32 setting
+    config::Stage stage{};
+    std::int64_t centres_version = 0;
+    bool tf32 = false;                  // the setting the kernels were recorded with
+    std::vector<std::int64_t> counted;  // what one step adds to each batch-norm counter
+  };
+  struct NoRecording {};
+  [[no_unique_address]] std::conditional_t<std::is_same_v<D, cpu>, NoRecording, Recording> recording_;
+#endif
 };
 
 }  // namespace tsgan
