@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "tsgan/autograd/reduce.hpp"
@@ -139,7 +140,14 @@ class DualTripletLoss {
   template <std::size_t B>
   void plan(const std::array<std::int64_t, B>& ids, bool updates_centres) {
     std::vector<std::int32_t> index(2 * B);  // roll partners, then slots (−1: no centre)
-    for (std::size_t b = 0; b < B; ++b) index[b] = roll_partner(ids, b);
+    alone_.reset();
+    for (std::size_t b = 0; b < B; ++b) {
+      index[b] = roll_partner(ids, b);
+      if (index[b] < 0) {  // one identity only: fine while two centres exist (negatives() checks)
+        alone_ = ids[b];
+        index[b] = static_cast<std::int32_t>(b);
+      }
+    }
     const bool centres = mode_ == Negatives::running_centres;
     for (std::size_t b = 0; b < B; ++b) {
       auto it = slots_.find(ids[b]);
@@ -156,6 +164,8 @@ class DualTripletLoss {
   template <index_t B>
   Tensor<T, Shape<B, E>, D> negatives(const Tensor<T, Shape<B, E>, D>& real) const {
     require_plan(B, "negatives");
+    if (alone_ && filled_ < 2)
+      fail("tsgan: DualTripletLoss needs at least two identities in a batch (all {} items have identity {})", B, *alone_);
     Tensor<T, Shape<B, E>, D> neg(uninitialized);
     kernels::DualTripletKernels<D>::negatives(real.data(), B, E, index_.data(), index_.data() + B, centres_.data(),
                                              centre_ids_.data(), count_.data(), neg.data());
@@ -192,6 +202,7 @@ class DualTripletLoss {
       fail("tsgan: DualTripletLoss::update_centres: the plan was made without updates_centres (or in batch_roll mode)");
     kernels::DualTripletKernels<D>::update_centres(real.data(), B, E, index_.data() + B, momentum_, centres_.data(),
                                                    count_.data());
+    filled_ = slots_.size();
   }
 
   Negatives mode() const { return mode_; }
@@ -219,19 +230,21 @@ class DualTripletLoss {
     if (!values.empty()) copy_from_host<D>(centres_.data(), values.data(), static_cast<index_t>(values.size()));
     const auto filled = static_cast<std::int32_t>(centres.size());
     copy_from_host<D>(count_.data(), &filled, 1);
+    filled_ = centres.size();
     planned_ = 0;
   }
   // How often the centre table has moved in memory: a recorded step that reads it is stale after.
   std::int64_t storage_version() const { return storage_version_; }
 
  private:
+  // The next item of another identity, cyclically; −1 when there is none.
   template <std::size_t B>
   static std::int32_t roll_partner(const std::array<std::int64_t, B>& ids, std::size_t b) {
     for (std::size_t k = 1; k < B; ++k) {
       const std::size_t j = (b + k) % B;
       if (ids[j] != ids[b]) return static_cast<std::int32_t>(j);
     }
-    fail("tsgan: DualTripletLoss needs at least two identities in a batch (all {} items have identity {})", B, ids[b]);
+    return -1;
   }
 
   // A slot for a new identity; the table doubles (on the device) when full.
@@ -268,6 +281,8 @@ class DualTripletLoss {
   Buffer<std::int32_t, D> index_;               // the plan: roll partners [B], slots [B]
   std::size_t planned_ = 0;
   bool planned_updates_ = false;
+  std::optional<std::int64_t> alone_;  // the identity of a planned batch that has only one
+  std::size_t filled_ = 0;             // rows filled once the queued updates have run (the host's count)
   std::int64_t storage_version_ = 0;
 };
 

@@ -166,8 +166,9 @@ TEST_SUITE("losses") {
     CHECK(n(0, 0) == 0.0);  // nearest other centre to (1, 0) is (0, 1), not (−1, 0)
     CHECK(n(0, 1) == 1.0);
     Tensor<double, Shape<2, 2>> one_id;
-    CHECK_THROWS_WITH_AS(roll.plan(std::array<std::int64_t, 2>{5, 5}, false), doctest::Contains("two identities"), Error);
     CHECK_THROWS_WITH_AS(roll.negatives(one_id), doctest::Contains("without a plan"), Error);
+    roll.plan(std::array<std::int64_t, 2>{5, 5}, false);
+    CHECK_THROWS_WITH_AS(roll.negatives(one_id), doctest::Contains("two identities"), Error);
   }
 
   // The centres by hand: normalised means with momentum 0.5, an identity twice in one batch, the
@@ -197,6 +198,8 @@ TEST_SUITE("losses") {
     REQUIRE(c.size() == 1);
     const double x9 = 0.5 * 0.6 + 0.5 * 0.0, y9 = 0.5 * 0.8 + 0.5 * 1.0;
     CHECK(c[9] == std::vector<double>{x9, y9});
+    // A batch of one identity has no roll partner: refused while fewer than two centres exist.
+    CHECK_THROWS_WITH_AS(dtl.negatives(first), doctest::Contains("two identities"), Error);
     // One centre: still the roll partner (the other item of another identity).
     const auto second = rows({-1, 0, 5, 0});
     dtl.plan(std::array<std::int64_t, 2>{4, 9}, true);
