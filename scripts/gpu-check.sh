@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, a CUDA toolkit (nvcc), CMake and Python but no
 # Debian packages: builds tsgan_tests_cuda, tsgan-bench-tsgan-gpu and tsgan-bench-pix2pix-gpu for
-# sm_90, runs the tests, times a few training steps of TSGAN<config::Paper> on the GPU, runs the
+# sm_90, runs the tests, times TSGAN<config::Paper>'s training step on the GPU eagerly and as a
+# replayed CUDA graph against the PyTorch TSGAN (bench/reference/tsgan.py: eagerly, and with
+# torch.compile where torch has it), measures TF32's error on the step's loss terms, runs the
 # pix2pix training-step benchmark (tsgan eagerly and as a CUDA graph, and PyTorch's
 # bench/reference/pix2pix.py on the same GPU when python3 imports torch with CUDA), runs
 # compute-sanitizer's memcheck on a short selection, and writes a report with the machine, the
@@ -17,8 +19,9 @@
 #
 # Budget: everything ends within TSGAN_GPU_CHECK_BUDGET_S seconds (default 450; the machine this
 # is for allows 8 minutes): each step gets what is left, less a reserve for the steps after it.
-# Order of importance: build, tests, TSGAN's step, benchmark, memcheck. TSGAN_GPU_CHECK_BENCH=0
-# skips the pix2pix benchmark; TSGAN_GPU_CHECK_BENCH_STEPS sets its timed steps (default 20).
+# Order of importance: build, tests, TSGAN's step (eager, graph, without TF32, PyTorch), the pix2pix
+# benchmark, memcheck. TSGAN_GPU_CHECK_BENCH=0 skips the pix2pix benchmark;
+# TSGAN_GPU_CHECK_BENCH_STEPS sets the timed steps of every benchmark run (default 20).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -125,9 +128,35 @@ if ((${#problems[@]} == 0)); then
     tests="$build/tests/tsgan_tests_cuda"
     step tests 150 70 "$out/tests.log" "$tests" --duration=true
     # TSGAN itself at the paper's size: one discriminator and two generator steps per training step,
-    # every loss term, φ with random weights; eager (train_step reads losses on the host mid-step).
-    step tsgan-step 90 60 "$out/tsgan-step.log" "$build/bench/tsgan-bench-tsgan-gpu" --steps 10 --warmup 2 --tf32 1
-    grep '^{' "$out/tsgan-step.log" 2>/dev/null | tail -n 1 >"$out/tsgan-step.jsonl"
+    # every loss term, φ with random weights; eagerly (train_step) and recorded as a CUDA graph and
+    # replayed (train_step_graph), with TF32; then one eager step without TF32, whose first-step
+    # loss terms against the TF32 run's are TF32's accuracy cost (same weights, same batch).
+    : >"$out/tsgan-step.jsonl"
+    tsgan_bench() {
+      local name=$1 cap=$2
+      shift 2
+      step "$name" "$cap" 60 "$out/$name.log" "$build/bench/tsgan-bench-tsgan-gpu" "$@"
+      grep '^{' "$out/$name.log" 2>/dev/null | tail -n 1 >>"$out/tsgan-step.jsonl"
+    }
+    tsgan_bench tsgan-step 90 --mode eager --steps "$bench_steps" --warmup 2 --tf32 1
+    tsgan_bench tsgan-graph 90 --mode graph --steps "$bench_steps" --warmup 3 --tf32 1
+    tsgan_bench tsgan-exact 60 --mode eager --steps 1 --warmup 1 --tf32 0
+    # The PyTorch TSGAN (bench/reference/tsgan.py, the same architecture, losses and step) on the
+    # same GPU with TF32, eagerly and with torch.compile where the installed torch has it.
+    if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >>"$out/tsgan-torch.log" 2>&1; then
+      step torch-tsgan 120 60 "$out/tsgan-torch.log" python3 "$root/bench/reference/tsgan.py" --config paper \
+        --device cuda --tf32 1 --steps "$bench_steps" --warmup 3
+      if python3 -c "import torch, sys; sys.exit(0 if hasattr(torch, 'compile') else 1)" >>"$out/tsgan-torch.log" 2>&1; then
+        step torch-tsgan-compile 180 60 "$out/tsgan-torch-compile.log" python3 "$root/bench/reference/tsgan.py" \
+          --config paper --device cuda --tf32 1 --compile --steps "$bench_steps" --warmup 3
+        grep '^{' "$out/tsgan-torch-compile.log" 2>/dev/null | tail -n 1 >>"$out/tsgan-step.jsonl"
+      else
+        note "torch-tsgan-compile: torch has no torch.compile: not run"
+      fi
+      grep '^{' "$out/tsgan-torch.log" 2>/dev/null | tail -n 1 >>"$out/tsgan-step.jsonl"
+    else
+      note "torch-tsgan: python3 has no torch with CUDA: the PyTorch TSGAN is not run"
+    fi
     if [[ $bench_on == 1 ]]; then
       bench="$build/bench/tsgan-bench-pix2pix-gpu"
       : >"$out/bench.jsonl"
@@ -183,7 +212,7 @@ result() { echo "${status[$1]:-not run}"; }
 seconds() { [[ -n ${took[$1]:-} ]] && echo "${took[$1]} s" || echo "-"; }
 summary() { [[ -f $1 ]] && grep -E "$2" "$1" | tail -n 5 | sed 's/^/    /'; }
 ok=1
-for s in configure build tests tsgan-step; do [[ $(result "$s") == 0 ]] || ok=0; done
+for s in configure build tests tsgan-step tsgan-graph tsgan-exact; do [[ $(result "$s") == 0 ]] || ok=0; done
 [[ $(result memcheck) == 0 || $(result memcheck) == skipped ]] || ok=0
 [[ $(result memcheck-ops) == 0 || $(result memcheck-ops) == skipped ]] || ok=0
 # A tsgan benchmark run that fails is a bug (the PyTorch reference's failures are only reported).
@@ -206,7 +235,9 @@ fi
   echo
   echo "| step | exit | time |"
   echo "|---|---|---|"
-  for s in configure build tests tsgan-step memcheck memcheck-ops; do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
+  for s in configure build tests tsgan-step tsgan-graph tsgan-exact torch-tsgan torch-tsgan-compile memcheck memcheck-ops; do
+    echo "| $s | $(result "$s") | $(seconds "$s") |"
+  done
   for s in $(printf '%s\n' "${!status[@]}" | grep '^bench-' | sort); do echo "| $s | $(result "$s") | $(seconds "$s") |"; done
   echo "| total | | $((SECONDS - started)) s |"
   echo
@@ -219,21 +250,43 @@ fi
   echo "  slowest test cases (doctest --duration):"
   grep -E "^[0-9.]+ s: " "$out/tests.log" 2>/dev/null | sort -rn | head -n 8 | sed 's/^/    /'
   echo
-  echo "## TSGAN training step on the GPU (config::Paper: 128x128, batch 6; φ with random weights; TF32 on)"
+  echo "## TSGAN training step on the GPU (config::Paper: 128x128, batch 6; φ with random weights)"
   if [[ -s $out/tsgan-step.jsonl ]]; then
     python3 - "$out/tsgan-step.jsonl" <<'PY'
 import json, sys
-for l in open(sys.argv[1]):
-    if not l.strip():
-        continue
-    r = json.loads(l)
-    print("| ms/step (median) | min | max | peak device MB | reserved MB | L_G | L_Dd | L_Df | L_pix |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    print(f"| {r['ms_per_step']} | {r['ms_min']} | {r['ms_max']} | {r['peak_device_mb']} | {r['reserved_device_mb']} | "
-          f"{r['L_G']} | {r['L_Dd']} | {r['L_Df']} | {r['L_pix']} |")
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("| framework | mode | TF32 | ms/step (median) | min | max | peak device MB | L_G |")
+print("|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['framework']} | {r.get('mode', 'eager')} | {r.get('tf32')} | {r['ms_per_step']:.3f} | {r['ms_min']:.3f} | "
+          f"{r['ms_max']:.3f} | {r.get('peak_device_mb')} | {r['L_G']} |")
+def pick(framework, mode, tf32=True):
+    return next((r for r in rows if r["framework"] == framework and r.get("mode") == mode and r.get("tf32") == tf32), None)
+torch_eager = pick("torch", "eager")
+for mode in ("eager", "graph"):
+    ours = pick("tsgan", mode)
+    for ref_mode in ("eager", "compile"):
+        ref = pick("torch", ref_mode)
+        if ours and ref:
+            print(f"\n- tsgan {mode} / PyTorch {ref_mode}: {ours['ms_per_step'] / ref['ms_per_step']:.2f}x (goal <= 0.5x PyTorch eager)", end="")
+print()
+exact, fast = pick("tsgan", "eager", False), pick("tsgan", "eager", True)
+if exact and fast and "first" in exact and "first" in fast:
+    print("\nTF32's accuracy cost: the first step's loss terms (same weights and batch), TF32 on vs off, relative difference:\n")
+    print("| term | TF32 off | TF32 on | relative difference |")
+    print("|---|---|---|---|")
+    worst = 0.0
+    for name, off in exact["first"].items():
+        on = fast["first"].get(name)
+        if on is None:
+            continue
+        rel = abs(on - off) / abs(off) if off else abs(on)
+        worst = max(worst, rel)
+        print(f"| {name} | {off:.9g} | {on:.9g} | {rel:.2e} |")
+    print(f"\n- worst relative difference: {worst:.2e}")
 PY
     echo
-    echo "  (raw JSON: tsgan-step.jsonl; log: tsgan-step.log)"
+    echo "  (raw JSON: tsgan-step.jsonl; logs: tsgan-step.log, tsgan-graph.log, tsgan-exact.log, tsgan-torch*.log)"
   else
     echo "  not run or no result (see steps.log and tsgan-step.log)"
   fi

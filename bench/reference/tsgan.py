@@ -402,7 +402,7 @@ class FaceRecognizer(nn.Module):
 
     def features(self, x):
         """x: [N, 3, 150, 150] in [0, 1] (the chip; face-api's resize is the identity at 150)."""
-        mean = torch.tensor(self.MEAN_RGB, dtype=x.dtype).reshape(3, 1, 1)
+        mean = torch.tensor(self.MEAN_RGB, dtype=x.dtype, device=x.device).reshape(3, 1, 1)
         h = (x * 255 - mean) / 255
         h = F.max_pool2d(F.relu(self.conv32_down(h, False, 2)), 3, 2)
         h = self.conv32_3(self.conv32_2(self.conv32_1(h)))
@@ -758,7 +758,19 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--models", help="small, paper: φ from face-api's weights in this folder (default: random)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--compile", action="store_true",
+                    help="torch.compile the five networks (PyTorch 2; refused where torch has no compile)")
+    ap.add_argument("--tf32", type=int, choices=[0, 1], default=0,
+                    help="cuda: TF32 in cuBLAS and cuDNN (tsgan's set_tf32 is one switch for both)")
     args = ap.parse_args(argv)
+    if args.compile and not hasattr(torch, "compile"):
+        raise SystemExit(f"--compile: torch {torch.__version__} has no torch.compile (PyTorch 2 and later)")
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("--device cuda: torch sees no CUDA device")
+        torch.backends.cuda.matmul.allow_tf32 = bool(args.tf32)
+        torch.backends.cudnn.allow_tf32 = bool(args.tf32)
     torch.set_num_threads(args.threads)
     import resource
     import statistics
@@ -793,17 +805,32 @@ def main(argv=None):
     mask = torch.zeros(B, 1, S, S, dtype=dtype)
     mask[:, :, S // 4: S // 2, S // 4: 3 * S // 4] = 1
     ids = [i // 2 for i in range(B)]
+    device = torch.device(args.device)
+    if args.device == "cuda":
+        model.to(device)  # before the optimizers' first step, so their states are made there
+        for chip in ("chip_x", "chip_y"):
+            if hasattr(model, chip):
+                setattr(model, chip, getattr(model, chip).to(device))
+        profile, frontal, mask = profile.to(device), frontal.to(device), mask.to(device)
+    if args.compile:
+        for net in ("gd", "dd", "gf", "df", "phi"):
+            setattr(model, net, torch.compile(getattr(model, net)))
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     times, terms = [], {}
     for i in range(args.warmup + args.steps):
+        sync()
         t0 = time.perf_counter()
         terms = model.train_step(profile, mask, frontal, ids)
+        sync()
         if i >= args.warmup:
             times.append((time.perf_counter() - t0) * 1000)
     print(json.dumps({
         "framework": "torch", "config": name, "threads": args.threads, "ms_per_step": statistics.median(times),
         "ms_min": min(times), "ms_max": max(times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "steps": args.steps,
-        "warmup": args.warmup, "L_G": terms["L_G"], "version": torch.__version__,
+        "warmup": args.warmup, "L_G": terms["L_G"], "version": torch.__version__, "device": args.device,
+        "mode": "compile" if args.compile else "eager", "tf32": bool(args.tf32),
+        "peak_device_mb": torch.cuda.max_memory_allocated() / 2**20 if args.device == "cuda" else None,
         "omp_threads": os.environ.get("OMP_NUM_THREADS"),
     }))
 

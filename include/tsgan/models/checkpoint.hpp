@@ -113,7 +113,7 @@ void save_checkpoint(Model& model, const std::filesystem::path& path) {
   w.add_bytes("state.step", io::safetensors::Dtype::I64, {}, detail::as_bytes(&step, 1));
   const std::int64_t rng[2] = {static_cast<std::int64_t>(model.rng().seed()), static_cast<std::int64_t>(model.rng().offset())};
   w.add_bytes("state.rng", io::safetensors::Dtype::I64, {2}, detail::as_bytes(rng, 2));
-  auto& centres = model.dual_triplet().centres();
+  const auto centres = model.dual_triplet().centres();
   constexpr index_t E = Model::embedding_size();
   std::vector<std::int64_t> ids;
   std::vector<T> values;
@@ -203,11 +203,11 @@ void load_checkpoint(Model& model, const std::filesystem::path& path) {
   detail::load_optimizer<T, D>(file, "optim.df", model.optimizer_df());
   model.set_step(step);
   model.rng().set_state(static_cast<std::uint64_t>(rng[0]), static_cast<std::uint64_t>(rng[1]));
-  auto& centres = model.dual_triplet().centres();
-  centres.clear();
+  std::map<std::int64_t, std::vector<T>> centres;
   const auto* ids = reinterpret_cast<const std::int64_t*>(file.bytes("state.dtl.centre_ids").data());
   const auto* values = reinterpret_cast<const T*>(file.bytes("state.dtl.centres").data());
   for (std::int64_t i = 0; i < centre_count; ++i) centres[ids[i]] = std::vector<T>(values + i * E, values + (i + 1) * E);
+  model.dual_triplet().set_centres(centres);
 }
 
 namespace detail {

@@ -34,6 +34,10 @@
 #include "tsgan/models/recognizer_chip.hpp"
 #include "tsgan/nn/init.hpp"
 #include "tsgan/optim/adam.hpp"
+#if defined(__CUDACC__)
+#include "tsgan/core/settings.hpp"
+#include "tsgan/kernels/cuda/graph.cuh"
+#endif
 
 namespace tsgan {
 
@@ -201,18 +205,66 @@ class TSGAN {
 
   // ---- training -------------------------------------------------------------------------------
   // One discriminator step (config::runs_discriminators), then generator_steps generator steps,
-  // for the stages that the schedule trains at this step (config::stage_at).
+  // for the stages that the schedule trains at this step (config::stage_at). The loss terms are
+  // written to a device buffer as they are computed and read to the host once, after the step;
+  // nothing else leaves the device during it.
   StepLosses train_step(const Batch<Config, D>& batch) {
-    require_identity_weights();
-    StepLosses out;
-    out.stage = config::stage_at<Config>(step_);
-    set_training(true);
-    if constexpr (config::runs_discriminators<Config>()) discriminator_step(batch, out);
-    for (int k = 0; k < Config::generator_steps; ++k) generator_step(batch, out);
-    graph_.reset();
+    const config::Stage stage = begin_step(batch.identity);
+    run_step(batch, stage);
     ++step_;
-    return out;
+    return read_losses(stage);
   }
+
+#if defined(__CUDACC__)
+  // train_step recorded as a CUDA graph and replayed (GPU only: on the CPU there is nothing to
+  // record, and a second name for train_step would be a second way to do one thing). The first
+  // call runs the step eagerly, which leaves every block the step needs in the allocator's cache;
+  // the second records it (kernels/cuda/graph.cuh) on buffers the model keeps for the batch and
+  // runs the recording; later calls copy the batch into those buffers and replay it. Each call is
+  // one training step with the same result, bit for bit, as train_step. Host state the recording
+  // cannot advance is advanced here: the step count, the dual triplet plan and the batch-norm
+  // counters; Adam's counts and the running centres live on the device. A step of another stage
+  // than the recorded one, a centre table that had to grow or a change of set_tf32() starts over
+  // with an eager call.
+  StepLosses train_step_graph(const Batch<Config, D>& batch)
+    requires(!std::is_same_v<D, cpu>)
+  {
+    const config::Stage stage = begin_step(batch.identity);
+    Recording& r = recording_;
+    if (r.warm && (r.stage != stage || r.centres_version != dtl_.storage_version() || r.tf32 != tf32_enabled())) {
+      r.graph.reset();
+      r.warm = false;
+    }
+    if (!r.input) {
+      r.input.emplace(Batch<Config, D>{batch.profile.clone(), batch.mask.clone(), batch.frontal.clone(), batch.identity});
+    } else {
+      r.input->profile.copy_from(batch.profile);
+      r.input->mask.copy_from(batch.mask);
+      r.input->frontal.copy_from(batch.frontal);
+      r.input->identity = batch.identity;
+    }
+    if (!r.warm) {
+      run_step(*r.input, stage);
+      r.warm = true;
+      r.stage = stage;
+      r.centres_version = dtl_.storage_version();
+      r.tf32 = tf32_enabled();
+    } else if (!r.graph.captured()) {
+      const auto counters = batch_counters();
+      r.counted.clear();
+      for (const std::int64_t* c : counters) r.counted.push_back(-*c);
+      r.graph.capture([&] { run_step(*r.input, stage); }, 0);
+      for (std::size_t i = 0; i < counters.size(); ++i) r.counted[i] += *counters[i];
+      r.graph.replay();
+    } else {
+      const auto counters = batch_counters();
+      for (std::size_t i = 0; i < counters.size(); ++i) *counters[i] += r.counted[i];
+      r.graph.replay();
+    }
+    ++step_;
+    return read_losses(stage);
+  }
+#endif
 
   // A training step with an identity network that has no weights yet (FaceRecognizer before
   // load()) would see constant φ features: L_ip = 0 and L_dtri = 2 ln 2 without gradient.
@@ -274,7 +326,7 @@ class TSGAN {
   optim::Adam<T, D>& optimizer_dd() { return *opt_dd_; }
   optim::Adam<T, D>& optimizer_gf() { return *opt_gf_; }
   optim::Adam<T, D>& optimizer_df() { return *opt_df_; }
-  losses::DualTripletLoss<T, embedding_size()>& dual_triplet() { return dtl_; }
+  losses::DualTripletLoss<T, embedding_size(), D>& dual_triplet() { return dtl_; }
   random::Generator& rng() { return rng_; }
   std::int64_t step() const { return step_; }
   void set_step(std::int64_t s) { step_ = s; }
@@ -410,10 +462,10 @@ class TSGAN {
   }
 
   // The discriminators of the stages being trained: D_d in stage 1, D_f in stage 2, both jointly.
-  void discriminator_step(const Batch<Config, D>& batch, StepLosses& out) {
+  void discriminator_step(const Batch<Config, D>& batch, config::Stage stage) {
     graph_.reset();
     Graph& g = graph_;
-    const bool stage1 = out.stage != config::Stage::frontalization, stage2 = out.stage != config::Stage::deocclusion;
+    const bool stage1 = stage != config::Stage::frontalization, stage2 = stage != config::Stage::deocclusion;
     auto fake_d = [&] {
       NoGrad guard;
       auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
@@ -427,7 +479,7 @@ class TSGAN {
       auto real = nets_.dd(g.input(batch.profile));
       auto fake = nets_.dd(fake_d);
       auto l_dd = losses::discriminator_loss(real, fake, Config::real_label);
-      out.d_deocclusion = scalar(l_dd);
+      record(l_dd, Term::d_deocclusion);
       total = l_dd;
     }
     if (stage2) {
@@ -439,7 +491,7 @@ class TSGAN {
       auto real = nets_.df(g.input(batch.frontal));
       auto fake = nets_.df(fake_f);
       auto l_df = losses::discriminator_loss(real, fake, Config::real_label);
-      out.d_frontal = scalar(l_df);
+      record(l_df, Term::d_frontal);
       total = total ? Scalar(eval(*total + l_df)) : l_df;
     }
     total->backward();
@@ -448,19 +500,19 @@ class TSGAN {
   }
 
   // One stage's generator terms for a generated batch and its real target; adds them, weighted,
-  // to `total` and reports them.
+  // to `total` and records them in the stage's slots of the loss buffer.
   template <class Disc>
-  void stage_terms(const Image& fake, const Image& real, const std::array<std::int64_t, B>& ids, Disc& disc, bool frontal,
-                   StageLosses& report, std::optional<Scalar>& total) {
-    auto add = [&](const Scalar& term, double weight, double& value) {
-      value = scalar(term);
+  void stage_terms(const Image& fake, const Image& real, Disc& disc, bool frontal, std::optional<Scalar>& total) {
+    const index_t at = frontal ? Term::frontalization : Term::deocclusion;
+    auto add = [&](const Scalar& term, double weight, index_t field) {
+      record(term, at + field);
       total = total ? Scalar(eval(*total + weight * term)) : Scalar(eval(weight * term));
     };
-    add(losses::pixel_l1(fake, real), weights.pixel, report.pixel);
-    add(losses::total_variation_loss(fake), weights.total_variation, report.total_variation);
-    if (frontal) add(losses::symmetry(fake), weights.symmetry, report.symmetry);
+    add(losses::pixel_l1(fake, real), weights.pixel, Term::pixel);
+    add(losses::total_variation_loss(fake), weights.total_variation, Term::total_variation);
+    if (frontal) add(losses::symmetry(fake), weights.symmetry, Term::symmetry);
     if constexpr (weights.adversarial > 0)
-      add(losses::generator_adversarial_loss(disc(fake), Config::real_label), weights.adversarial, report.adversarial);
+      add(losses::generator_adversarial_loss(disc(fake), Config::real_label), weights.adversarial, Term::adversarial);
     if constexpr (uses_identity) {
       // φ of the real target is a constant; φ of the generated face carries the gradient.
       auto target = [&] {
@@ -468,22 +520,22 @@ class TSGAN {
         return phi_features(real);
       }();
       auto features = phi_features(fake);
-      add(losses::identity_loss(features, target), weights.identity, report.identity);
-      const auto target_host = to_host(target.embedding.value());
-      auto dtl = dtl_.terms(features.embedding, target.embedding, to_device(dtl_.negatives(target_host, ids)));
-      add(dtl.loss, weights.dual_triplet, report.dual_triplet);
-      report.positive_distance = scalar(dtl.positive);
-      report.negative_distance = scalar(dtl.negative);
-      if (frontal && dtl_.mode() == losses::Negatives::running_centres) centres_update_ = target_host.clone();
+      add(losses::identity_loss(features, target), weights.identity, Term::identity);
+      const auto& target_embedding = target.embedding.value();
+      auto dtl = dtl_.terms(features.embedding, target.embedding, dtl_.negatives(target_embedding));
+      add(dtl.loss, weights.dual_triplet, Term::dual_triplet);
+      record(dtl.positive, at + Term::positive_distance);
+      record(dtl.negative, at + Term::negative_distance);
+      if (frontal && dtl_.mode() == losses::Negatives::running_centres) centres_update_ = target_embedding.clone();
     }
   }
 
   // Stage 1 trains G_d on Î_d's terms; stage 2 trains G_f on Î_f's terms with G_d frozen (in eval
   // mode, no gradient); joint trains both on all terms, stage-2 gradients reaching G_d through Î_d.
-  void generator_step(const Batch<Config, D>& batch, StepLosses& out) {
+  void generator_step(const Batch<Config, D>& batch, config::Stage stage) {
     graph_.reset();
     Graph& g = graph_;
-    const bool stage1 = out.stage != config::Stage::frontalization, stage2 = out.stage != config::Stage::deocclusion;
+    const bool stage1 = stage != config::Stage::frontalization, stage2 = stage != config::Stage::deocclusion;
     nn::zero_grad(nets_.gd);
     nn::zero_grad(nets_.gf);
     nn::freeze(nets_.dd);  // gradients flow through the discriminators, not into them
@@ -493,14 +545,87 @@ class TSGAN {
     auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
     auto fake_d = generated_deocclusion(occluded, mask, stage1);
     std::optional<Scalar> total;
-    out.deocclusion = {};
-    out.frontalization = {};
     centres_update_.reset();
-    if (stage1) stage_terms(fake_d, profile, batch.identity, nets_.dd, false, out.deocclusion, total);
+    if (stage1) stage_terms(fake_d, profile, nets_.dd, false, total);
     if (stage2) {
       auto fake_f = frontalization(fake_d);
-      stage_terms(fake_f, g.input(batch.frontal), batch.identity, nets_.df, true, out.frontalization, total);
+      stage_terms(fake_f, g.input(batch.frontal), nets_.df, true, total);
     }
+    record(*total, Term::generator);
+    total->backward();
+    if (stage1) opt_gd_->step();
+    if (stage2) opt_gf_->step();
+    nn::unfreeze(nets_.dd);
+    nn::unfreeze(nets_.df);
+    if (centres_update_) dtl_.update_centres(*centres_update_);
+  }
+
+  // The host half of a step, before any device work: the stage, φ's weights, the dual triplet
+  // loss's plan for the batch's labels.
+  config::Stage begin_step(const std::array<std::int64_t, B>& ids) {
+    require_identity_weights();
+    const config::Stage stage = config::stage_at<Config>(step_);
+    if constexpr (uses_identity) dtl_.plan(ids, stage != config::Stage::deocclusion);
+    return stage;
+  }
+
+  // The device work of a step: one discriminator step, then generator_steps generator steps; the
+  // loss terms go to terms_. Reads no value back (a CUDA graph can record it).
+  void run_step(const Batch<Config, D>& batch, config::Stage stage) {
+    set_training(true);
+    zero_fill<D>(terms_.data(), Term::count);
+    if constexpr (config::runs_discriminators<Config>()) discriminator_step(batch, stage);
+    for (int k = 0; k < Config::generator_steps; ++k) generator_step(batch, stage);
+    graph_.reset();
+  }
+
+#if defined(__CUDACC__)
+  // The batch-norm counters (num_batches_tracked) of every network: host values that a capture's
+  // host code advances by one step and a replay does not advance at all.
+  std::vector<std::int64_t*> batch_counters() {
+    std::vector<std::int64_t*> out;
+    auto add = [&](auto& net) {
+      nn::for_each_module(net, [&](auto& m) {
+        if constexpr (requires { m.num_batches_tracked; }) out.push_back(m.num_batches_tracked.data());
+      });
+    };
+    add(nets_.gd);
+    add(nets_.dd);
+    add(nets_.gf);
+    add(nets_.df);
+    add(nets_.phi);
+    return out;
+  }
+#endif
+
+  // The slots of terms_: both discriminator losses, a stage's eight terms (in StageLosses'
+  // order) from `deocclusion` or `frontalization`, and L_G. A generator term comes from the last
+  // generator step (every generator step writes the same slots); a term not computed stays 0.
+  struct Term {
+    static constexpr index_t d_deocclusion = 0, d_frontal = 1, deocclusion = 2, frontalization = 10, generator = 18,
+                             count = 19;
+    static constexpr index_t adversarial = 0, dual_triplet = 1, positive_distance = 2, negative_distance = 3,
+                             identity = 4, pixel = 5, symmetry = 6, total_variation = 7;
+  };
+
+  void record(const Scalar& term, index_t slot) { copy_on_device<D>(terms_.data() + slot, term.value().data(), 1); }
+
+  // The loss terms of the step just run, in one copy to the host.
+  StepLosses read_losses(config::Stage stage) const {
+    std::array<T, Term::count> v;
+    copy_to_host<D>(v.data(), terms_.data(), Term::count);
+    auto at = [&](index_t slot) { return static_cast<double>(v[static_cast<std::size_t>(slot)]); };
+    auto stage_losses = [&](index_t base) {
+      return StageLosses{at(base + Term::adversarial),       at(base + Term::dual_triplet), at(base + Term::positive_distance),
+                         at(base + Term::negative_distance), at(base + Term::identity),     at(base + Term::pixel),
+                         at(base + Term::symmetry),          at(base + Term::total_variation)};
+    };
+    StepLosses out;
+    out.stage = stage;
+    out.d_deocclusion = at(Term::d_deocclusion);
+    out.d_frontal = at(Term::d_frontal);
+    out.deocclusion = stage_losses(Term::deocclusion);
+    out.frontalization = stage_losses(Term::frontalization);
     const StageLosses &s1 = out.deocclusion, &s2 = out.frontalization;
     out.adversarial = s1.adversarial + s2.adversarial;
     out.dual_triplet = s1.dual_triplet + s2.dual_triplet;
@@ -508,33 +633,13 @@ class TSGAN {
     out.pixel = s1.pixel + s2.pixel;
     out.symmetry = s2.symmetry;
     out.total_variation = s1.total_variation + s2.total_variation;
-    out.generator = scalar(*total);
-    total->backward();
-    if (stage1) opt_gd_->step();
-    if (stage2) opt_gf_->step();
-    nn::unfreeze(nets_.dd);
-    nn::unfreeze(nets_.df);
-    if (centres_update_) dtl_.update_centres(*centres_update_, batch.identity);
-  }
-
-  template <ShapeType X>
-  static double scalar(const Var<T, X, D>& v) {
-    return static_cast<double>(to_host(v.value())[0]);
-  }
-  template <ShapeType X>
-  static Tensor<T, X> to_host(const Tensor<T, X, D>& t) {
-    if constexpr (std::is_same_v<D, cpu>) return t.clone();
-    else return t.template to<cpu>();
-  }
-  template <ShapeType X>
-  static Tensor<T, X, D> to_device(Tensor<T, X>&& t) {
-    if constexpr (std::is_same_v<D, cpu>) return std::move(t);
-    else return t.template to<D>();
+    out.generator = at(Term::generator);
+    return out;
   }
 
   Networks nets_;
   random::Generator rng_;
-  losses::DualTripletLoss<T, embedding_size()> dtl_;
+  losses::DualTripletLoss<T, embedding_size(), D> dtl_;
   std::optional<optim::Adam<T, D>> opt_gd_, opt_dd_, opt_gf_, opt_df_;
   struct NoChip {};
   [[no_unique_address]] std::conditional_t<Config::identity_input == config::IdentityInput::recognizer_chip,
@@ -543,7 +648,24 @@ class TSGAN {
   Graph graph_;
   std::int64_t step_ = 0;
   // The real frontal targets' embeddings of the current generator step, for running centres.
-  std::optional<Tensor<T, Shape<B, embedding_size()>>> centres_update_;
+  std::optional<Tensor<T, Shape<B, embedding_size()>, D>> centres_update_;
+  // The loss terms of the running step (Term's slots).
+  Tensor<T, Shape<Term::count>, D> terms_;
+#if defined(__CUDACC__)
+  // train_step_graph's recording and the buffers it reads the batch from. Last member: destroyed
+  // first, while everything the recording refers to still exists.
+  struct Recording {
+    CudaGraph graph;
+    std::optional<Batch<Config, D>> input;
+    bool warm = false;  // an eager step has run for `stage`, this centre table and TF32 setting
+    config::Stage stage{};
+    std::int64_t centres_version = 0;
+    bool tf32 = false;                  // the setting the kernels were recorded with
+    std::vector<std::int64_t> counted;  // what one step adds to each batch-norm counter
+  };
+  struct NoRecording {};
+  [[no_unique_address]] std::conditional_t<std::is_same_v<D, cpu>, NoRecording, Recording> recording_;
+#endif
 };
 
 }  // namespace tsgan

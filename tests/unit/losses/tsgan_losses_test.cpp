@@ -149,20 +149,86 @@ TEST_SUITE("losses") {
     Tensor<double, Shape<4, 2>> real;
     for (index_t i = 0; i < 8; ++i) real[i] = double(i);
     const std::array<std::int64_t, 4> ids{7, 7, 3, 7};
-    auto neg = roll.negatives(real, ids);
+    roll.plan(ids, true);  // batch_roll mode keeps no centres
+    auto neg = roll.negatives(real);
     for (index_t b = 0; b < 4; ++b) {
       const index_t want = b == 2 ? 3 : 2;  // the next item of another identity, cyclically
       CHECK(neg(b, 0) == real(want, 0));
     }
+    CHECK(roll.centres().empty());
     losses::DualTripletLoss<double, 2> centres(losses::Negatives::running_centres);
     Tensor<double, Shape<3, 2>> r;
     const double v[6] = {1, 0, 0, 1, -1, 0};
     for (int i = 0; i < 6; ++i) r[i] = v[i];
-    centres.update_centres(r, std::array<std::int64_t, 3>{1, 2, 3});
-    auto n = centres.negatives(r, std::array<std::int64_t, 3>{1, 2, 3});
+    centres.plan(std::array<std::int64_t, 3>{1, 2, 3}, true);
+    centres.update_centres(r);
+    auto n = centres.negatives(r);
     CHECK(n(0, 0) == 0.0);  // nearest other centre to (1, 0) is (0, 1), not (−1, 0)
     CHECK(n(0, 1) == 1.0);
     Tensor<double, Shape<2, 2>> one_id;
-    CHECK_THROWS_WITH_AS(roll.negatives(one_id, std::array<std::int64_t, 2>{5, 5}), doctest::Contains("two identities"), Error);
+    CHECK_THROWS_WITH_AS(roll.negatives(one_id), doctest::Contains("without a plan"), Error);
+    roll.plan(std::array<std::int64_t, 2>{5, 5}, false);
+    CHECK_THROWS_WITH_AS(roll.negatives(one_id), doctest::Contains("two identities"), Error);
+  }
+
+  // The centres by hand: normalised means with momentum 0.5, an identity twice in one batch, the
+  // fallback to the roll partner until two identities have centres, ties to the smaller identity
+  // and a planned identity's own centre never chosen; read back and restored exactly.
+  TEST_CASE_TEMPLATE("running centres on the device: hand-computed means, fallback, ties, restore", D, TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    using Loss = losses::DualTripletLoss<double, 2, D>;
+    auto rows = [](std::initializer_list<double> v) {
+      Tensor<double, Shape<2, 2>> t;
+      index_t i = 0;
+      for (double x : v) t[i++] = x;
+      return t.template to<D>();
+    };
+    auto host = [](const Tensor<double, Shape<2, 2>, D>& t) { return test::to_host(t).clone(); };
+    Loss dtl(losses::Negatives::running_centres, 0.5);
+    // No centres yet: each item's roll partner.
+    const auto first = rows({3, 4, 0, 2});
+    dtl.plan(std::array<std::int64_t, 2>{9, 4}, false);
+    auto n0 = host(dtl.negatives(first));
+    CHECK((n0(0, 0) == 0 && n0(0, 1) == 2 && n0(1, 0) == 3 && n0(1, 1) == 4));
+    CHECK(dtl.centres().empty());  // a plan without updates hands out no slots
+    // Identity 9 twice: (3, 4) → (0.6, 0.8) starts the centre, then (0, 2) → (0, 1) moves it half way.
+    dtl.plan(std::array<std::int64_t, 2>{9, 9}, true);
+    dtl.update_centres(first);
+    auto c = dtl.centres();
+    REQUIRE(c.size() == 1);
+    const double x9 = 0.5 * 0.6 + 0.5 * 0.0, y9 = 0.5 * 0.8 + 0.5 * 1.0;
+    CHECK(c[9] == std::vector<double>{x9, y9});
+    // A batch of one identity has no roll partner: refused while fewer than two centres exist.
+    CHECK_THROWS_WITH_AS(dtl.negatives(first), doctest::Contains("two identities"), Error);
+    // One centre: still the roll partner (the other item of another identity).
+    const auto second = rows({-1, 0, 5, 0});
+    dtl.plan(std::array<std::int64_t, 2>{4, 9}, true);
+    auto n1 = host(dtl.negatives(second));
+    CHECK((n1(0, 0) == 5 && n1(1, 0) == -1));
+    dtl.update_centres(second);  // 4 starts at (−1, 0); 9 moves half way to (1, 0)
+    c = dtl.centres();
+    REQUIRE(c.size() == 2);
+    CHECK(c[4] == std::vector<double>{-1, 0});
+    const double x9b = 0.5 * x9 + 0.5 * 1.0, y9b = 0.5 * y9 + 0.5 * 0.0;
+    CHECK(c[9] == std::vector<double>{x9b, y9b});
+    // Two centres: each item's negative is the other identity's centre, never its own.
+    auto n2 = host(dtl.negatives(second));
+    CHECK((n2(0, 0) == x9b && n2(0, 1) == y9b && n2(1, 0) == -1 && n2(1, 1) == 0));
+    // Ties: (0, 1) is as far from 7's (1, 0) as from 2's (−1, 0); 2 wins although 7 has the first
+    // row of the table, and 5's own centre (0, 1), at distance 0, is skipped.
+    Loss ties(losses::Negatives::running_centres, 0.5);
+    ties.plan(std::array<std::int64_t, 2>{7, 2}, true);
+    ties.update_centres(rows({1, 0, -1, 0}));
+    ties.plan(std::array<std::int64_t, 2>{5, 7}, true);
+    ties.update_centres(rows({0, 1, 1, 0}));
+    auto n3 = host(ties.negatives(rows({0, 1, 0, -1})));
+    CHECK((n3(0, 0) == -1 && n3(0, 1) == 0));
+    CHECK((n3(1, 0) == -1 && n3(1, 1) == 0));  // (0, −1): 2 at 2, 5 at 4; 7 is its own
+    Loss restored(losses::Negatives::running_centres, 0.5);
+    restored.set_centres(dtl.centres());
+    CHECK(restored.centres() == dtl.centres());
+    restored.plan(std::array<std::int64_t, 2>{4, 9}, true);
+    auto n4 = host(restored.negatives(second));
+    CHECK(std::equal(n4.data(), n4.data() + 4, n2.data()));
   }
 }

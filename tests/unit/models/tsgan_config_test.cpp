@@ -79,8 +79,25 @@ TEST_SUITE("models.tsgan") {
     CHECK(l.generator == doctest::Approx(want).epsilon(1e-5));
   }
 
+  // Also what the step reports: the terms are written into one device buffer during the step and
+  // read after it, so each step must report its own terms only (a term of a stage not trained is 0,
+  // not the previous step's value) and each in its own field (L_G, summed in the step, is the
+  // weighted sum of the fields read back).
   TEST_CASE("stage-wise schedule: G_d alone, then G_f alone, then both") {
     TSGAN<Stagewise> model(4);
+    constexpr auto lw = config::loss_weights<Stagewise>();
+    auto weighted = [&](const StepLosses& r) {
+      return lw.adversarial * r.adversarial + lw.dual_triplet * r.dual_triplet + lw.identity * r.identity +
+             lw.pixel * r.pixel + lw.symmetry * r.symmetry + lw.total_variation * r.total_variation;
+    };
+    auto all_zero = [](const StageLosses& s) {
+      return s.adversarial == 0 && s.dual_triplet == 0 && s.positive_distance == 0 && s.negative_distance == 0 &&
+             s.identity == 0 && s.pixel == 0 && s.symmetry == 0 && s.total_variation == 0;
+    };
+    auto all_positive = [](const StageLosses& s, bool frontal) {
+      return s.adversarial > 0 && s.dual_triplet > 0 && s.positive_distance > 0 && s.negative_distance > 0 &&
+             s.identity > 0 && s.pixel > 0 && (s.symmetry > 0) == frontal && s.total_variation > 0;
+    };
     auto& n = model.networks();
     auto gd = snapshot(n.gd), gf = snapshot(n.gf), dd = snapshot(n.dd), df = snapshot(n.df);
     const auto batch = synthetic_batch<Stagewise>(7);
@@ -93,6 +110,8 @@ TEST_SUITE("models.tsgan") {
     CHECK(l.deocclusion.pixel > 0);
     CHECK(l.frontalization.pixel == 0);
     CHECK(l.pixel == l.deocclusion.pixel);
+    CHECK((all_positive(l.deocclusion, false) && l.d_deocclusion > 0 && all_zero(l.frontalization) && l.d_frontal == 0));
+    CHECK(l.generator == doctest::Approx(weighted(l)).epsilon(1e-5));
     gd = snapshot(n.gd), gf = snapshot(n.gf), dd = snapshot(n.dd), df = snapshot(n.df);
     l = model.train_step(batch);
     CHECK(l.stage == config::Stage::frontalization);
@@ -102,12 +121,17 @@ TEST_SUITE("models.tsgan") {
     CHECK(!unchanged(n.df, df));
     CHECK(l.deocclusion.pixel == 0);
     CHECK(l.frontalization.pixel > 0);
+    CHECK((all_positive(l.frontalization, true) && l.d_frontal > 0 && all_zero(l.deocclusion) && l.d_deocclusion == 0));
+    CHECK(l.generator == doctest::Approx(weighted(l)).epsilon(1e-5));
     gd = snapshot(n.gd), gf = snapshot(n.gf);
     l = model.train_step(batch);
     CHECK(l.stage == config::Stage::joint);
     CHECK(!unchanged(n.gd, gd));
     CHECK(!unchanged(n.gf, gf));
     CHECK((l.deocclusion.pixel > 0 && l.frontalization.pixel > 0));
+    CHECK((all_positive(l.deocclusion, false) && all_positive(l.frontalization, true)));
+    CHECK((l.d_deocclusion > 0 && l.d_frontal > 0));
+    CHECK(l.generator == doctest::Approx(weighted(l)).epsilon(1e-5));
   }
 
   TEST_CASE("lambda_adv = 0 runs no discriminator step unless asked") {

@@ -3,7 +3,8 @@
 // device. Each case also builds the same model on the CPU from the same seed and compares: on the
 // CPU the two must agree bit for bit (the CPU is deterministic); on the GPU the weights must still
 // be the same bits (Philox draws), and what is computed from them must agree within the tolerances
-// below. The cases on other configurations and on real faces are CPU-only, in tsgan_test.cpp.
+// below. The cases on other configurations and on real faces are CPU-only, in tsgan_test.cpp;
+// the recorded step (train_step_graph) is GPU-only.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -345,4 +346,27 @@ TEST_SUITE("models.tsgan") {
       CHECK(ea[i].steps == aa[i].steps);
     }
   }
+#if defined(__CUDACC__)
+  // train_step_graph: the first call runs eagerly, the second records the step and runs the
+  // recording, later calls replay it on new batches. Every step's losses, and after the last one
+  // everything a checkpoint holds (weights, running statistics, batch-norm counters, Adam's
+  // moments and step counts, the step), equal an eager run's bit for bit.
+  TEST_CASE("a recorded and replayed training step equals the eager step bit for bit") {
+    TSGAN_SKIP_UNAVAILABLE(cuda);
+    Model<cuda> eager(21), recorded(21);
+    for (std::uint64_t s = 0; s < 5; ++s) {
+      const auto batch = synthetic_batch(40 + s).template to<cuda>();
+      const auto want = eager.train_step(batch);
+      const auto got = recorded.train_step_graph(batch);
+      CHECK_MESSAGE(got.terms() == want.terms(), "step " << s);
+      CHECK_MESSAGE(same_bits(snapshot(recorded.networks()), snapshot(eager.networks())), "step " << s);
+    }
+    CHECK(recorded.step() == 5);
+    test::TempDir dir;
+    eager.save(dir.path() / "eager.safetensors");
+    recorded.save(dir.path() / "recorded.safetensors");
+    CHECK(test::read_bytes(dir.path() / "recorded.safetensors") == test::read_bytes(dir.path() / "eager.safetensors"));
+  }
+#endif
+
 }

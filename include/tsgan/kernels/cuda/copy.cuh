@@ -112,7 +112,8 @@ inline void copy_bytes(cuda, void* dst, cuda, const void* src, std::size_t bytes
 }
 
 // Untyped copies for optimizer states and checkpoints (core/copy.hpp), with the semantics above:
-// to_host returns with the data there, from_host once the source may be reused, zero is queued.
+// to_host returns with the data there, from_host once the source may be reused, zero and
+// on_device are queued.
 template <>
 struct kernels::Copy<cuda> {
   static void to_host(void* dst, const void* src, std::size_t bytes) { copy_bytes(cpu{}, dst, cuda{}, src, bytes); }
@@ -120,6 +121,7 @@ struct kernels::Copy<cuda> {
   static void zero(void* dst, std::size_t bytes) {
     if (bytes) TSGAN_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cuda_context().stream()));
   }
+  static void on_device(void* dst, const void* src, std::size_t bytes) { copy_bytes(cuda{}, dst, cuda{}, src, bytes); }
 };
 
 }  // namespace tsgan
