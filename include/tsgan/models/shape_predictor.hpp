@@ -21,10 +21,16 @@
 // The points come back unrounded (dlib rounds them to integers) in tsgan's convention
 // (align/point.hpp: pixel centres at i + 0.5), so they are dlib's to float precision plus 0.5.
 //
+// The model was trained on boxes of dlib's own frontal face detector; in face-api's box (larger,
+// and set lower) it scores only 94.80 % on the LFW subset of docs/examples.md. dlib_box_from_face_api
+// maps face-api's box to the one dlib's detector would give, fitted once on lfw-deepfunneled-extra
+// (tools/dlib-box: 1,448 photos where both detectors found the same single face; not View 2).
+//
 // A missing, truncated or malformed file, or one that is not a shape predictor, is an error naming
 // the file. predict is const and thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -33,6 +39,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,6 +47,7 @@
 #include "tsgan/align/similarity.hpp"
 #include "tsgan/core/error.hpp"
 #include "tsgan/io/image.hpp"
+#include "tsgan/models/face_detector.hpp"
 
 namespace tsgan::models {
 
@@ -153,6 +161,18 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
 }  // namespace detail
 }  // namespace shape_predictor
 
+// dlib's detector box for a face-api box (TinyFaceDetector at input 256, tsgan-evaluate's setting),
+// by tools/dlib-box/fit.py's least squares: centre x + w/2 + 0.02841 w, y + h/2 - 0.06866 h, side
+// 0.47011 w + 0.39708 h. Residuals (rms over the 1,448 photos): 8.3 px in x, 6.2 px in y and
+// 10.4 px in the side, of dlib's 105 px mean side (its sides come in pyramid steps of 1.2x).
+inline DlibRect dlib_box_from_face_api(const FaceBox& box) {
+  const double cx = box.x + box.width * (0.5 + 0.02841), cy = box.y + box.height * (0.5 - 0.06866);
+  const long side = std::max(1L, std::lround(0.47011 * box.width + 0.39708 * box.height));
+  // dlib's [left, right] covers [left, right + 1) in tsgan's coordinates.
+  const long left = std::lround(cx - 0.5 * double(side)), top = std::lround(cy - 0.5 * double(side));
+  return {left, top, left + side - 1, top + side - 1};
+}
+
 class ShapePredictor {
  public:
   explicit ShapePredictor(const std::filesystem::path& path) {
@@ -211,6 +231,8 @@ class ShapePredictor {
 
   std::size_t point_count() const { return mean_.size() / 2; }
   std::size_t level_count() const { return levels_.size(); }
+  // x0, y0, x1, ... in the box's unit square.
+  std::span<const float> mean_shape() const { return mean_; }
 
   // The points in the box's unit square as dlib keeps them, before they are mapped to pixels.
   std::vector<float> predict_normalized(const io::Image& image, const DlibRect& box) const {
@@ -255,6 +277,33 @@ class ShapePredictor {
     align::Landmarks68 out;
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = p[i];
     return out;
+  }
+
+  // The box in which the mean shape sits best on these points (tsgan's coordinates): its centroid
+  // on theirs and its spread (root mean square distance to the centroid) equal to theirs. The
+  // trees were trained on boxes that frame faces as the mean shape does, so this box re-frames a
+  // face whose first box was off, for a second prediction.
+  DlibRect box_for(std::span<const align::Point> points) const {
+    if (points.size() != point_count())
+      fail("tsgan: ShapePredictor::box_for: {} points for a model of {}", points.size(), point_count());
+    double px = 0, py = 0, mx = 0, my = 0;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      px += points[i].x - 0.5;  // dlib's pixel numbering
+      py += points[i].y - 0.5;
+      mx += mean_[2 * i];
+      my += mean_[2 * i + 1];
+    }
+    const double n = double(points.size());
+    px /= n, py /= n, mx /= n, my /= n;
+    double spread_points = 0, spread_mean = 0;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      spread_points += std::pow(points[i].x - 0.5 - px, 2) + std::pow(points[i].y - 0.5 - py, 2);
+      spread_mean += std::pow(mean_[2 * i] - mx, 2) + std::pow(mean_[2 * i + 1] - my, 2);
+    }
+    const double side = std::sqrt(spread_points / spread_mean);  // right - left
+    const long left = std::lround(px - side * mx), top = std::lround(py - side * my);
+    const long extent = std::max(1L, std::lround(side));
+    return {left, top, left + extent, top + extent};
   }
 
   std::vector<align::Point> predict_points(const io::Image& image, const DlibRect& box) const {

@@ -343,6 +343,19 @@ TEST_CASE("dlib shape predictor: dlib's own points on its own boxes (tests/fixtu
       rgb.at(y, x, 2) = std::uint8_t(v + d);
     }
   CHECK(sp.predict(rgb, first_box) == sp.predict(grey, first_box));
+
+  // box_for: the mean shape laid into a box gives that box back.
+  const models::DlibRect laid{10, 20, 110, 120};
+  std::vector<align::Point> mean(sp.point_count());
+  for (std::size_t i = 0; i < mean.size(); ++i)
+    mean[i] = {laid.left + 100.0 * sp.mean_shape()[2 * i] + 0.5, laid.top + 100.0 * sp.mean_shape()[2 * i + 1] + 0.5};
+  CHECK(sp.box_for(mean) == laid);
+}
+
+TEST_CASE("dlib shape predictor: face-api's box to dlib's detector box, by hand") {
+  // Centre (10 + 0.52841 · 100, 20 + 0.43134 · 120) = (62.841, 71.7608), side round(0.47011 · 100 +
+  // 0.39708 · 120) = round(94.66) = 95: left round(15.341), top round(24.2608).
+  CHECK(models::dlib_box_from_face_api({10, 20, 100, 120, 0.9}) == models::DlibRect{15, 24, 109, 118});
 }
 
 TEST_CASE("dlib shape predictor: a missing, truncated or foreign file is an error naming it") {
