@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds boxes.cpp against Debian's libdlib-dev and runs it on a folder with an index.csv, writing
 # boxes.csv here (not committed: 232 KB, 30 s to remake); then fit.py fits the map from face-api's
-# boxes to dlib's.
+# boxes to dlib's. points.cpp and fit_points.py then fit ShapePredictor::box_for, dlib's box from
+# the points predicted in the mapped box (see their headers).
 #
 #   tools/dlib-box/make.sh /path/to/lfw-deepfunneled-extra && /usr/bin/python3 tools/dlib-box/fit.py tools/dlib-box/boxes.csv
 set -euo pipefail

@@ -6,7 +6,7 @@
 // align/face_template.hpp) or skipped.
 // With a ShapePredictor the 68 points are dlib's instead of face-api's: its regression trees on the
 // face-api box mapped to the box dlib's own detector would give (models::dlib_box_from_face_api),
-// then once more on the box that frames those points as the model's mean shape (box_for).
+// then once more on dlib's box as fitted from those points (box_for).
 // Crops are RGB (grey is replicated, alpha dropped), as the recognizer and TSGAN take them.
 //
 //   tsgan::align::AlignedFace f = tsgan::align::align_face(image, detector, landmarker,

@@ -344,12 +344,11 @@ TEST_CASE("dlib shape predictor: dlib's own points on its own boxes (tests/fixtu
     }
   CHECK(sp.predict(rgb, first_box) == sp.predict(grey, first_box));
 
-  // box_for: the mean shape laid into a box gives that box back.
-  const models::DlibRect laid{10, 20, 110, 120};
-  std::vector<align::Point> mean(sp.point_count());
-  for (std::size_t i = 0; i < mean.size(); ++i)
-    mean[i] = {laid.left + 100.0 * sp.mean_shape()[2 * i] + 0.5, laid.top + 100.0 * sp.mean_shape()[2 * i + 1] + 0.5};
-  CHECK(sp.box_for(mean) == laid);
+  // box_for by hand: 34 points at (90, 50) and 34 at (110, 50): centroid (100, 50), spread 10;
+  // centre (100.4771, 48.871), side round(28.7245) = 29, left round(85.977), top round(34.371).
+  std::vector<align::Point> pair(sp.point_count());
+  for (std::size_t i = 0; i < pair.size(); ++i) pair[i] = {i % 2 == 0 ? 90.0 : 110.0, 50.0};
+  CHECK(sp.box_for(pair) == models::DlibRect{86, 34, 114, 62});
 }
 
 TEST_CASE("dlib shape predictor: face-api's box to dlib's detector box, by hand") {
