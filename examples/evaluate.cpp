@@ -5,7 +5,7 @@
 //                  [--gallery-illumination I] [--json FILE] [--models DIR] [--threads T]
 //   tsgan-evaluate --protocol lfw --data DIR [--model CKPT] [--config ...] [--folds K]
 //                  [--pairs-per-fold P] [--occlude both|second] [--occlusions ...] [--seed S]
-//                  [--align dlib|tsgan|center] [--flip] ...
+//                  [--align dlib|tsgan|center] [--landmarks faceapi|dlib] [--flip] ...
 //   tsgan-evaluate --protocol folder --data DIR [--model M] [--align ...] [--group-by COLUMN] ...
 //
 // Multi-PIE (Setting 2, data/multipie.hpp): rank-1 identification of every probe against the
@@ -19,7 +19,8 @@
 // each; ACC (threshold chosen on the other folds, mean ± std over folds) and AUC of the
 // descriptors' Euclidean distance per occlusion type, for clean, occluded and (with --model)
 // restored images. The face (--align): dlib (default), face-api's detector and 68 landmarks, then
-// dlib's 150 × 150 chip (align/face_template.hpp), the input dlib's recognizer was trained on;
+// dlib's 150 × 150 chip (align/face_template.hpp), the input dlib's recognizer was trained on
+// (--landmarks dlib: dlib's own 68 points instead of face-api's, models/shape_predictor.hpp);
 // tsgan, the same landmarks and the method's 128 crop; center, the fixed centre crop of
 // face-models.md §2.5 (126 × 126 at 62, 62 of 250 × 250). The detector's input is --input-size
 // (default 256, LFW's images without upscaling). A face the detector misses is cut from
@@ -50,6 +51,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include "common.hpp"
@@ -72,7 +74,7 @@ using tsgan::data::Occlusion;
 namespace {
 
 struct Args {
-  std::string protocol, config, models, occlusions = "all", occlude = "both", align = "dlib", group_by;
+  std::string protocol, config, models, occlusions = "all", occlude = "both", align = "dlib", landmarks = "faceapi", group_by;
   fs::path data, model, json;
   std::uint64_t seed = 0;
   int max_probes = 0, gallery_illumination = 7, folds = 10, pairs_per_fold = 0, threads = 0;
@@ -366,6 +368,7 @@ struct Aligner {
   tsgan::models::DetectorOptions options;
   tsgan::models::FaceDetector<> detector;
   tsgan::models::FaceLandmarker<> landmarker;
+  std::optional<tsgan::models::ShapePredictor> dlib_landmarks;  // --landmarks dlib
   tsgan::align::FaceTemplate face_template;
   std::size_t missed = 0;
 };
@@ -377,6 +380,14 @@ std::shared_ptr<Aligner> make_aligner(const Args& a, int side, const fs::path& m
   auto aligner = std::make_shared<Aligner>(models, a.align == "dlib" ? tsgan::align::FaceTemplate::dlib(size)
                                                                      : tsgan::align::FaceTemplate::tsgan(size));
   aligner->options.input_size = a.input_size;
+  if (a.landmarks == "dlib") {
+    const auto path = tsgan::models::shape_predictor::model_path();
+    if (!path)
+      tsgan::fail("tsgan-evaluate: --landmarks dlib needs dlib's shape_predictor_68_face_landmarks.dat: install Debian's "
+                  "libdlib-data (it puts it in {}) or set TSGAN_DLIB_SHAPE_PREDICTOR (docs/face-models.md)",
+                  tsgan::models::shape_predictor::debian_model_path);
+    aligner->dlib_landmarks.emplace(*path);
+  }
   return aligner;
 }
 
@@ -386,7 +397,8 @@ LoadedFace load_face(const fs::path& path, int side, Aligner* aligner) {
   const io::Image im = io::to_rgb(io::read_image(path));
   if (aligner) {
     const auto face = tsgan::align::align_face(im, aligner->detector, aligner->landmarker, aligner->face_template,
-                                               tsgan::align::Fallback::center, aligner->options);
+                                               tsgan::align::Fallback::center, aligner->options,
+                                               aligner->dlib_landmarks ? &*aligner->dlib_landmarks : nullptr);
     aligner->missed += !face.box;
     return LoadedFace{*face.crop, face.five_in_crop()};
   }
@@ -399,8 +411,8 @@ LoadedFace load_face(const fs::path& path, int side, Aligner* aligner) {
 }
 
 std::string face_description(const Args& a, const Aligner* aligner, std::size_t images, int side) {
-  return (a.flip ? std::string("test-time flip, ") : std::string()) + (aligner ? fmt::format("{} alignment {}x{} ({} of {} faces not detected, cut from the centred square)", a.align,
-                               aligner->face_template.size, aligner->face_template.size, aligner->missed, images)
+  return (a.flip ? std::string("test-time flip, ") : std::string()) + (aligner ? fmt::format("{} alignment {}x{} from {} landmarks ({} of {} faces not detected, cut from the centred square)", a.align,
+                               aligner->face_template.size, aligner->face_template.size, a.landmarks, aligner->missed, images)
                  : fmt::format("centre crop {}", side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62")));
 }
 
@@ -460,10 +472,10 @@ int run_lfw(const Args& a, ex::Restorer* restorer, const fs::path& models) {
                100 * results[r].mean_accuracy, 100 * results[r].std_accuracy, results[r].auc);
 
   std::string json = fmt::format(R"({{"protocol":"lfw","data":{},"model":{},"config":{},"image_size":{},"seed":{},)"
-                                 R"("folds":{},"pairs_per_fold":{},"occlude":"{}","align":"{}","flip":{},"not_detected":{},"pairs":{},"images":{},"rows":[)",
+                                 R"("folds":{},"pairs_per_fold":{},"occlude":"{}","align":"{}","landmarks":"{}","flip":{},"not_detected":{},"pairs":{},"images":{},"rows":[)",
                                  json_string(a.data.string()), json_string(a.model.string()),
                                  json_string(restorer ? a.config : ""), side, a.seed, a.folds, per_fold, a.occlude, a.align,
-                                 a.flip, missed, pairs.size(), items.size());
+                                 a.align == "center" ? "" : a.landmarks, a.flip, missed, pairs.size(), items.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const auto& v = results[r];
     json += fmt::format(R"({}{{"occlusion":"{}","input":"{}","accuracy_mean":{:.6f},"accuracy_std":{:.6f},)"
@@ -556,9 +568,10 @@ int run_folder(const Args& a, ex::Restorer* restorer, const fs::path& models) {
   }
 
   std::string json = fmt::format(R"({{"protocol":"folder","data":{},"model":{},"config":{},"image_size":{},"seed":{},)"
-                                 R"("align":"{}","flip":{},"not_detected":{},"group_by":{},"gallery":{},"probes":{},"rows":[)",
+                                 R"("align":"{}","landmarks":"{}","flip":{},"not_detected":{},"group_by":{},"gallery":{},"probes":{},"rows":[)",
                                  json_string(a.data.string()), json_string(a.model.string()),
-                                 json_string(restorer ? a.config : ""), side, a.seed, a.align, a.flip, aligner ? aligner->missed : 0,
+                                 json_string(restorer ? a.config : ""), side, a.seed, a.align,
+                                 a.align == "center" ? "" : a.landmarks, a.flip, aligner ? aligner->missed : 0,
                                  json_string(a.group_by), gallery.size(), probe_items.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     json += fmt::format(R"({}{{"occlusion":"{}","input":"{}","groups":{{)", r ? "," : "", rows[r].occlusion_name(),
@@ -610,6 +623,12 @@ int main(int argc, char** argv) {
   app.add_option("--group-by", a.group_by, "folder: also group the probes by this index.csv column (e.g. eyes)");
   app.add_option("--align", a.align, "LFW, folder: dlib (dlib's 150 chip), tsgan (the method's crop) or center (the fixed crop)")
       ->check(CLI::IsMember({"dlib", "tsgan", "center"}))
+      ->capture_default_str();
+  app.add_option("--landmarks", a.landmarks,
+                 "LFW, folder with --align dlib|tsgan: the 68 points the face is aligned to: faceapi (face-api's "
+                 "FaceLandmark68Net) or dlib (dlib's shape predictor on face-api's box mapped to dlib's detector's; "
+                 "needs libdlib-data's model file, docs/face-models.md)")
+      ->check(CLI::IsMember({"faceapi", "dlib"}))
       ->capture_default_str();
   app.add_option("--input-size", a.input_size,
                  "LFW, folder with --align dlib|tsgan: the face detector's input size (256: LFW's 250x250 images without "

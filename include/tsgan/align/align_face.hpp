@@ -4,6 +4,9 @@
 // is looked for once more at retry_options (input 160, score threshold 0.3); one still missed is
 // placed by the template's fallback (the mean face in the centred square,
 // align/face_template.hpp) or skipped.
+// With a ShapePredictor the 68 points are dlib's instead of face-api's: its regression trees on the
+// face-api box mapped to the box dlib's own detector would give (models::dlib_box_from_face_api),
+// then once more on the box that frames those points as the model's mean shape (box_for).
 // Crops are RGB (grey is replicated, alpha dropped), as the recognizer and TSGAN take them.
 //
 //   tsgan::align::AlignedFace f = tsgan::align::align_face(image, detector, landmarker,
@@ -20,6 +23,7 @@
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_detector.hpp"
 #include "tsgan/models/face_landmarks.hpp"
+#include "tsgan/models/shape_predictor.hpp"
 
 namespace tsgan::align {
 
@@ -47,15 +51,22 @@ struct AlignedFace {
   }
 };
 
-// Aligns one already-detected image (boxes: the detector's output for it, best first).
+// Aligns one already-detected image (boxes: the detector's output for it, best first); the
+// landmarks are face-api's, or dlib's when dlib_landmarks is given.
 template <class D>
 AlignedFace align_detected(const io::Image& image, const std::vector<models::FaceBox>& boxes,
-                           const models::FaceLandmarker<D>& landmarker, const FaceTemplate& t, Fallback fallback) {
+                           const models::FaceLandmarker<D>& landmarker, const FaceTemplate& t, Fallback fallback,
+                           const models::ShapePredictor* dlib_landmarks = nullptr) {
   const io::Image rgb = io::to_rgb(image);
   AlignedFace out;
   if (!boxes.empty()) {
     out.box = boxes.front();
-    out.landmarks = landmarker.detect(rgb, boxes.front());
+    if (dlib_landmarks) {
+      const Landmarks68 first = dlib_landmarks->predict(rgb, models::dlib_box_from_face_api(boxes.front()));
+      out.landmarks = dlib_landmarks->predict(rgb, dlib_landmarks->box_for(first));
+    } else {
+      out.landmarks = landmarker.detect(rgb, boxes.front());
+    }
     out.fitted = *out.landmarks;
     out.crop_to_image = crop_to_image(t, out.fitted);
   } else {
@@ -71,10 +82,11 @@ AlignedFace align_detected(const io::Image& image, const std::vector<models::Fac
 template <class D>
 AlignedFace align_face(const io::Image& image, const models::FaceDetector<D>& detector,
                        const models::FaceLandmarker<D>& landmarker, const FaceTemplate& t,
-                       Fallback fallback = Fallback::center, const models::DetectorOptions& options = {}) {
+                       Fallback fallback = Fallback::center, const models::DetectorOptions& options = {},
+                       const models::ShapePredictor* dlib_landmarks = nullptr) {
   std::vector<models::FaceBox> boxes = detector.detect(image, options);
   if (boxes.empty()) boxes = detector.detect(image, retry_options);
-  return align_detected(image, boxes, landmarker, t, fallback);
+  return align_detected(image, boxes, landmarker, t, fallback, dlib_landmarks);
 }
 
 // Several images: the detector takes them in batches.

@@ -1,12 +1,15 @@
 // The face detector (face-api's TinyFaceDetector) and the 68-point landmark net (FaceLandmark68Net)
 // against face-api itself: raw outputs on the synthetic pattern of face-models.md §2.7, then
 // boxes, scores and landmarks on real faces (tests/fixtures/face_api/, made by
-// tools/face-api-crosscheck/pipeline.mjs). Tests that need the models or the shared data skip
-// themselves with a message when those are absent.
+// tools/face-api-crosscheck/pipeline.mjs); dlib's shape predictor against dlib itself
+// (tests/fixtures/dlib_shape/, made by its make.sh). Tests that need the models or the shared data
+// skip themselves with a message when those are absent.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +21,7 @@
 #include "support.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_landmarks.hpp"
+#include "tsgan/models/shape_predictor.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -289,4 +293,87 @@ TEST_CASE("face landmarks: the whole-image call is the box of the whole image; g
   const auto a = landmarker.detect(grey);
   CHECK(a == landmarker.detect(rgb));
   CHECK(a == landmarker.detect(grey, {0, 0, 60, 64, 1}));
+}
+
+TEST_CASE("dlib shape predictor: dlib's own points on its own boxes (tests/fixtures/dlib_shape)") {
+  const auto model = models::shape_predictor::model_path();
+  if (!model) {
+    MESSAGE("skipped: no dlib shape predictor (install Debian's libdlib-data or set TSGAN_DLIB_SHAPE_PREDICTOR)");
+    return;
+  }
+  const models::ShapePredictor sp(*model);
+  REQUIRE(sp.point_count() == 68);
+  const fs::path dir = fs::path(test::source_dir) / "tests" / "fixtures" / "dlib_shape";
+  std::ifstream in(dir / "shapes.txt");
+  REQUIRE_MESSAGE(in, "cannot read " << (dir / "shapes.txt").string());
+  std::string word, file;
+  models::DlibRect box, first_box;
+  int cases = 0;
+  while (in >> word >> file >> box.left >> box.top >> box.right >> box.bottom) {
+    REQUIRE(word == "case");
+    const io::Image image = io::read_image(dir / file);
+    const align::Landmarks68 ours = sp.predict(image, box);
+    double worst = 0;
+    int rounded_apart = 0;
+    for (const align::Point& p : ours) {
+      double x = 0, y = 0;
+      long dlib_x = 0, dlib_y = 0;
+      in >> x >> y >> dlib_x >> dlib_y;
+      // dlib numbers pixel centres with integers; tsgan puts them at i + 0.5.
+      worst = std::max({worst, std::abs(p.x - 0.5 - x), std::abs(p.y - 0.5 - y)});
+      rounded_apart += std::floor(p.x) != double(dlib_x) || std::floor(p.y) != double(dlib_y);
+    }
+    REQUIRE(in);
+    MESSAGE(file << " box (" << box.left << ", " << box.top << ", " << box.right << ", " << box.bottom
+                 << "): worst distance to dlib's unrounded points " << worst << " px");
+    CHECK(worst < 1e-3);
+    CHECK(rounded_apart == 0);
+    if (cases++ == 0) first_box = box;
+  }
+  CHECK(cases == 3);
+  // An RGB image is read as dlib's (r + g + b) / 3 grey: colours that average to the grey give the
+  // same points.
+  const io::Image grey = io::read_image(dir / "face1.pgm");
+  io::Image rgb(grey.width, grey.height, 3);
+  for (int y = 0; y < grey.height; ++y)
+    for (int x = 0; x < grey.width; ++x) {
+      const int v = grey.at(y, x, 0), d = std::min({20, v, 255 - v});
+      rgb.at(y, x, 0) = std::uint8_t(v - d);
+      rgb.at(y, x, 1) = std::uint8_t(v);
+      rgb.at(y, x, 2) = std::uint8_t(v + d);
+    }
+  CHECK(sp.predict(rgb, first_box) == sp.predict(grey, first_box));
+
+  // box_for: the mean shape laid into a box gives that box back.
+  const models::DlibRect laid{10, 20, 110, 120};
+  std::vector<align::Point> mean(sp.point_count());
+  for (std::size_t i = 0; i < mean.size(); ++i)
+    mean[i] = {laid.left + 100.0 * sp.mean_shape()[2 * i] + 0.5, laid.top + 100.0 * sp.mean_shape()[2 * i + 1] + 0.5};
+  CHECK(sp.box_for(mean) == laid);
+}
+
+TEST_CASE("dlib shape predictor: face-api's box to dlib's detector box, by hand") {
+  // Centre (10 + 0.52841 · 100, 20 + 0.43134 · 120) = (62.841, 71.7608), side round(0.47011 · 100 +
+  // 0.39708 · 120) = round(94.66) = 95: left round(15.341), top round(24.2608).
+  CHECK(models::dlib_box_from_face_api({10, 20, 100, 120, 0.9}) == models::DlibRect{15, 24, 109, 118});
+}
+
+TEST_CASE("dlib shape predictor: a missing, truncated or foreign file is an error naming it") {
+  const test::TempDir tmp;
+  const fs::path missing = tmp.path() / "missing.dat";
+  CHECK_THROWS_WITH_AS(models::ShapePredictor{missing}, doctest::Contains("missing.dat' is not a file"), Error);
+  const auto write = [&](const char* name, std::initializer_list<unsigned char> bytes) {
+    const fs::path p = tmp.path() / name;
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(std::data(bytes)), std::streamsize(bytes.size()));
+    return p;
+  };
+  // Version 1 (a control byte: one byte follows), then a 136 x 1 matrix (rows and columns negated,
+  // dlib's newer format) whose first number is cut off.
+  const fs::path cut = write("cut.dat", {0x01, 0x01, 0x81, 0x88, 0x81, 0x01});
+  CHECK_THROWS_WITH_AS(models::ShapePredictor{cut}, doctest::Contains("cut.dat' ends early: 6 bytes"), Error);
+  const fs::path v2 = write("v2.dat", {0x01, 0x02});
+  CHECK_THROWS_WITH_AS(models::ShapePredictor{v2}, doctest::Contains("v2.dat' is not a dlib shape predictor"), Error);
+  CHECK_THROWS_WITH_AS(models::ShapePredictor{v2}, doctest::Contains("version 2 (dlib writes 1)"), Error);
+  const fs::path text = write("text.dat", {'P', '5', '\n'});
+  CHECK_THROWS_WITH_AS(models::ShapePredictor{text}, doctest::Contains("text.dat' is not a dlib shape predictor"), Error);
 }
