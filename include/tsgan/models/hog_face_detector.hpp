@@ -184,8 +184,8 @@ class HogFaceDetector {
       r.bad("the detector's version", fmt::format("version {} (dlib 19.24 writes 2)", v));
     if (const std::int64_t v = r.signed_int("the scanner's version"); v != 1)
       r.bad("the scanner's version", fmt::format("version {} (dlib 19.24 writes 1)", v));
-    r.count("the scanner's feature array size", UINT64_MAX);
-    if (r.count("the scanner's feature array", 0) != 0) r.bad("the scanner's features", "a loaded image");
+    r.count("the scanner's feature array's capacity", UINT64_MAX);
+    r.count("the scanner's feature array's size (an unloaded scanner's is 0)", 0);
     cell_size_ = int(r.signed_int("the cell size"));
     padding_ = long(r.count("the padding", 64));
     window_width_ = long(r.count("the window width", 4096));
