@@ -38,6 +38,7 @@
 // dlib's sums are float products rounded before each addition: no fused multiply-add, whatever
 // -march says.
 #if defined(__clang__)
+#pragma float_control(push)
 #pragma clang fp contract(off)
 #elif defined(__GNUC__)
 #pragma GCC push_options
@@ -197,7 +198,7 @@ inline FhogPlanes extract_fhog(const io::Image& grey, int cell_size, int rows_pa
 }  // namespace tsgan::models
 
 #if defined(__clang__)
-#pragma clang fp contract(on)
+#pragma float_control(pop)
 #elif defined(__GNUC__)
 #pragma GCC pop_options
 #endif
