@@ -78,9 +78,8 @@ inline constexpr const char* file_name = "dlib_frontal_face_detector.dat";
 // sha256 of the bytes dlib 19.24's get_serialized_frontal_faces() holds.
 inline constexpr const char* sha256 = "f3f7aa833fb4a14a46fc48689f45b98d85ef72d6dfaf8bdc012b7d3c522a5426";
 
-// The exported detector in the face model folder, when it is there.
-inline std::optional<std::filesystem::path> model_path() {
-  const std::filesystem::path dir = io::face_models_search_dir();
+// The exported detector in a face model folder (by default the one tsgan searches), when it is there.
+inline std::optional<std::filesystem::path> model_path(const std::filesystem::path& dir = io::face_models_search_dir()) {
   if (dir.empty()) return std::nullopt;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(dir / file_name, ec)) return std::nullopt;
