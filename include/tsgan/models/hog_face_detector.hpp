@@ -20,12 +20,13 @@
 //    the sum over the 31 planes of each plane correlated with its filter; dlib makes each plane's
 //    10x10 filter separable by an SVD (in double; singular values below max(1e-4, 0.001 · the
 //    largest) dropped) and uses the separable sums unless there are more than 31 · 10 / 3 rank-one
-//    terms, in float in its order. Eigen's SVD stands in for dlib's svd3: the singular vectors may
-//    differ in the last bits of their float casts, so scores agree with dlib's to about 1e-5
-//    (tests/unit/models/face_pipeline_test.cpp measures it), not bit for bit;
+//    terms, in float in its order. Eigen's SVD stands in for dlib's svd3; their singular vectors
+//    could differ in the last bits of the float casts, but on all of LFW View 2 the detections
+//    and scores equal dlib's bit for bit (tools/dlib-hog/compare.cpp; the golden test allows 1e-5);
 //  - a window scores its sum minus the filter's bias; it is kept when score >= adjust_threshold and
 //    mapped back as dlib maps it (its fhog_to_image, then 1.2 · p + 0.3 per level, rounded);
-//  - all windows of the 5 filters, best first, greedily dropping one that overlaps a kept one by the
+//  - all windows of the 5 filters, best first (equal scores in scan order, where dlib's unstable
+//    sort leaves them unspecified), greedily dropping one that overlaps a kept one by the
 //    serialized test_box_overlap (IoU above 0.33 or more than 0.79 of either box covered).
 // Boxes are dlib rectangles (DlibRect: inclusive pixel numbers), ready for ShapePredictor.
 //
