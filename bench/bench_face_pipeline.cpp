@@ -3,7 +3,9 @@
 // preprocessing, decoding and NMS included), 68 landmarks on the detected box (crop,
 // preprocessing, network, un-mapping), the warp to dlib's 150x150 chip alone, and the whole
 // photo-to-chip pipeline as tsgan-evaluate runs it (align::align_face, detector input 256), on one
-// 250x250 LFW image, at 1 and 2 threads. The image is $TSGAN_BENCH_FACE, else
+// 250x250 LFW image, at 1 and 2 threads; and dlib's HOG frontal face detector
+// (models/hog_face_detector.hpp, single-threaded; skipped without its exported file). The image is
+// $TSGAN_BENCH_FACE, else
 // Abel_Pacheco_0001.jpg of LFW View 2 under $TSGAN_SHARED_DATA (default ../shared/data). Needs the
 // models (scripts/fetch-face-models.sh). The same through face-api in node:
 // tools/face-api-crosscheck/bench-pipeline.mjs. Results: docs/performance.md.
@@ -17,6 +19,7 @@
 #include "tsgan/align/align_face.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_landmarks.hpp"
+#include "tsgan/models/hog_face_detector.hpp"
 
 namespace {
 
@@ -82,6 +85,21 @@ void BM_landmarks(benchmark::State& state) {
   state.counters["threads"] = static_cast<double>(state.range(0));
 }
 
+void BM_hog_detect(benchmark::State& state) {
+  const auto path = tsgan::models::hog_face_detector::model_path();
+  if (!path) {
+    state.SkipWithError("no dlib_frontal_face_detector.dat (scripts/fetch-face-models.sh with libdlib-dev)");
+    return;
+  }
+  const tsgan::models::HogFaceDetector hog(*path);
+  const auto& im = image();
+  for (auto _ : state) {
+    auto faces = hog.detect(im);
+    benchmark::DoNotOptimize(faces.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 // The warp is serial (one 150x150 chip is too small to split), so it runs at one thread only.
 void BM_warp(benchmark::State& state) {
   namespace align = tsgan::align;
@@ -114,6 +132,7 @@ BENCHMARK(BM_detect)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime
 BENCHMARK(BM_landmarks)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_warp)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_align_face)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_hog_detect)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

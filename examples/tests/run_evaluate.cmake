@@ -71,7 +71,7 @@ if(clean LESS occluded)
   message(FATAL_ERROR "clean ACC ${clean} is below occluded ACC ${occluded}")
 endif()
 file(READ ${WORK_DIR}/lfw.json json)
-if(NOT json MATCHES "^{\"protocol\":\"lfw\".*\"align\":\"dlib\",\"landmarks\":\"faceapi\",\"flip\":false,\"not_detected\":[0-9]+,\"pairs\":24,.*\"folds\":\\[{\"fold\":1,")
+if(NOT json MATCHES "^{\"protocol\":\"lfw\".*\"align\":\"dlib\",\"landmarks\":\"(faceapi|dlib)\",\"flip\":false,\"not_detected\":[0-9]+,\"dlib_detector_boxes\":[0-9]+,\"pairs\":24,.*\"folds\":\\[{\"fold\":1,")
   message(FATAL_ERROR "unexpected JSON: ${json}")
 endif()
 

@@ -4,8 +4,10 @@
 // is looked for once more at retry_options (input 160, score threshold 0.3); one still missed is
 // placed by the template's fallback (the mean face in the centred square,
 // align/face_template.hpp) or skipped.
-// With a ShapePredictor the 68 points are dlib's instead of face-api's: its regression trees on the
-// face-api box mapped to the box dlib's own detector would give (models::dlib_box_from_face_api),
+// With a ShapePredictor the 68 points are dlib's instead of face-api's. With dlib's own frontal face
+// detector too (models::HogFaceDetector), as dlib's pipeline runs: its box nearest the image centre,
+// the box the regression trees were trained on. Without it, or where it finds no face: the trees on
+// the face-api box mapped to the box dlib's detector would give (models::dlib_box_from_face_api),
 // then once more on dlib's box as fitted from those points (box_for).
 // Crops are RGB (grey is replicated, alpha dropped), as the recognizer and TSGAN take them.
 //
@@ -23,6 +25,7 @@
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_detector.hpp"
 #include "tsgan/models/face_landmarks.hpp"
+#include "tsgan/models/hog_face_detector.hpp"
 #include "tsgan/models/shape_predictor.hpp"
 
 namespace tsgan::align {
@@ -37,6 +40,7 @@ inline constexpr models::DetectorOptions retry_options{160, 0.3, 0.4};
 
 struct AlignedFace {
   std::optional<models::FaceBox> box;   // the detector's best face; none when it found none
+  std::optional<models::HogDetection> hog_box;  // dlib's detection the dlib points came from, if any
   std::optional<Landmarks68> landmarks;  // its 68 points, image pixels; none without a box
   std::optional<io::Image> crop;        // none when no face was found and the fallback is skip
   Similarity crop_to_image;             // how the crop was cut (also for the fallback)
@@ -83,7 +87,21 @@ template <class D>
 AlignedFace align_face(const io::Image& image, const models::FaceDetector<D>& detector,
                        const models::FaceLandmarker<D>& landmarker, const FaceTemplate& t,
                        Fallback fallback = Fallback::center, const models::DetectorOptions& options = {},
-                       const models::ShapePredictor* dlib_landmarks = nullptr) {
+                       const models::ShapePredictor* dlib_landmarks = nullptr,
+                       const models::HogFaceDetector* dlib_detector = nullptr) {
+  if (dlib_landmarks && dlib_detector) {
+    const std::vector<models::HogDetection> faces = dlib_detector->detect(image);
+    if (const auto best = models::HogFaceDetector::nearest_centre(faces, image.width, image.height)) {
+      const io::Image rgb = io::to_rgb(image);
+      AlignedFace out;
+      out.hog_box = *best;
+      out.landmarks = dlib_landmarks->predict(rgb, best->rect);
+      out.fitted = *out.landmarks;
+      out.crop_to_image = crop_to_image(t, out.fitted);
+      out.crop = warp(rgb, out.crop_to_image, t.size, t.size, Border::zero);
+      return out;
+    }
+  }
   std::vector<models::FaceBox> boxes = detector.detect(image, options);
   if (boxes.empty()) boxes = detector.detect(image, retry_options);
   return align_detected(image, boxes, landmarker, t, fallback, dlib_landmarks);

@@ -37,7 +37,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,6 +45,7 @@
 #include "tsgan/align/landmarks.hpp"
 #include "tsgan/align/similarity.hpp"
 #include "tsgan/core/error.hpp"
+#include "tsgan/io/dlib_serialize.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_detector.hpp"
 
@@ -71,94 +71,6 @@ inline std::optional<std::filesystem::path> model_path() {
   return p;
 }
 
-namespace detail {
-
-// dlib's serialize.h stream: integers as a control byte (low nibble: byte count 1-8; bit 7: negative
-// for signed types) and that many little-endian bytes; a float as an int64 mantissa and an int16
-// exponent, value mantissa · 2^exponent; a std::vector as its size then its elements; a column
-// matrix as rows, columns (negative in the newer format) then its elements.
-class Reader {
- public:
-  Reader(std::vector<std::uint8_t> bytes, std::string file) : bytes_(std::move(bytes)), file_(std::move(file)) {}
-
-  std::uint64_t unsigned_int(const char* what) {
-    const std::uint8_t control = byte(what);
-    const int size = control & 0x8F;
-    if (size == 0 || size > 8) bad(what, fmt::format("an unsigned integer with control byte {:#04x}", control));
-    return magnitude(size, what);
-  }
-  std::int64_t signed_int(const char* what) {
-    const std::uint8_t control = byte(what);
-    const int size = control & 0x0F;
-    if (size == 0 || size > 8) bad(what, fmt::format("a signed integer with control byte {:#04x}", control));
-    const std::uint64_t m = magnitude(size, what);
-    if (m > std::uint64_t(INT64_MAX)) bad(what, "a signed integer out of range");
-    return (control & 0x80) != 0 ? -std::int64_t(m) : std::int64_t(m);
-  }
-  float real(const char* what) {
-    if ((peek(what) & 0x70) != 0) bad(what, "a float in dlib's old text format, which tsgan does not read");
-    const std::int64_t mantissa = signed_int(what);
-    const std::int64_t exponent = signed_int(what);
-    if (exponent >= 32000) bad(what, "an infinite or NaN float");
-    return std::ldexp(static_cast<float>(mantissa), static_cast<int>(exponent));
-  }
-  std::size_t count(const char* what, std::uint64_t limit) {
-    const std::uint64_t n = unsigned_int(what);
-    if (n > limit) bad(what, fmt::format("a count of {} (at most {} expected)", n, limit));
-    return static_cast<std::size_t>(n);
-  }
-  std::vector<float> column(const char* what) {
-    const std::int64_t rows = std::abs(signed_int(what)), cols = std::abs(signed_int(what));
-    if (cols != 1 || rows > (1 << 20)) bad(what, fmt::format("a {}x{} matrix where a column was expected", rows, cols));
-    std::vector<float> v(static_cast<std::size_t>(rows));
-    for (float& x : v) x = real(what);
-    return v;
-  }
-  std::size_t offset() const { return pos_; }
-  std::size_t size() const { return bytes_.size(); }
-  [[noreturn]] void bad(const char* what, const std::string& found) const {
-    fail("tsgan: ShapePredictor: '{}' is not a dlib shape predictor: at byte {}, reading {}, found {}", file_, pos_,
-         what, found);
-  }
-
- private:
-  std::uint8_t peek(const char* what) {
-    if (pos_ >= bytes_.size())
-      fail("tsgan: ShapePredictor: '{}' ends early: {} bytes, and {} is still to come (a truncated download?)", file_,
-           bytes_.size(), what);
-    return bytes_[pos_];
-  }
-  std::uint8_t byte(const char* what) {
-    const std::uint8_t b = peek(what);
-    ++pos_;
-    return b;
-  }
-  std::uint64_t magnitude(int size, const char* what) {
-    std::uint64_t m = 0;
-    for (int i = 0; i < size; ++i) m |= std::uint64_t(byte(what)) << (8 * i);
-    return m;
-  }
-
-  std::vector<std::uint8_t> bytes_;
-  std::string file_;
-  std::size_t pos_ = 0;
-};
-
-inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    fail("tsgan: ShapePredictor: '{}' is not a file (dlib's shape_predictor_68_face_landmarks.dat comes with Debian's "
-         "libdlib-data; docs/face-models.md)",
-         path.string());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("tsgan: ShapePredictor: cannot open '{}'", path.string());
-  std::vector<std::uint8_t> bytes(std::filesystem::file_size(path));
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!in) fail("tsgan: ShapePredictor: cannot read '{}'", path.string());
-  return bytes;
-}
-
-}  // namespace detail
 }  // namespace shape_predictor
 
 // dlib's detector box for a face-api box (TinyFaceDetector at input 256, tsgan-evaluate's setting),
@@ -176,7 +88,8 @@ inline DlibRect dlib_box_from_face_api(const FaceBox& box) {
 class ShapePredictor {
  public:
   explicit ShapePredictor(const std::filesystem::path& path) {
-    shape_predictor::detail::Reader r(shape_predictor::detail::read_file(path), path.string());
+    io::DlibReader r(path, "ShapePredictor", "a dlib shape predictor",
+                     "dlib's shape_predictor_68_face_landmarks.dat comes with Debian's libdlib-data; docs/face-models.md");
     const std::int64_t version = r.signed_int("the version");
     if (version != 1) r.bad("the version", fmt::format("version {} (dlib writes 1)", version));
     mean_ = r.column("the mean shape");

@@ -2,7 +2,8 @@
 // against face-api itself: raw outputs on the synthetic pattern of face-models.md §2.7, then
 // boxes, scores and landmarks on real faces (tests/fixtures/face_api/, made by
 // tools/face-api-crosscheck/pipeline.mjs); dlib's shape predictor against dlib itself
-// (tests/fixtures/dlib_shape/, made by its make.sh). Tests that need the models or the shared data
+// (tests/fixtures/dlib_shape/, made by its make.sh); dlib's HOG frontal face detector and fhog
+// features against dlib itself (tests/fixtures/dlib_hog/, made by its make.sh). Tests that need the models or the shared data
 // skip themselves with a message when those are absent.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,8 @@
 #include "support.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_landmarks.hpp"
+#include "tsgan/models/fhog.hpp"
+#include "tsgan/models/hog_face_detector.hpp"
 #include "tsgan/models/shape_predictor.hpp"
 
 #include <nlohmann/json.hpp>
@@ -375,4 +379,136 @@ TEST_CASE("dlib shape predictor: a missing, truncated or foreign file is an erro
   CHECK_THROWS_WITH_AS(models::ShapePredictor{v2}, doctest::Contains("version 2 (dlib writes 1)"), Error);
   const fs::path text = write("text.dat", {'P', '5', '\n'});
   CHECK_THROWS_WITH_AS(models::ShapePredictor{text}, doctest::Contains("text.dat' is not a dlib shape predictor"), Error);
+}
+
+namespace {
+
+// The fixture images of tests/fixtures/dlib_hog/make_detections.cpp, by name; none for "lfw"
+// without the shared data.
+std::optional<io::Image> hog_fixture_image(const std::string& name) {
+  const fs::path shape = fs::path(test::source_dir) / "tests" / "fixtures" / "dlib_shape";
+  const io::Image face1 = io::read_image(shape / "face1.pgm"), face2 = io::read_image(shape / "face2.pgm");
+  if (name == "face1") return face1;
+  if (name == "face2") return face2;
+  if (name == "pair") {
+    io::Image pair(face1.width + face2.width, std::max(face1.height, face2.height), 1);
+    for (int y = 0; y < face1.height; ++y)
+      for (int x = 0; x < face1.width; ++x) pair.at(y, x, 0) = face1.at(y, x, 0);
+    for (int y = 0; y < face2.height; ++y)
+      for (int x = 0; x < face2.width; ++x) pair.at(y, face1.width + x, 0) = face2.at(y, x, 0);
+    return pair;
+  }
+  const fs::path lfw = test::shared_data() / "faces" / "lfw-deepfunneled-extra" / "images" / "AJ_Cook" / "AJ_Cook_0001.jpg";
+  if (name == "lfw" && fs::is_regular_file(lfw)) return io::read_image(lfw);
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("dlib HOG face detector: dlib's own detections and fhog features (tests/fixtures/dlib_hog)") {
+  const fs::path dir = fs::path(test::source_dir) / "tests" / "fixtures" / "dlib_hog";
+  std::ifstream in(dir / "detections.txt");
+  REQUIRE_MESSAGE(in, "cannot read " << (dir / "detections.txt").string());
+  const auto model = models::hog_face_detector::model_path();
+  if (!model) MESSAGE("detections skipped: no " << std::string(models::hog_face_detector::file_name)
+                                               << " in the face model folder (scripts/fetch-face-models.sh with "
+                                                  "Debian's libdlib-dev); fhog features checked");
+  std::optional<models::HogFaceDetector> detector;
+  if (model) detector.emplace(*model);
+  std::string word, name;
+  double score_worst = 0, feature_worst = 0, sum_worst = 0;
+  int detection_cases = 0, fhog_cases = 0;
+  while (in >> word >> name) {
+    CAPTURE(name);
+    const std::optional<io::Image> image = hog_fixture_image(name);
+    if (word == "image") {
+      double adjust = 0;
+      std::size_t count = 0;
+      in >> adjust >> count;
+      std::vector<models::HogDetection> want(count);
+      for (auto& d : want) in >> d.rect.left >> d.rect.top >> d.rect.right >> d.rect.bottom >> d.detector >> d.score;
+      REQUIRE(in);
+      if (!detector || !image) continue;
+      CAPTURE(adjust);
+      const std::vector<models::HogDetection> got = detector->detect(*image, adjust);
+      REQUIRE(got.size() == want.size());
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        CHECK(got[i].rect == want[i].rect);
+        CHECK(got[i].detector == want[i].detector);
+        score_worst = std::max(score_worst, std::abs(got[i].score - want[i].score));
+      }
+      ++detection_cases;
+    } else {
+      REQUIRE(word == "fhog");
+      int cell = 0, rows_padding = 0, cols_padding = 0, rows = 0, cols = 0;
+      in >> cell >> rows_padding >> cols_padding >> rows >> cols;
+      REQUIRE(image);
+      const models::FhogPlanes f = models::extract_fhog(*image, cell, rows_padding, cols_padding);
+      REQUIRE(f.rows == rows);
+      REQUIRE(f.cols == cols);
+      for (int p = 0; p < models::FhogPlanes::planes; ++p) {
+        double sum = 0, v1 = 0, v2 = 0, v3 = 0;
+        in >> sum >> v1 >> v2 >> v3;
+        double ours = 0;
+        for (int r = 0; r < rows; ++r)
+          for (int c = 0; c < cols; ++c) ours += f.at(p, r, c);
+        sum_worst = std::max(sum_worst, std::abs(ours - sum) / std::max(1.0, std::abs(sum)));
+        feature_worst = std::max({feature_worst, std::abs(f.at(p, rows / 3, cols / 3) - v1),
+                                  std::abs(f.at(p, rows / 2, cols / 2) - v2),
+                                  std::abs(f.at(p, 2 * rows / 3, cols / 4) - v3)});
+      }
+      REQUIRE(in);
+      ++fhog_cases;
+    }
+  }
+  MESSAGE(detection_cases << " detection cases, worst score difference " << score_worst << "; " << fhog_cases
+                          << " fhog cases, worst value difference " << feature_worst
+                          << ", worst relative plane-sum difference " << sum_worst);
+  CHECK(fhog_cases == 3);
+  if (detector) CHECK(detection_cases >= 6);
+  // dlib's detector and tsgan's do the same float operations in the same order, so on x86-64 without
+  // FMA they agree bit for bit (tools/dlib-hog/compare.cpp on lfw-deepfunneled-extra: every image);
+  // the bounds leave room for the 9 printed digits and for the SVD's last bits on other CPUs
+  // (hog_face_detector.hpp), far below the 1e-2 that would move a window across the threshold.
+  CHECK(score_worst < 1e-5);
+  CHECK(feature_worst < 1e-6);
+  CHECK(sum_worst < 1e-9);
+}
+
+TEST_CASE("dlib HOG face detector: nearest the centre, overlap test by hand, bad files named") {
+  // Two faces: the one whose centre is nearer (50, 50) wins whatever its score.
+  const std::vector<models::HogDetection> faces{{{0, 0, 39, 39}, 2.0, 0}, {{30, 30, 69, 69}, 0.5, 1}};
+  const auto best = models::HogFaceDetector::nearest_centre(faces, 100, 100);
+  REQUIRE(best);
+  CHECK(best->detector == 1);
+  CHECK_FALSE(models::HogFaceDetector::nearest_centre({}, 100, 100));
+
+  const test::TempDir tmp;
+  const fs::path missing = tmp.path() / "missing.dat";
+  CHECK_THROWS_WITH_AS(models::HogFaceDetector{missing}, doctest::Contains("missing.dat' is not a file"), Error);
+  const auto write = [&](const char* name, std::initializer_list<unsigned char> bytes) {
+    const fs::path p = tmp.path() / name;
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(std::data(bytes)), std::streamsize(bytes.size()));
+    return p;
+  };
+  // Version 2, scanner version 1, an empty feature array, cell size 8, then nothing.
+  const fs::path cut = write("cut.dat", {0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x01, 0x00, 0x01, 0x08});
+  CHECK_THROWS_WITH_AS(models::HogFaceDetector{cut}, doctest::Contains("cut.dat' ends early: 10 bytes"), Error);
+  // A shape predictor's first bytes (version 1).
+  const fs::path foreign = write("sp.dat", {0x01, 0x01, 0x81, 0x88, 0x81, 0x01});
+  CHECK_THROWS_WITH_AS(models::HogFaceDetector{foreign},
+                       doctest::Contains("sp.dat' is not dlib's serialized frontal face detector"), Error);
+
+  const auto model = models::hog_face_detector::model_path();
+  if (!model) return;
+  const models::HogFaceDetector detector(*model);
+  CHECK(detector.filter_count() == 5);
+  // dlib's serialized test_box_overlap (IoU 0.330, covered 0.789): 40x40 boxes 10 px apart overlap
+  // with IoU 1200/2000 = 0.6; 20 px apart 800/2400 = 0.33 (above 0.330082); 25 px apart
+  // 600/2600 = 0.23, and 600/1600 = 0.375 covered: apart. A box inside a larger one is covered.
+  CHECK(detector.overlaps({0, 0, 39, 39}, {10, 0, 49, 39}));
+  CHECK(detector.overlaps({0, 0, 39, 39}, {20, 0, 59, 39}));
+  CHECK_FALSE(detector.overlaps({0, 0, 39, 39}, {25, 0, 64, 39}));
+  CHECK(detector.overlaps({0, 0, 99, 99}, {10, 10, 49, 49}));
+  CHECK_FALSE(detector.overlaps({0, 0, 9, 9}, {10, 10, 19, 19}));
 }
