@@ -1,8 +1,9 @@
-// tsgan-bench-tsgan: TSGAN<Config>'s training step (one discriminator step, then two generator steps
-// with every loss term; docs/model.md) timed on the CPU, beside the PyTorch model of
-// bench/reference/tsgan.py (bench/run_tsgan.py runs both, alternating).
+// tsgan-bench-tsgan: TSGAN<Config>'s training step (one discriminator step, then Config's generator
+// steps with every loss term: two for small and paper, one for release, which also composes Î_d;
+// docs/model.md) timed on the CPU, beside the PyTorch model of bench/reference/tsgan.py
+// (bench/run_tsgan.py runs both, alternating).
 //
-//   tsgan-bench-tsgan --config small|paper --threads N [--steps K] [--warmup W] [--seed S]
+//   tsgan-bench-tsgan --config small|paper|release --threads N [--steps K] [--warmup W] [--seed S]
 //
 // φ, the face recognizer, gets random weights (He-normal convolutions, unit scales, zero biases)
 // instead of the pretrained ones, as in tsgan-bench-tsgan-gpu: the work of a step does not depend
@@ -94,7 +95,7 @@ int run(const Options& o) {
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "tsgan-bench-tsgan: %s\n"
-               "usage: tsgan-bench-tsgan --config small|paper --threads N [--steps K] [--warmup W] [--seed S]\n",
+               "usage: tsgan-bench-tsgan --config small|paper|release --threads N [--steps K] [--warmup W] [--seed S]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -121,7 +122,8 @@ int main(int argc, char** argv) {
   try {
     if (o.config == "small") return run<config::Small>(o);
     if (o.config == "paper") return run<config::Paper>(o);
-    usage("unknown --config " + o.config + " (small or paper)");
+    if (o.config == "release") return run<config::Release>(o);
+    usage("unknown --config " + o.config + " (small, paper or release)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tsgan-bench-tsgan: %s\n", e.what());
     return 1;

@@ -4,7 +4,7 @@
 Each round runs build/bench/tsgan-bench-tsgan and bench/reference/tsgan.py once each (which goes
 first alternates from round to round, so a change in the machine's load hits both alike), on the
 same config, thread count and kind of batch; each prints its median ms per train_step (one
-discriminator step, then two generator steps) as the last line. It builds nothing: build the C++
+discriminator step, then two generator steps, or one for release) as the last line. It builds nothing: build the C++
 side first with `cmake --build build --target tsgan-bench-tsgan`.
 
     /usr/bin/python3 bench/run_tsgan.py --config small --threads 1 --rounds 3
@@ -64,7 +64,7 @@ def run_one(cmd: list[str], env: dict, timeout: float) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--config", choices=["small", "paper"], default="small")
+    ap.add_argument("--config", choices=["small", "paper", "release"], default="small")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=3, help="timed train_steps per run")
