@@ -13,9 +13,11 @@ Both sides give φ random weights of the real recognizer's architecture (the wor
 not depend on the values) and use OMP_WAIT_POLICY=passive (spinning threads on a shared machine
 slow the other side down). The per-round lines go to stderr; the last line on stdout is one JSON
 object: config, threads, rounds, tsgan_ms and torch_ms (medians over the rounds of each run's
-median), ratio (tsgan_ms / torch_ms), ratios (per round), tsgan_rss_mb and torch_rss_mb (peak
-resident memory), cpu (lscpu's model name), load (the 1-minute load average before the first
-round), torch (its version).
+median), ratio (tsgan_ms / torch_ms), ratios (per round), tsgan_cpu_ms, torch_cpu_ms, cpu_ratio
+and cpu_ratios (the same for each process's CPU time per step, all threads: on a shared machine
+the steadier figure of a one-thread run), tsgan_rss_mb and torch_rss_mb (peak resident memory),
+cpu (lscpu's model name), load (the 1-minute load average before the first round; load_after,
+after the last), torch (its version).
 """
 from __future__ import annotations
 
@@ -58,6 +60,7 @@ def run_one(cmd: list[str], env: dict, timeout: float) -> dict:
         raise SystemExit(f"{cmd[0]} failed (exit {out.returncode}):\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
     result = json.loads(lines[-1])
     print(f"#   {result['ms_per_step']:.1f} ms/step (min {result['ms_min']:.1f}, max {result['ms_max']:.1f}), "
+          f"{result['cpu_ms_per_step']:.1f} CPU ms/step, "
           f"peak RSS {result['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
     return result
 
@@ -91,15 +94,23 @@ def main(argv=None) -> int:
         ratio = results["tsgan"][-1]["ms_per_step"] / results["torch"][-1]["ms_per_step"]
         print(f"# round {r + 1}: tsgan / torch = {ratio:.3f}", file=sys.stderr, flush=True)
 
-    tsgan_ms = statistics.median(x["ms_per_step"] for x in results["tsgan"])
-    torch_ms = statistics.median(x["ms_per_step"] for x in results["torch"])
+    def median(side, key):
+        return statistics.median(x[key] for x in results[side])
+
+    tsgan_ms, torch_ms = median("tsgan", "ms_per_step"), median("torch", "ms_per_step")
+    tsgan_cpu, torch_cpu = median("tsgan", "cpu_ms_per_step"), median("torch", "cpu_ms_per_step")
     print(json.dumps({
         "config": args.config, "threads": args.threads, "rounds": args.rounds, "steps": args.steps,
         "tsgan_ms": round(tsgan_ms, 2), "torch_ms": round(torch_ms, 2), "ratio": round(tsgan_ms / torch_ms, 3),
         "ratios": [round(a["ms_per_step"] / b["ms_per_step"], 3) for a, b in zip(results["tsgan"], results["torch"])],
+        "tsgan_cpu_ms": round(tsgan_cpu, 2), "torch_cpu_ms": round(torch_cpu, 2),
+        "cpu_ratio": round(tsgan_cpu / torch_cpu, 3),
+        "cpu_ratios": [round(a["cpu_ms_per_step"] / b["cpu_ms_per_step"], 3)
+                       for a, b in zip(results["tsgan"], results["torch"])],
         "tsgan_rss_mb": max(x["peak_rss_mb"] for x in results["tsgan"]),
         "torch_rss_mb": max(x["peak_rss_mb"] for x in results["torch"]),
-        "cpu": cpu_model(), "load": round(load, 2), "torch": results["torch"][0].get("version"),
+        "cpu": cpu_model(), "load": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
+        "torch": results["torch"][0].get("version"),
     }))
     return 0
 

@@ -23,7 +23,8 @@ checkpoint's embedded JSON or from CONFIGS (configs.hpp's tiny, small, paper and
 tsgan's FaceRecognizer::load; tests/interop/tsgan_torch.py checks it against the golden descriptor).
 
 The benchmark prints as its last line one JSON object: framework ("torch"), config, threads,
-ms_per_step (median of the timed train_steps), ms_min, ms_max, peak_rss_mb, steps, version.
+ms_per_step (median of the timed train_steps), ms_min, ms_max, cpu_ms_per_step (median CPU time
+of the process, all threads), peak_rss_mb, steps, version.
 Without --checkpoint the networks start from tsgan's initialisation rule (N(0, init_std) weights,
 N(1, init_std) batch-norm scales, zero biases) drawn by torch's generator, and φ is TinyIdentity's
 built-in weights (tiny) or, as in tsgan-bench-tsgan, a recognizer of the real architecture with
@@ -730,17 +731,18 @@ def main(argv=None):
         for net in ("gd", "dd", "gf", "df", "phi"):
             setattr(model, net, torch.compile(getattr(model, net)))
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
-    times, terms = [], {}
+    times, cpu_times, terms = [], [], {}
     for i in range(args.warmup + args.steps):
         sync()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         terms = model.train_step(profile, mask, frontal, ids)
         sync()
         if i >= args.warmup:
             times.append((time.perf_counter() - t0) * 1000)
+            cpu_times.append((time.process_time() - c0) * 1000)
     print(json.dumps({
         "framework": "torch", "config": name, "threads": args.threads, "ms_per_step": statistics.median(times),
-        "ms_min": min(times), "ms_max": max(times),
+        "ms_min": min(times), "ms_max": max(times), "cpu_ms_per_step": statistics.median(cpu_times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "steps": args.steps,
         "warmup": args.warmup, "L_G": terms["L_G"], "version": torch.__version__, "device": args.device,
         "mode": "compile" if args.compile else "eager", "tf32": bool(args.tf32),
