@@ -71,7 +71,7 @@ def instrument(counter):
                 # the chip map's resampling matrices are constants; the attention's operands both train
                 for operand in (a, b):
                     if operand.requires_grad:
-                        counter.flops[(phase, kind, "data gradient")] += flops
+                        counter.flops[(phase, kind, "backward")] += flops
             return y
         return counted
 
@@ -112,9 +112,9 @@ def main(argv=None):
     total = sum(counter.flops.values())
     by_kind, by_phase = collections.Counter(), collections.Counter()
     for (phase, part, kind), f in counter.flops.items():
-        family = {"networks": "convolution", "φ": "convolution"}.get(part, part)
-        by_kind[f"{family} {kind}" if family == "convolution" else f"{family} ({kind})"] += f
-        by_phase[f"{phase}: {'backward' if kind != 'forward' else 'forward'}{' (φ)' if part in ('φ', 'φ' + chr(39) + 's chip map') or part.startswith('φ') else ''}"] += f
+        by_kind[f"convolution {kind}" if part in ("networks", "φ") else f"{part} ({kind})"] += f
+        pass_ = "forward" if kind == "forward" else "backward"
+        by_phase[f"{phase}: {pass_}{' (φ)' if part.startswith('φ') else ''}"] += f
     print(f"{args.config}: {total / 1e9:.1f} GFLOP per train_step")
     for title, table in (("by kind", by_kind), ("by phase", by_phase)):
         print(f"\n| {title} | GFLOP | share |\n|---|---|---|")
