@@ -40,7 +40,7 @@ def record(args) -> pathlib.Path:
         raise SystemExit(f"{binary} is not built: cmake --build {args.build} --target tsgan-bench-tsgan")
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
     if " avx512f" in pathlib.Path("/proc/cpuinfo").read_text():
-        env.setdefault("OPENBLAS_CORETYPE", "SkylakeX")  # as run_tsgan.py
+        env["OPENBLAS_CORETYPE"] = "SkylakeX"  # as run_tsgan.py, whatever the environment says
     data = pathlib.Path(args.data)
     subprocess.run(["perf", "record", "-q", "-F", str(args.frequency), "--call-graph", "dwarf,16384", "-o", str(data),
                     str(binary), "--config", args.config, "--threads", "1", "--steps", str(args.steps),

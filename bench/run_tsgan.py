@@ -11,13 +11,15 @@ side first with `cmake --build build --target tsgan-bench-tsgan`.
 
 Both sides give φ random weights of the real recognizer's architecture (the work of a step does
 not depend on the values) and use OMP_WAIT_POLICY=passive (spinning threads on a shared machine
-slow the other side down). The per-round lines go to stderr; the last line on stdout is one JSON
+slow the other side down) and, on AVX-512 CPUs, OPENBLAS_CORETYPE=SkylakeX (--openblas-coretype:
+an inherited Haswell makes tsgan fall back to Eigen's slower product; PyTorch's convolutions are
+oneDNN's either way). The per-round lines go to stderr; the last line on stdout is one JSON
 object: config, threads, rounds, tsgan_ms and torch_ms (medians over the rounds of each run's
 median), ratio (tsgan_ms / torch_ms), ratios (per round), tsgan_cpu_ms, torch_cpu_ms, cpu_ratio
 and cpu_ratios (the same for each process's CPU time per step, all threads: on a shared machine
 the steadier figure of a one-thread run), tsgan_rss_mb and torch_rss_mb (peak resident memory),
 cpu (lscpu's model name), load (the 1-minute load average before the first round; load_after,
-after the last), torch (its version).
+after the last), openblas_coretype (as both sides ran), torch (its version).
 """
 from __future__ import annotations
 
@@ -43,12 +45,17 @@ def cpu_model() -> str:
         return "unknown"
 
 
-def environment(threads: int) -> dict:
+def environment(threads: int, coretype: str) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads), OMP_WAIT_POLICY="passive")
-    # OpenBLAS 0.3.21 (Debian 12) falls back to slow kernels on recent AVX-512 CPUs (run_pix2pix.py).
-    if " avx512f" in pathlib.Path("/proc/cpuinfo").read_text():
-        env.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+    # OpenBLAS 0.3.21 (Debian 12) falls back to its AVX2 kernels on recent AVX-512 CPUs, and tsgan
+    # then uses Eigen's product instead (kernels/cpu/gemm.hpp); an OPENBLAS_CORETYPE inherited from
+    # the environment (the development machine's shell sets Haswell) would decide that silently.
+    if coretype == "auto":
+        if " avx512f" in pathlib.Path("/proc/cpuinfo").read_text():
+            env["OPENBLAS_CORETYPE"] = "SkylakeX"
+    elif coretype != "inherit":
+        env["OPENBLAS_CORETYPE"] = coretype
     return env
 
 
@@ -75,6 +82,9 @@ def main(argv=None) -> int:
     ap.add_argument("--build", default=str(ROOT / "build"), help="the build directory holding bench/tsgan-bench-tsgan")
     ap.add_argument("--python", default=sys.executable, help="a Python that imports torch")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--openblas-coretype", default="auto",
+                    help="OPENBLAS_CORETYPE for both sides: auto (SkylakeX on AVX-512 CPUs, whatever the "
+                         "environment says), inherit (the environment's), or a core name")
     args = ap.parse_args(argv)
 
     binary = pathlib.Path(args.build) / "bench" / "tsgan-bench-tsgan"
@@ -84,7 +94,7 @@ def main(argv=None) -> int:
               "--warmup", str(args.warmup)]
     commands = {"tsgan": [str(binary)] + common,
                 "torch": [args.python, str(HERE / "reference" / "tsgan.py")] + common}
-    env = environment(args.threads)
+    env = environment(args.threads, args.openblas_coretype)
     load = os.getloadavg()[0]
     results = {"tsgan": [], "torch": []}
     for r in range(args.rounds):
@@ -110,6 +120,7 @@ def main(argv=None) -> int:
         "tsgan_rss_mb": max(x["peak_rss_mb"] for x in results["tsgan"]),
         "torch_rss_mb": max(x["peak_rss_mb"] for x in results["torch"]),
         "cpu": cpu_model(), "load": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
+        "openblas_coretype": env.get("OPENBLAS_CORETYPE"),
         "torch": results["torch"][0].get("version"),
     }))
     return 0
