@@ -89,7 +89,9 @@ def classify(frames, joined):
     phase += ": Adam" if adam else (": backward" if backward else ": forward")
     phase += " (φ)" if phi and not adam else ""
 
-    gemm = "cblas_sgemm" in joined or "sgemm_" in joined
+    # OpenBLAS's frames, or Eigen's product where tsgan falls back to it (kernels/cpu/gemm.hpp)
+    gemm = any(k in joined for k in ("kernels::gemm<", "cblas_sgemm", "sgemm_", "Eigen::internal::gebp",
+                                     "general_matrix_matrix_product"))
     if "col2im" in joined:
         unfold = "col2im"
     elif "im2col" in joined:
