@@ -1,7 +1,9 @@
-// Faces per second of the face pipeline's networks on the CPU (models/face_detector.hpp,
-// models/face_landmarks.hpp): detection (face-api's TinyFaceDetector at input 416, preprocessing,
-// decoding and NMS included) and 68 landmarks on the detected box (crop, preprocessing, network,
-// un-mapping), on one 250x250 LFW image, at 1 and 2 threads. The image is $TSGAN_BENCH_FACE, else
+// Faces per second of the face pipeline on the CPU (models/face_detector.hpp,
+// models/face_landmarks.hpp, align/): detection (face-api's TinyFaceDetector at input 416,
+// preprocessing, decoding and NMS included), 68 landmarks on the detected box (crop,
+// preprocessing, network, un-mapping), the warp to dlib's 150x150 chip alone, and the whole
+// photo-to-chip pipeline as tsgan-evaluate runs it (align::align_face, detector input 256), on one
+// 250x250 LFW image, at 1 and 2 threads. The image is $TSGAN_BENCH_FACE, else
 // Abel_Pacheco_0001.jpg of LFW View 2 under $TSGAN_SHARED_DATA (default ../shared/data). Needs the
 // models (scripts/fetch-face-models.sh). The same through face-api in node:
 // tools/face-api-crosscheck/bench-pipeline.mjs. Results: docs/performance.md.
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "tsgan/align/align_face.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_landmarks.hpp"
 
@@ -79,8 +82,38 @@ void BM_landmarks(benchmark::State& state) {
   state.counters["threads"] = static_cast<double>(state.range(0));
 }
 
+// The warp is serial (one 150x150 chip is too small to split), so it runs at one thread only.
+void BM_warp(benchmark::State& state) {
+  namespace align = tsgan::align;
+  const tsgan::io::Image rgb = tsgan::io::to_rgb(image());
+  const auto faces = detector().detect(rgb);
+  if (faces.empty()) give_up("the detector finds no face in the benchmark image");
+  const align::FaceTemplate t = align::FaceTemplate::dlib();
+  const align::Similarity to_image = align::crop_to_image(t, landmarker().detect(rgb, faces.front()));
+  for (auto _ : state) {
+    auto chip = align::warp(rgb, to_image, t.size, t.size, align::Border::zero);
+    benchmark::DoNotOptimize(chip.pixels.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_align_face(benchmark::State& state) {
+  namespace align = tsgan::align;
+  tsgan::set_num_threads(static_cast<int>(state.range(0)));
+  const auto& im = image();
+  const align::FaceTemplate t = align::FaceTemplate::dlib();
+  for (auto _ : state) {
+    auto face = align::align_face(im, detector(), landmarker(), t, align::Fallback::center, {.input_size = 256});
+    benchmark::DoNotOptimize(face.crop->pixels.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+
 BENCHMARK(BM_detect)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_landmarks)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_warp)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_align_face)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

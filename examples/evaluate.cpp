@@ -124,7 +124,6 @@ std::vector<Row> rows_for(const std::vector<Occlusion>& types, bool restored) {
   return rows;
 }
 
-
 // A face to describe: RGB, square, and its five landmarks in its pixels when they are known (the
 // keypoint occlusions go there; the method's template positions otherwise).
 struct LoadedFace {

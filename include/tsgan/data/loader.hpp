@@ -21,7 +21,9 @@
 // mesh; each batch item draws a photo, a yaw of the requested set and its side from the
 // generator and renders the pair with data::PoseSynthesizer at S × S, the occlusion on the
 // rendered face's five points. The same generator state gives the same batch. Photos that cannot
-// be read or fitted are reported in warnings() and left out.
+// be read or fitted are reported in warnings() and left out. Given a PoseSynthesizer instead of
+// the face's triangles, it renders with that one: PoseSynthesizer(render::HeadMesh(canonical))
+// turns the whole head, the pairs of tsgan-make-pairs --head.
 #pragma once
 
 #include <functional>
@@ -197,7 +199,10 @@ class PoseSynthesisLoader {
 
   PoseSynthesisLoader(const FaceIndex& index, const Fitter& fit, std::vector<render::Triangle> triangles,
                       PoseSynthesisOptions options = {})
-      : synth_(std::move(triangles)), options_(std::move(options)) {
+      : PoseSynthesisLoader(index, fit, PoseSynthesizer(std::move(triangles)), std::move(options)) {}
+
+  PoseSynthesisLoader(const FaceIndex& index, const Fitter& fit, PoseSynthesizer synthesizer, PoseSynthesisOptions options = {})
+      : synth_(std::move(synthesizer)), options_(std::move(options)) {
     if (options_.yaws.empty()) fail("tsgan: PoseSynthesisLoader: no yaw given");
     for (const double y : options_.yaws)
       if (!(y >= 0 && y < 90)) fail("tsgan: PoseSynthesisLoader: a yaw of {}° (0 to 90 expected)", y);

@@ -435,7 +435,7 @@ TEST_SUITE("data") {
     CHECK(std::abs(mirrored[0].second - 20 * 32.0 / 48) <= 0.5);
   }
 
-  TEST_CASE("loader: pose synthesis on the fly: same seed, same batch; yaws from the requested set; each item is PoseSynthesizer's pair") {
+  TEST_CASE("loader: pose synthesis on the fly: same seed, same batch; yaws from the requested set; each item is PoseSynthesizer's pair, with the head mesh too") {
     using C = config::Tiny;  // 32 x 32
     const auto file = render::find_canonical_mesh();
     if (!file) {
@@ -521,5 +521,29 @@ TEST_SUITE("data") {
     random::Generator g4(11);
     const auto first = loader.next(g4);
     CHECK(!std::equal(z.profile.data(), z.profile.data() + z.profile.size, first.profile.data()));
+
+    // Given the head mesh's synthesizer (tsgan-make-pairs --head), each item is that
+    // synthesizer's pair, which turns the hair and outline too and so is not the face-only pair.
+    const data::PoseSynthesizer head(render::HeadMesh{mesh});
+    const data::PoseSynthesisLoader<C> head_loader(data::FaceIndex::read(dir.path()), fitter, head, options);
+    random::Generator g5(11);
+    std::array<double, C::batch> y5{};
+    const auto with_head = head_loader.next(g5, &y5);
+    for (index_t b = 0; b < C::batch; ++b) {
+      const double yaw = y5[static_cast<std::size_t>(b)];
+      const io::Image& photo = photos[with_head.identity[static_cast<std::size_t>(b)] == 0 ? "a_front.png" : "b_front.png"];
+      const data::PosePair want = head.make(photo, face, yaw, data::PoseMode::profile, 32);
+      const data::PosePair face_only = synth.make(photo, face, yaw, data::PoseMode::profile, 32);
+      double worst = 0, from_face_only = 0;
+      for (index_t c = 0; c < 3; ++c)
+        for (index_t yy = 0; yy < 32; ++yy)
+          for (index_t xx = 0; xx < 32; ++xx) {
+            const double got = with_head.profile(b, c, yy, xx);
+            worst = std::max(worst, std::abs(got - want.input.at(int(yy), int(xx), int(c)) / 255.0));
+            from_face_only += std::abs(got - face_only.input.at(int(yy), int(xx), int(c)) / 255.0) / (3 * 32 * 32);
+          }
+      CHECK(worst < 1e-6);
+      CHECK(from_face_only > 0.02);  // the head turned: a mean difference of 5 levels or more
+    }
   }
 }
