@@ -15,7 +15,9 @@ product are not counted: they are O(elements). The table beside docs/performance
 
 which prints, per phase (discriminator step, generator steps; forward, backward; φ or not) and
 per kind (convolution forward, data gradient, weight gradient; batched products), GFLOP per step
-and the share of the step, and as its last line one JSON object of the same.
+and the share of the step, and as its last line one JSON object of the same. It counts the step
+as the PyTorch twin takes it, φ of the real targets in every generator step (tsgan computes
+those once per step since commit 096a0cc: 6.9 GFLOP less at Paper).
 """
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ def instrument(counter):
             phase = counter.phase
             counter.flops[(phase, kind, "forward")] += flops
             if torch.is_grad_enabled():
-                # the chip map's resampling matrices are constants; the attention's operands both train
+                # the chip map's resampling matrices are constants; both of the attention's operands need gradients
                 for operand in (a, b):
                     if operand.requires_grad:
                         counter.flops[(phase, kind, "backward")] += flops
