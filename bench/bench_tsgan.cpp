@@ -1,20 +1,25 @@
-// tsgan-bench-tsgan: TSGAN<Config>'s training step (one discriminator step, then two generator steps
-// with every loss term; docs/model.md) timed on the CPU, beside the PyTorch model of
-// bench/reference/tsgan.py (bench/run_tsgan.py runs both, alternating).
+// tsgan-bench-tsgan: TSGAN<Config>'s training step (one discriminator step, then Config's generator
+// steps with every loss term: two for small and paper, one for release, which also composes Î_d;
+// docs/model.md) timed on the CPU, beside the PyTorch model of bench/reference/tsgan.py
+// (bench/run_tsgan.py runs both, alternating).
 //
-//   tsgan-bench-tsgan --config small|paper --threads N [--steps K] [--warmup W] [--seed S]
+//   tsgan-bench-tsgan --config small|paper|release --threads N [--steps K] [--warmup W] [--seed S]
 //
 // φ, the face recognizer, gets random weights (He-normal convolutions, unit scales, zero biases)
 // instead of the pretrained ones, as in tsgan-bench-tsgan-gpu: the work of a step does not depend
 // on the values, and the benchmark needs no download. The batch is fixed and synthetic (uniform
 // images, the same rectangle occluded in each, identities 0 0 1 1 2 2) as in reference/tsgan.py.
 // The last output line is one JSON object: framework, config, threads, ms_per_step (median),
-// ms_min, ms_max, peak_rss_mb, steps, warmup, seed, L_G of the last step, version.
+// ms_min, ms_max, cpu_ms_per_step (median CPU time of the process, all threads: the steadier
+// figure on a shared machine), peak_rss_mb, steps, warmup, seed, L_G of the last step, version.
+// With TSGAN_PROFILE=1 in the environment, a table of the timed steps' time by kind of operation
+// (core/profile.hpp) goes to stderr.
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -73,20 +78,31 @@ int run(const Options& o) {
 
   StepLosses losses;
   for (int i = 0; i < o.warmup; ++i) losses = model->train_step(batch);
-  std::vector<double> times;
+  profile::reset();
+  std::vector<double> times, cpu_times;
   for (int i = 0; i < o.steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
+    const auto c0 = profile::process_cpu_ns();
     losses = model->train_step(batch);
+    cpu_times.push_back(double(profile::process_cpu_ns() - c0) * 1e-6);
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::sort(times.begin(), times.end());
-  const std::size_t k = times.size();
-  const double median = k % 2 ? times[k / 2] : 0.5 * (times[k / 2 - 1] + times[k / 2]);
+  const double mean = std::accumulate(times.begin(), times.end(), 0.0) / double(times.size());
+  const double cpu_mean = std::accumulate(cpu_times.begin(), cpu_times.end(), 0.0) / double(cpu_times.size());
+  if (profile::enabled())
+    fmt::print(stderr, "tsgan {}, {} thread(s), {} steps, mean {:.1f} ms/step, {:.1f} CPU ms/step:\n{}", o.config,
+               o.threads, o.steps, mean, cpu_mean, profile::report(o.steps, mean * 1e-3, cpu_mean * 1e-3));
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t k = v.size();
+    return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+  };
   fmt::print(
       "{{\"framework\": \"tsgan\", \"config\": \"{}\", \"threads\": {}, \"ms_per_step\": {:.2f}, \"ms_min\": {:.2f}, "
-      "\"ms_max\": {:.2f}, \"peak_rss_mb\": {:.1f}, \"steps\": {}, \"warmup\": {}, \"seed\": {}, \"L_G\": {:.6g}, "
-      "\"version\": \"tsgan {}\"}}\n",
-      o.config, o.threads, median, times.front(), times.back(), peak_rss_mb(), o.steps, o.warmup, o.seed,
+      "\"ms_max\": {:.2f}, \"cpu_ms_per_step\": {:.2f}, \"peak_rss_mb\": {:.1f}, \"steps\": {}, \"warmup\": {}, "
+      "\"seed\": {}, \"L_G\": {:.6g}, \"version\": \"tsgan {}\"}}\n",
+      o.config, o.threads, median(times), *std::min_element(times.begin(), times.end()),
+      *std::max_element(times.begin(), times.end()), median(cpu_times), peak_rss_mb(), o.steps, o.warmup, o.seed,
       losses.generator, version_string);
   return 0;
 }
@@ -94,7 +110,7 @@ int run(const Options& o) {
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "tsgan-bench-tsgan: %s\n"
-               "usage: tsgan-bench-tsgan --config small|paper --threads N [--steps K] [--warmup W] [--seed S]\n",
+               "usage: tsgan-bench-tsgan --config small|paper|release --threads N [--steps K] [--warmup W] [--seed S]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -121,7 +137,8 @@ int main(int argc, char** argv) {
   try {
     if (o.config == "small") return run<config::Small>(o);
     if (o.config == "paper") return run<config::Paper>(o);
-    usage("unknown --config " + o.config + " (small or paper)");
+    if (o.config == "release") return run<config::Release>(o);
+    usage("unknown --config " + o.config + " (small, paper or release)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tsgan-bench-tsgan: %s\n", e.what());
     return 1;

@@ -10,19 +10,21 @@ schedule (one discriminator step, then generator_steps generator steps; joint or
 roll or running-centre negatives for the dual triplet loss), as docs/method.md specifies them.
 
 Parameter and buffer names are those of tsgan's checkpoints (gd.*, dd.*, gf.*, df.*, phi.*), so
-`load_checkpoint(model, path)` fills the model, its four Adam optimizers and its step from a
-checkpoint that `TSGAN::save` wrote, in that checkpoint's dtype. The configuration comes from the
+tsgan_weights.load_checkpoint(path) (the module beside this one, which holds the loaders) fills the
+model, its four Adam optimizers and its step from a checkpoint that `TSGAN::save` wrote, in that
+checkpoint's dtype. The configuration comes from the
 checkpoint's embedded JSON or from CONFIGS (configs.hpp's tiny, small, paper and release).
 
     /usr/bin/python3 bench/reference/tsgan.py --config small --threads 1 --steps 5
     /usr/bin/python3 bench/reference/tsgan.py --checkpoint run/checkpoint.safetensors --steps 5
     /usr/bin/python3 bench/reference/tsgan.py --config paper --models ~/.cache/tsgan/models
 
-φ of small and paper can also come from face-api's TF.js weights (FaceRecognizer.load_tfjs, as
+φ of small and paper can also come from face-api's TF.js weights (tsgan_weights.load_recognizer_tfjs, as
 tsgan's FaceRecognizer::load; tests/interop/tsgan_torch.py checks it against the golden descriptor).
 
 The benchmark prints as its last line one JSON object: framework ("torch"), config, threads,
-ms_per_step (median of the timed train_steps), ms_min, ms_max, peak_rss_mb, steps, version.
+ms_per_step (median of the timed train_steps), ms_min, ms_max, cpu_ms_per_step (median CPU time
+of the process, all threads), peak_rss_mb, steps, version.
 Without --checkpoint the networks start from tsgan's initialisation rule (N(0, init_std) weights,
 N(1, init_std) batch-norm scales, zero biases) drawn by torch's generator, and φ is TinyIdentity's
 built-in weights (tiny) or, as in tsgan-bench-tsgan, a recognizer of the real architecture with
@@ -35,10 +37,8 @@ from __future__ import annotations
 import json
 import math
 import pathlib
-import re
-import struct
+import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -300,16 +300,6 @@ class TinyIdentity(nn.Module):
         a3 = F.relu(self.conv3(a2))
         return self.fc(a3.mean(dim=(2, 3))), a2
 
-    def load_built_in(self):
-        """The weights compiled into tsgan (include/tsgan/models/tiny_identity_weights.hpp)."""
-        text = (REPO / "include/tsgan/models/tiny_identity_weights.hpp").read_text()
-        arrays = {m.group(1): np.array(re.findall(r"[-+0-9.eE]+(?=f)", m.group(2)), dtype=np.float32)
-                  for m in re.finditer(r"float (\w+)\[\d+\] = \{([^}]*)\}", text)}
-        with torch.no_grad():
-            for name, p in self.named_parameters():
-                values = arrays[name.replace(".", "_")]
-                p.copy_(torch.from_numpy(values).reshape(p.shape))
-
 
 class ConvLayer(nn.Module):
     """dlib's convLayer: a convolution with bias, then the per-channel affine `scale`."""
@@ -371,34 +361,6 @@ class FaceRecognizer(nn.Module):
         self.conv256_1, self.conv256_2 = Residual(256), Residual(256)
         self.conv256_down_out = ResidualDown(256, 256)
         self.fc = nn.Parameter(torch.zeros(256, 128))  # [in, out]: out = g·fc
-
-    def load_tfjs(self, models_dir):
-        """face-api's face_recognition_model (manifest and shards, uint8-quantised tensors
-        dequantised as min + scale·q; filters HWIO → OIHW), as FaceRecognizer::load reads it."""
-        models_dir = pathlib.Path(models_dir)
-        manifest = json.loads((models_dir / "face_recognition_model-weights_manifest.json").read_text())
-        tensors = {}
-        for group in manifest:
-            data = b"".join((models_dir / path).read_bytes() for path in group["paths"])
-            offset = 0
-            for w in group["weights"]:
-                n = math.prod(w["shape"])
-                q = w.get("quantization")
-                if q:
-                    raw = np.frombuffer(data, dtype=np.uint8, count=n, offset=offset).astype(np.float64)
-                    values, offset = q["min"] + q["scale"] * raw, offset + n
-                else:
-                    values, offset = np.frombuffer(data, dtype="<f4", count=n, offset=offset), offset + 4 * n
-                tensors[w["name"]] = torch.from_numpy(np.array(values, dtype=np.float32).reshape(w["shape"]))
-        renames = {"conv.weight": "conv/filters", "scale.weight": "scale/weights", "scale.bias": "scale/biases"}
-        with torch.no_grad():
-            for name, p in self.named_parameters():
-                tfjs = name
-                for ours, theirs in renames.items():
-                    if tfjs.endswith(ours):
-                        tfjs = tfjs[: -len(ours)] + theirs
-                value = tensors[tfjs.replace(".", "/")]
-                p.copy_(value.permute(3, 2, 0, 1) if value.dim() == 4 else value)
 
     def features(self, x):
         """x: [N, 3, 150, 150] in [0, 1] (the chip; face-api's resize is the identity at 150)."""
@@ -695,56 +657,6 @@ class TSGAN(nn.Module):
             self.update_centres(self.pending_centres, ids)
 
 
-# ---- safetensors (json + numpy, as tests/interop/safetensors_torch.py: no `safetensors` package) ---
-DTYPES = {"F64": np.float64, "F32": np.float32, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
-
-
-def read_safetensors(path):
-    data = pathlib.Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    buffer = data[8 + n:]
-    metadata = header.pop("__metadata__", {})
-    tensors = {}
-    for name, entry in header.items():
-        begin, end = entry["data_offsets"]
-        array = np.frombuffer(buffer[begin:end], dtype=np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")).copy()
-        tensors[name] = torch.from_numpy(array).reshape(entry["shape"])
-    return tensors, metadata
-
-
-def load_checkpoint(path, model: TSGAN | None = None) -> TSGAN:
-    """A TSGAN (made from the checkpoint's config in its dtype unless `model` is given) holding the
-    checkpoint's networks, Adam states, step and dual triplet centres; every tensor must match."""
-    tensors, metadata = read_safetensors(path)
-    if metadata.get("tsgan.format") != "tsgan.TSGAN/1":
-        raise ValueError(f"{path}: not a tsgan TSGAN checkpoint (tsgan.format = {metadata.get('tsgan.format')})")
-    if model is None:
-        model = TSGAN(config_from_json(metadata["tsgan.config"]), tensors["gd.encoder.0.conv.weight"].dtype)
-    state = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "state."))}
-    own = model.state_dict()
-    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    if missing or unexpected:
-        raise ValueError(f"{path}: names differ from the PyTorch model: missing {missing}, unexpected {unexpected}")
-    bad = [k for k in own if own[k].shape != state[k].shape]
-    if bad:
-        raise ValueError(f"{path}: shapes differ: " + ", ".join(f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
-                                                             for k in bad))
-    model.load_state_dict(state, strict=True)
-    for net, opt in model.optimizers.items():
-        for name, p in getattr(model, net).named_parameters():
-            base = f"optim.{net}.{name}"
-            step = int(tensors[base + ".step"])
-            if step > 0:
-                opt.state[p] = {"step": torch.tensor(float(step)),
-                                "exp_avg": tensors[base + ".exp_avg"].reshape(p.shape).clone(),
-                                "exp_avg_sq": tensors[base + ".exp_avg_sq"].reshape(p.shape).clone()}
-    model.step = int(tensors["state.step"])
-    ids, centres = tensors["state.dtl.centre_ids"].tolist(), tensors["state.dtl.centres"]
-    model.centres = {int(i): centres[k].clone() for k, i in enumerate(ids)}
-    return model
-
-
 # ---- the benchmark --------------------------------------------------------------------------------
 
 def main(argv=None):
@@ -776,16 +688,19 @@ def main(argv=None):
     import statistics
     import time
 
+    sys.modules.setdefault("tsgan", sys.modules[__name__])  # one module, not a second copy of this file
+    import tsgan_weights
+
     if args.checkpoint:
-        model = load_checkpoint(args.checkpoint)
+        model = tsgan_weights.load_checkpoint(args.checkpoint)
         name = pathlib.Path(args.checkpoint).name
     else:
         model = TSGAN(CONFIGS[args.config])
         model.initialise(torch.Generator().manual_seed(args.seed))
         if isinstance(model.phi, TinyIdentity):
-            model.phi.load_built_in()
+            tsgan_weights.load_tiny_identity_built_in(model.phi)
         elif args.models:
-            model.phi.load_tfjs(args.models)
+            tsgan_weights.load_recognizer_tfjs(model.phi, args.models)
         else:  # as tsgan-bench-tsgan: He-normal convolutions, Xavier fc, unit scales, zero biases
             g = torch.Generator().manual_seed(args.seed + 1)
             with torch.no_grad():
@@ -816,17 +731,18 @@ def main(argv=None):
         for net in ("gd", "dd", "gf", "df", "phi"):
             setattr(model, net, torch.compile(getattr(model, net)))
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
-    times, terms = [], {}
+    times, cpu_times, terms = [], [], {}
     for i in range(args.warmup + args.steps):
         sync()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         terms = model.train_step(profile, mask, frontal, ids)
         sync()
         if i >= args.warmup:
             times.append((time.perf_counter() - t0) * 1000)
+            cpu_times.append((time.process_time() - c0) * 1000)
     print(json.dumps({
         "framework": "torch", "config": name, "threads": args.threads, "ms_per_step": statistics.median(times),
-        "ms_min": min(times), "ms_max": max(times),
+        "ms_min": min(times), "ms_max": max(times), "cpu_ms_per_step": statistics.median(cpu_times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "steps": args.steps,
         "warmup": args.warmup, "L_G": terms["L_G"], "version": torch.__version__, "device": args.device,
         "mode": "compile" if args.compile else "eager", "tf32": bool(args.tf32),

@@ -48,6 +48,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench" / "reference"))
 import tsgan  # noqa: E402  (bench/reference/tsgan.py)
+import tsgan_weights  # noqa: E402  (its loaders)
 
 FLOAT64_BOUND = 1e-9
 # Float32 (config Tiny with one generator step, see tsgan_interop.cpp): both sides round every
@@ -96,8 +97,8 @@ def compare(kind, name, got, want, bound, floor=0.0):
 
 
 def check(directory: pathlib.Path, prefix: str, bound: float, derivative_bound: float):
-    io, _ = tsgan.read_safetensors(directory / f"{prefix}_io.safetensors")
-    model = tsgan.load_checkpoint(directory / f"{prefix}_init.safetensors")
+    io, _ = tsgan_weights.read_safetensors(directory / f"{prefix}_io.safetensors")
+    model = tsgan_weights.load_checkpoint(directory / f"{prefix}_init.safetensors")
     dtype = model.gd.encoder[0].conv.weight.dtype
     expected_dtype = torch.float64 if prefix == "f64" else torch.float32
     if dtype != expected_dtype:
@@ -108,7 +109,7 @@ def check(directory: pathlib.Path, prefix: str, bound: float, derivative_bound: 
                 io[f"chip.{size}"], 0.0)
     if prefix == "f32":  # the benchmark's TinyIdentity weights, parsed from tsgan's header
         built_in = tsgan.TinyIdentity()
-        built_in.load_built_in()
+        tsgan_weights.load_tiny_identity_built_in(built_in)
         for name, p in built_in.named_parameters():
             compare(f"{prefix} built-in phi", name, p.detach(), model.phi.state_dict()[name], 0.0)
 
@@ -119,7 +120,7 @@ def check(directory: pathlib.Path, prefix: str, bound: float, derivative_bound: 
     compare(f"{prefix} output", "before.deoccluded", d, io["before.deoccluded"], bound)
     compare(f"{prefix} output", "before.frontal", f, io["before.frontal"], bound)
 
-    after, _ = tsgan.read_safetensors(directory / f"{prefix}_after.safetensors")
+    after, _ = tsgan_weights.read_safetensors(directory / f"{prefix}_after.safetensors")
     lr = model.cfg["learning_rate"]
 
     def take_tsgan_discriminators(m):
@@ -165,7 +166,7 @@ def check(directory: pathlib.Path, prefix: str, bound: float, derivative_bound: 
         else:
             compare(f"{prefix} gradient", name, grads[name], want_grads[name], derivative_bound)
 
-    init, _ = tsgan.read_safetensors(directory / f"{prefix}_init.safetensors")
+    init, _ = tsgan_weights.read_safetensors(directory / f"{prefix}_init.safetensors")
     for name, value in model.state_dict().items():
         if name.endswith("num_batches_tracked"):
             compare(f"{prefix} batch-norm count", name, value, after[name], 0.0)
@@ -223,7 +224,7 @@ def check_recognizer():
     golden = torch.tensor([float(v) for v in re.findall(r"-?\d+\.\d+", re.search(r"golden = \{([^}]*)\}", source)[1])],
                           dtype=torch.float64)
     net = tsgan.FaceRecognizer()
-    net.load_tfjs(folder)
+    tsgan_weights.load_recognizer_tfjs(net, folder)
     y, x, c = torch.meshgrid(torch.arange(150), torch.arange(150), torch.arange(3), indexing="ij")
     image = ((3 * x + 5 * y + 7 * c) % 256).permute(2, 0, 1)[None].float() / 255  # §2.7's pattern
     with torch.no_grad():

@@ -514,11 +514,15 @@ class TSGAN {
     if constexpr (weights.adversarial > 0)
       add(losses::generator_adversarial_loss(disc(fake), Config::real_label), weights.adversarial, Term::adversarial);
     if constexpr (uses_identity) {
-      // φ of the real target is a constant; φ of the generated face carries the gradient.
-      auto target = [&] {
+      // φ of the real target is a constant, computed by the step's first generator step (see
+      // phi_targets_); φ of the generated face carries the gradient.
+      auto& cached = phi_targets_[frontal ? 1 : 0];
+      if (!cached) {
         NoGrad guard;
-        return phi_features(real);
-      }();
+        auto t = phi_features(real);
+        cached.emplace(TargetFeatures{t.embedding.value().clone(), t.feature_map.value().clone()});
+      }
+      const decltype(phi_features(real)) target{graph_.input(cached->embedding), graph_.input(cached->feature_map)};
       auto features = phi_features(fake);
       add(losses::identity_loss(features, target), weights.identity, Term::identity);
       const auto& target_embedding = target.embedding.value();
@@ -573,6 +577,7 @@ class TSGAN {
   // loss terms go to terms_. Reads no value back (a CUDA graph can record it).
   void run_step(const Batch<Config, D>& batch, config::Stage stage) {
     set_training(true);
+    phi_targets_ = {};
     zero_fill<D>(terms_.data(), Term::count);
     if constexpr (config::runs_discriminators<Config>()) discriminator_step(batch, stage);
     for (int k = 0; k < Config::generator_steps; ++k) generator_step(batch, stage);
@@ -649,6 +654,16 @@ class TSGAN {
   std::int64_t step_ = 0;
   // The real frontal targets' embeddings of the current generator step, for running centres.
   std::optional<Tensor<T, Shape<B, embedding_size()>, D>> centres_update_;
+  // φ of the running step's real targets, per stage (I_p, I_f). φ is frozen and every generator
+  // step of a train_step sees the same batch, so the first generator step computes them and the
+  // others reuse them: the same values, one φ pass per stage and step instead of one per
+  // generator step (run_step clears them first, so no step sees another's).
+  using PhiFeatures = decltype(std::declval<Identity&>().features(std::declval<const Image&>()));
+  struct TargetFeatures {
+    std::remove_cvref_t<decltype(std::declval<PhiFeatures&>().embedding.value())> embedding;
+    std::remove_cvref_t<decltype(std::declval<PhiFeatures&>().feature_map.value())> feature_map;
+  };
+  std::array<std::optional<TargetFeatures>, 2> phi_targets_;
   // The loss terms of the running step (Term's slots).
   Tensor<T, Shape<Term::count>, D> terms_;
 #if defined(__CUDACC__)
