@@ -1,8 +1,8 @@
 // tsgan-align: faces in photos, cut out and aligned to a template.
 //
 //   tsgan-align --out DIR [--template tsgan|dlib] [--size N] [--fallback center|skip]
-//               [--overwrite] [--models DIR] [--threads T] [--input-size S] [--min-score P]
-//               IMAGE_OR_FOLDER...
+//               [--landmarks auto|faceapi|dlib] [--overwrite] [--models DIR] [--threads T]
+//               [--input-size S] [--min-score P] IMAGE_OR_FOLDER...
 //
 // For each input image: face-api's tiny face detector, its best face's 68 landmarks, the crop
 // of that face by the template (align/face_template.hpp; tsgan: the method's 128 crop, dlib: the
@@ -14,7 +14,11 @@
 // (data/landmarks_file.hpp):
 //   {"file": "<path as given>", "box": [x, y, w, h] or null, "score": s or null,
 //    "landmarks": [[x, y], ... 68 pairs] or null, "aligned": "<output path>" or null}
-// coordinates in the input image's pixels. A face not found is named on stderr and has null box,
+// coordinates in the input image's pixels. With --landmarks dlib the 68 points are dlib's
+// (align::DlibLandmarks: its shape predictor in the box of its HOG detector nearest the image
+// centre, when the detector finds a face; then "box" is that box and "score" its detection score,
+// which is not a probability; else in face-api's box); auto, the default, is dlib when dlib's two
+// files are there, else faceapi, and says which on stderr. A face not found is named on stderr and has null box,
 // score and landmarks; with --fallback center it is still cut (the mean face in the centred
 // square) and "aligned" names that crop, with skip (the default) it is null. An input that cannot
 // be read (missing, empty, not an image, a folder without images) is named on stderr with the
@@ -71,7 +75,7 @@ struct Outcome {
 
 int main(int argc, char** argv) {
   CLI::App app{"Detect, landmark and align the faces of images (one aligned PNG per image, landmarks.jsonl)"};
-  std::string out_dir, kind = "tsgan", fallback = "skip", models;
+  std::string out_dir, kind = "tsgan", fallback = "skip", models, landmarks = "auto";
   int size = 0, threads = 0;
   bool overwrite = false;
   tsgan::models::DetectorOptions detector_options;
@@ -84,6 +88,11 @@ int main(int argc, char** argv) {
       ->check(tsgan::cli::integer(2, 4096));
   app.add_option("--fallback", fallback, "a face the detector misses: center (the centred square) or skip")
       ->check(CLI::IsMember({"center", "skip"}))
+      ->capture_default_str();
+  app.add_option("--landmarks", landmarks,
+                 "the 68 points: faceapi (face-api's FaceLandmark68Net), dlib (dlib's shape predictor in its HOG "
+                 "detector's box; docs/face-models.md) or auto (dlib when both dlib files are there, else faceapi)")
+      ->check(CLI::IsMember({"auto", "faceapi", "dlib"}))
       ->capture_default_str();
   app.add_flag("--overwrite", overwrite, "replace outputs that exist already");
   app.add_option("--models", models, "folder of the face-api models (default: $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models)");
@@ -107,6 +116,15 @@ int main(int argc, char** argv) {
     const align::FaceTemplate t =
         kind == "tsgan" ? align::FaceTemplate::tsgan(size ? size : 128) : align::FaceTemplate::dlib(size ? size : 150);
     const align::Fallback policy = fallback == "center" ? align::Fallback::center : align::Fallback::skip;
+    if (landmarks == "auto") {
+      landmarks = align::DlibLandmarks::available(dir) ? "dlib" : "faceapi";
+      fmt::print(stderr, "tsgan-align: landmarks: {}\n", landmarks);
+    }
+    std::optional<align::DlibLandmarks> dlib;  // shared: its predictor and detector are read-only
+    if (landmarks == "dlib") {
+      dlib.emplace(dir);
+      if (!dlib->detector) fmt::print(stderr, "tsgan-align: note: {}\n", align::DlibLandmarks::no_detector_note);
+    }
     const fs::path out(out_dir);
 
     bool failed = false;
@@ -161,8 +179,15 @@ int main(int argc, char** argv) {
             if (fs::is_regular_file(input, ec) && fs::file_size(input, ec) == 0)
               tsgan::fail<tsgan::IoError>("{}: empty file (0 bytes)", input.string());
             const tsgan::io::Image image = tsgan::io::read_image(input);
-            const align::AlignedFace face = align::align_face(image, detector, landmarker, t, policy, detector_options);
-            if (face.box) {
+            const align::AlignedFace face =
+                align::align_face(image, detector, landmarker, t, policy, detector_options, dlib ? &*dlib : nullptr);
+            if (face.hog_box) {
+              const tsgan::models::DlibRect& r = face.hog_box->rect;
+              e.box = std::array<double, 4>{double(r.left), double(r.top), double(r.right - r.left + 1),
+                                            double(r.bottom - r.top + 1)};
+              e.score = face.hog_box->score;
+              e.landmarks = face.landmarks;
+            } else if (face.box) {
               e.box = std::array<double, 4>{face.box->x, face.box->y, face.box->width, face.box->height};
               e.score = face.box->score;
               e.landmarks = face.landmarks;

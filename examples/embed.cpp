@@ -1,7 +1,8 @@
 // tsgan-embed: face descriptors of images with the pretrained face recognizer (dlib's ResNet from
 // face-api's TF.js weights; docs/face-models.md).
 //
-//   tsgan-embed [--models DIR] [--crop none|center | --align] [--threads T] IMAGE...
+//   tsgan-embed [--models DIR] [--crop none|center | --align [--landmarks auto|faceapi|dlib]]
+//               [--threads T] IMAGE...
 //
 // Prints one line per image: its path, then the 128 values of its descriptor, separated by
 // spaces, each as the shortest decimal that reads back as the same float (fmt's "{}"), which is
@@ -12,6 +13,8 @@
 // face-api does. --align finds the face instead (face-api's detector, its best face's 68
 // landmarks) and cuts dlib's 150x150 chip from them (align/face_template.hpp), the input dlib's
 // network was trained on; an image without a detected face is then reported and gets no line.
+// --landmarks as tsgan-align's: auto (the default) takes dlib's 68 points (align::DlibLandmarks)
+// when dlib's two files are there, else face-api's, and says which on stderr.
 // An image that cannot be read is reported on stderr, naming it, and the others
 // are still processed; the exit status is then 1 (2 for a usage error or missing models; any
 // other failure: 'tsgan-embed: message', 1).
@@ -38,7 +41,8 @@ using Face = tsgan::Tensor<float, tsgan::Shape<3, tsgan::models::face::input_siz
 // Images are read and embedded this many at a time, so memory stays bounded for long lists.
 constexpr std::size_t chunk = 64;
 
-int embed(const std::string& models, const std::string& crop, bool align, const std::vector<std::string>& images);
+int embed(const std::string& models, const std::string& crop, bool align, std::string landmarks,
+          const std::vector<std::string>& images);
 
 }  // namespace
 
@@ -53,19 +57,28 @@ int main(int argc, char** argv) {
   auto* crop_option = app.add_option("--crop", crop, "face crop: none (the whole image) or center (the fixed LFW crop)")
                           ->check(CLI::IsMember({"none", "center"}));
   bool align = false;
-  app.add_flag("--align", align, "detect the face and cut dlib's 150x150 chip from its landmarks")->excludes(crop_option);
+  auto* align_flag =
+      app.add_flag("--align", align, "detect the face and cut dlib's 150x150 chip from its landmarks")->excludes(crop_option);
+  std::string landmarks = "auto";
+  app.add_option("--landmarks", landmarks,
+                 "with --align, the 68 points: faceapi, dlib (dlib's shape predictor in its HOG detector's box) or "
+                 "auto (dlib when both dlib files are there, else faceapi)")
+      ->check(CLI::IsMember({"auto", "faceapi", "dlib"}))
+      ->needs(align_flag)
+      ->capture_default_str();
   app.add_option("IMAGE", images, "PNG, JPEG or binary PGM/PPM files")->required();
   int threads = 0;
   tsgan::cli::add_threads_option(app, threads);
   return tsgan::cli::run("tsgan-embed", app, argc, argv, [&] {
     tsgan::cli::apply_threads(threads);
-    return embed(models, crop, align, images);
+    return embed(models, crop, align, landmarks, images);
   });
 }
 
 namespace {
 
-int embed(const std::string& models, const std::string& crop, bool align, const std::vector<std::string>& images) {
+int embed(const std::string& models, const std::string& crop, bool align, std::string landmarks,
+          const std::vector<std::string>& images) {
   std::filesystem::path dir;
   if (!models.empty()) {
     dir = models;
@@ -82,11 +95,20 @@ int embed(const std::string& models, const std::string& crop, bool align, const 
   std::optional<FaceRecognizer<float>> net;
   std::optional<tsgan::models::FaceDetector<>> detector;
   std::optional<tsgan::models::FaceLandmarker<>> landmarker;
+  std::optional<tsgan::align::DlibLandmarks> dlib;
   try {
     net.emplace(dir);
     if (align) {
       detector.emplace(dir);
       landmarker.emplace(dir);
+      if (landmarks == "auto") {
+        landmarks = tsgan::align::DlibLandmarks::available(dir) ? "dlib" : "faceapi";
+        fmt::print(stderr, "tsgan-embed: landmarks: {}\n", landmarks);
+      }
+      if (landmarks == "dlib") {
+        dlib.emplace(dir);
+        if (!dlib->detector) fmt::print(stderr, "tsgan-embed: note: {}\n", tsgan::align::DlibLandmarks::no_detector_note);
+      }
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "tsgan-embed: {}\n", e.what());
@@ -103,7 +125,7 @@ int embed(const std::string& models, const std::string& crop, bool align, const 
         const tsgan::io::Image im = tsgan::io::read_image(images[i]);
         if (align) {
           const auto face = tsgan::align::align_face(im, *detector, *landmarker, tsgan::align::FaceTemplate::dlib(),
-                                                     tsgan::align::Fallback::skip);
+                                                     tsgan::align::Fallback::skip, {}, dlib ? &*dlib : nullptr);
           if (!face.crop) {
             fmt::print(stderr, "tsgan-embed: {}: no face found\n", images[i]);
             failed = true;

@@ -373,8 +373,7 @@ struct Aligner {
   tsgan::models::DetectorOptions options;
   tsgan::models::FaceDetector<> detector;
   tsgan::models::FaceLandmarker<> landmarker;
-  std::optional<tsgan::models::ShapePredictor> dlib_landmarks;  // --landmarks dlib
-  std::optional<tsgan::models::HogFaceDetector> dlib_detector;   // --landmarks dlib, when exported
+  std::optional<tsgan::align::DlibLandmarks> dlib;  // --landmarks dlib
   tsgan::align::FaceTemplate face_template;
   std::size_t missed = 0;
   std::size_t hog_boxes = 0;  // faces framed by dlib's own detector
@@ -388,20 +387,8 @@ std::shared_ptr<Aligner> make_aligner(const Args& a, int side, const fs::path& m
                                                                      : tsgan::align::FaceTemplate::tsgan(size));
   aligner->options.input_size = a.input_size;
   if (a.landmarks == "dlib") {
-    const auto path = tsgan::models::shape_predictor::model_path();
-    if (!path)
-      tsgan::fail("tsgan-evaluate: --landmarks dlib needs dlib's shape_predictor_68_face_landmarks.dat: install Debian's "
-                  "libdlib-data (it puts it in {}) or set TSGAN_DLIB_SHAPE_PREDICTOR (docs/face-models.md)",
-                  tsgan::models::shape_predictor::debian_model_path);
-    aligner->dlib_landmarks.emplace(*path);
-    if (const auto hog = tsgan::models::hog_face_detector::model_path(models))
-      aligner->dlib_detector.emplace(*hog);
-    else
-      fmt::print(stderr,
-                 "tsgan-evaluate: note: no {} in the face model folder (scripts/fetch-face-models.sh exports it "
-                 "when Debian's libdlib-dev is installed); --landmarks dlib frames every face with face-api's box "
-                 "mapped to dlib's\n",
-                 tsgan::models::hog_face_detector::file_name);
+    aligner->dlib.emplace(models);
+    if (!aligner->dlib->detector) fmt::print(stderr, "tsgan-evaluate: note: {}\n", tsgan::align::DlibLandmarks::no_detector_note);
   }
   return aligner;
 }
@@ -413,8 +400,7 @@ LoadedFace load_face(const fs::path& path, int side, Aligner* aligner) {
   if (aligner) {
     const auto face = tsgan::align::align_face(im, aligner->detector, aligner->landmarker, aligner->face_template,
                                                tsgan::align::Fallback::center, aligner->options,
-                                               aligner->dlib_landmarks ? &*aligner->dlib_landmarks : nullptr,
-                                               aligner->dlib_detector ? &*aligner->dlib_detector : nullptr);
+                                               aligner->dlib ? &*aligner->dlib : nullptr);
     aligner->missed += !face.box && !face.hog_box;
     aligner->hog_boxes += face.hog_box.has_value();
     return LoadedFace{*face.crop, face.five_in_crop()};
@@ -430,7 +416,7 @@ LoadedFace load_face(const fs::path& path, int side, Aligner* aligner) {
 std::string face_description(const Args& a, const Aligner* aligner, std::size_t images, int side) {
   return (a.flip ? std::string("test-time flip, ") : std::string()) + (aligner ? fmt::format("{} alignment {}x{} from {} landmarks ({}{} of {} faces not detected, cut from the centred square)", a.align,
                                aligner->face_template.size, aligner->face_template.size, a.landmarks,
-                               aligner->dlib_detector ? fmt::format("{} framed by dlib's HOG detector, the rest by face-api's box; ", aligner->hog_boxes) : std::string(),
+                               aligner->dlib && aligner->dlib->detector ? fmt::format("{} framed by dlib's HOG detector, the rest by face-api's box; ", aligner->hog_boxes) : std::string(),
                                aligner->missed, images)
                  : fmt::format("centre crop {}", side ? fmt::format("resized to {}x{}", side, side) : std::string("126x126 at 62,62")));
 }
@@ -671,10 +657,7 @@ int main(int argc, char** argv) {
     if (!a.overwrite && fs::exists(a.json))
       tsgan::fail<tsgan::IoError>("{}: exists already (pass --overwrite to replace it, or choose another --json)", a.json.string());
     ex::parse_occlusions(a.occlusions);  // a bad list fails before any work
-    if (a.landmarks == "auto")
-      a.landmarks = tsgan::models::shape_predictor::model_path() && tsgan::models::hog_face_detector::model_path(*models)
-                        ? "dlib"
-                        : "faceapi";
+    if (a.landmarks == "auto") a.landmarks = tsgan::align::DlibLandmarks::available(*models) ? "dlib" : "faceapi";
     std::unique_ptr<ex::Restorer> restorer;
     if (!a.model.empty()) a.config = ex::config_or_checkpoints(a.config, a.model);
     else if (a.config.empty()) a.config = ex::config_names().front();

@@ -51,6 +51,10 @@ foreach(bad "empty.png: empty file" "text.png" "missing.jpg" "no-images: a folde
     message(FATAL_ERROR "stderr does not say '${bad}'")
   endif()
 endforeach()
+# --landmarks auto says which it took (dlib where dlib's two files are, docs/face-models.md).
+if(NOT err MATCHES "tsgan-align: landmarks: (dlib|faceapi)\n")
+  message(FATAL_ERROR "stderr does not say which landmarks --landmarks auto took")
+endif()
 if(NOT err MATCHES "images/s, [0-9]+m[0-9][0-9]s left")
   message(FATAL_ERROR "no progress line with the rate and the time left")
 endif()
