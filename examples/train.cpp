@@ -17,10 +17,10 @@
 // --photos trains without a pre-rendered folder: the pairs of tsgan-make-pairs are made on the fly
 // (data::PoseSynthesisLoader). Each DIR is a face folder (index.csv) of photos; its frontal rows
 // (every row when none has a pose) are fitted once at the start (data::FaceFitter: the detector
-// and FaceMesh from --models, the fit of tsgan-make-pairs; the count and the photos left out go
-// to stderr), and each batch item draws a photo, a yaw of --yaws and its side, and an occlusion
-// from the model's generator, so --resume continues bit for bit here too. --mode and --head are
-// tsgan-make-pairs' options.
+// and FaceMesh from --models, the fit of tsgan-make-pairs; without them, a message naming the
+// missing file and exit status 2; the count and the photos left out go to stderr), and each batch
+// item draws a photo, a yaw of --yaws and its side, and an occlusion from the model's generator,
+// so --resume continues bit for bit here too. --mode and --head are tsgan-make-pairs' options.
 //
 // The loop is train::Trainer's: every K steps (and at the end) it saves OUT/checkpoint.safetensors
 // atomically, prints one JSON line with every loss term (also appended to OUT/log.jsonl) and writes
@@ -83,9 +83,8 @@ std::vector<tsgan::data::ImagePair> read_pairs(const std::vector<fs::path>& fold
 
 // The pose-synthesis loader over the --photos folders, every photo fitted once, with progress.
 template <class Config>
-tsgan::data::PoseSynthesisLoader<Config> photo_loader(const Args& a) {
+tsgan::data::PoseSynthesisLoader<Config> photo_loader(const Args& a, const tsgan::data::FaceFitModels& fit_models) {
   namespace data = tsgan::data;
-  const data::FaceFitModels fit_models = data::face_fit_models(a.models);
   std::vector<data::FaceIndex> indexes;
   for (const auto& folder : a.photos) {
     indexes.push_back(data::FaceIndex::read(folder));
@@ -122,7 +121,14 @@ template <class Config>
 int run(const Args& a) {
   using Model = tsgan::TSGAN<Config>;
   if (!a.photos.empty()) {
-    const auto loader = photo_loader<Config>(a);
+    tsgan::data::FaceFitModels fit_models;
+    try {
+      fit_models = tsgan::data::face_fit_models(a.models);
+    } catch (const tsgan::IoError& e) {
+      fmt::print(stderr, "{}: {}\n", program, e.what());
+      return 2;  // like the recognizer's weights missing
+    }
+    const auto loader = photo_loader<Config>(a, fit_models);
     Model model(a.seed);
     return ex::train_model(model, loader, a.train, a.models, program, [&] {
       if (!a.init.empty()) model.load_generators(a.init);

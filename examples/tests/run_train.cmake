@@ -144,7 +144,7 @@ file(MAKE_DIRECTORY ${WORK_DIR}/no-models)
 execute_process(COMMAND ${CMAKE_COMMAND} -E env TSGAN_MODELS_DIR=${WORK_DIR}/no-models
                         ${TRAIN} --config tiny --photos ${DATA} --out ${WORK_DIR}/u --steps 1
                 RESULT_VARIABLE rc ERROR_VARIABLE stderr OUTPUT_QUIET)
-if(NOT rc EQUAL 1 OR NOT stderr MATCHES "no-models/tiny_face_detector_model-weights_manifest.json is missing.*fetch-face-models.sh"
+if(NOT rc EQUAL 2 OR NOT stderr MATCHES "no-models/tiny_face_detector_model-weights_manifest.json is missing.*fetch-face-models.sh"
    OR EXISTS ${WORK_DIR}/u)
   message(FATAL_ERROR "--photos without the face models must fail naming the missing file and the fetch script (${rc}): ${stderr}")
 endif()
