@@ -15,16 +15,17 @@
 // scaled with the image to S × S and mirrored with it; otherwise on the template's.
 //
 // PoseSynthesisLoader makes the pairs on the fly instead (issue 15: training without a
-// pre-rendered folder): from a face folder's photos (the frontal rows, or every row when no row
-// has a pose, as tsgan-make-pairs takes them), each fitted once by the given fitter (FaceMesh's
-// 468 points in image pixels: detector + FaceMesh, as tsgan-make-pairs does) and kept with its
-// mesh; each batch item draws a photo, a yaw of the requested set and its side from the
-// generator and renders the pair with data::PoseSynthesizer at S × S, the occlusion on the
-// rendered face's five points. The same generator state gives the same batch. Photos that cannot
-// be read or fitted are reported in warnings() and left out. Several folders may be given; a
-// person's name is one identity over all of them. Given a PoseSynthesizer instead of
-// the face's triangles, it renders with that one: PoseSynthesizer(render::HeadMesh(canonical))
-// turns the whole head, the pairs of tsgan-make-pairs --head.
+// pre-rendered folder; tsgan-train --photos): from a face folder's photos (the frontal rows, or
+// every row when no row has a pose, as tsgan-make-pairs takes them), each fitted once by the given
+// fitter (FaceMesh's 468 points in image pixels: data::FaceFitter::as_fitter(), the fit of
+// tsgan-make-pairs) and kept with its mesh; each batch item draws a photo, a yaw of the requested
+// set and its side from the generator and renders the pair with data::PoseSynthesizer at S × S,
+// the occlusion on the rendered face's five points. The same generator state gives the same
+// batch. Photos that cannot be read or fitted are reported in warnings() and left out. Several
+// folders may be given; a person's name is one identity over all of them. Given a
+// PoseSynthesizer instead of the face's triangles, it renders with that one:
+// PoseSynthesizer(render::HeadMesh(canonical)) turns the whole head, the pairs of
+// tsgan-make-pairs --head.
 #pragma once
 
 #include <functional>
