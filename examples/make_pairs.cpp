@@ -7,7 +7,7 @@
 // when the pose column is empty, are the sources) or a plain folder of images (searched
 // recursively; a file's identity is its folder's name). For each source photo: face-api's tiny
 // detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
-// --box-scale times, and each yaw renders the face turned by ±yaw (the sign drawn per photo and
+// --box-scale times (data::FaceFitter, the fit tsgan-train --photos makes too), and each yaw renders the face turned by ±yaw (the sign drawn per photo and
 // yaw from --seed; with --both-sides, both signs: +yaw first) with data::PoseSynthesizer,
 // aligned to the method's crop. --head turns the whole head (forehead, hair, ears, jaw, neck) with
 // the face: the face mesh is extended by render::HeadMesh; without it only the face turns.
@@ -56,13 +56,13 @@
 
 #include "tsgan/cli/program.hpp"
 #include "tsgan/core/random.hpp"
+#include "tsgan/data/face_fitter.hpp"
 #include "tsgan/data/faces.hpp"
 #include "tsgan/data/occlusion.hpp"
 #include "tsgan/data/pose_synthesis.hpp"
 #include "tsgan/data/landmarks_file.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/io/model_path.hpp"
-#include "tsgan/models/face_detector.hpp"
 #include "tsgan/models/face_mesh.hpp"
 #include "tsgan/models/face_recognizer.hpp"
 #include "tsgan/render/canonical_mesh.hpp"
@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
   fs::path data_dir, out;
   std::string yaws_text = "15,30,45,60,75", mode_text = "profile";
   int size = 128, limit = 0, threads = 0;
-  double box_scale = 1.1;
+  double box_scale = data::FaceFitter::default_box_scale;
   bool identity_check = false, yaw_check = false, both_sides = false, frames = false, head = false;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "a folder with index.csv, or a folder of images")->required();
@@ -217,28 +217,25 @@ int main(int argc, char** argv) {
     if (fs::exists(out) && (!fs::is_directory(out) || !fs::is_empty(out)))
       fail("{}: the output folder exists and is not empty (nothing is overwritten; choose another --out)", out.string());
     const auto models = io::face_models_dir();
-    const auto mesh_dir = models::face_mesh_dir();
-    const auto canonical = render::find_canonical_mesh();
-    if (!models || !mesh_dir || !canonical || !fs::exists(*mesh_dir / models::mesh::landmark_map_file))
+    const data::FaceFitModels fit_models = data::face_fit_models();
+    if (!models || !fs::exists(fit_models.dir / models::mesh::landmark_map_file))
       fail("the face models are missing from {} (run scripts/fetch-face-models.sh and scripts/fetch-face-mesh.sh)",
            io::face_models_search_dir().string());
     std::vector<Source> sources = find_sources(data_dir);
     if (limit > 0 && sources.size() > std::size_t(limit)) sources.resize(std::size_t(limit));
     if (sources.empty()) fail("{}: no images found", data_dir.string());
-    const render::CanonicalMesh canonical_mesh = render::read_canonical_mesh(*canonical);
+    const render::CanonicalMesh canonical_mesh = render::read_canonical_mesh(fit_models.canonical_mesh);
     const data::PoseSynthesizer synth = head ? data::PoseSynthesizer(render::HeadMesh(canonical_mesh))
                                              : data::PoseSynthesizer(canonical_mesh.triangles);
-    const models::mesh::LandmarkMap map68 = models::mesh::read_landmark_map(*mesh_dir);
+    const models::mesh::LandmarkMap map68 = models::mesh::read_landmark_map(fit_models.dir);
     const std::vector<std::string> stems = output_stems(sources);
 
     const int workers = std::max(1, std::min<int>(num_threads(), int(sources.size())));
     std::vector<Output> results(sources.size());
-    std::vector<models::FaceDetector<>> detectors;
-    std::vector<models::FaceMesh<>> meshes;
+    std::vector<data::FaceFitter> fitters;
     std::vector<models::FaceRecognizer<>> recognizers;
     for (int w = 0; w < workers; ++w) {
-      detectors.emplace_back(*models);
-      meshes.emplace_back(*mesh_dir);
+      fitters.emplace_back(fit_models, box_scale);
       if (identity_check) recognizers.emplace_back(*models);
     }
     auto embed = [&](int w, const io::Image& face) {
@@ -258,19 +255,13 @@ int main(int argc, char** argv) {
         o.skipped = e.what();
         return;
       }
-      const auto faces = detectors[std::size_t(w)].detect(photo);
-      if (faces.empty()) {
-        o.skipped = "no face detected";
+      const data::FaceFit fit = fitters[std::size_t(w)].fit(photo);
+      if (fit.points.empty()) {
+        o.skipped = fit.skipped;
         return;
       }
-      const auto& f = faces.front();
-      const auto box = models::mesh::square_box({f.x, f.y, f.x + f.width, f.y + f.height}, box_scale);
-      const auto fit = meshes[std::size_t(w)].run(photo, box);
-      if (fit.face_score < 0.5) {
-        o.skipped = fmt::format("the face mesh does not fit (face score {:.2f} < 0.5)", fit.face_score);
-        return;
-      }
-      const auto points = data::mesh_vertices(fit.points);
+      const auto& box = fit.box;
+      const auto& points = fit.points;
       const std::string& stem = stems[k];
       const fs::path dir = out / "images" / stem, mask_dir = out / "masks" / stem;
       fs::create_directories(dir);
@@ -294,7 +285,7 @@ int main(int argc, char** argv) {
         const align::Similarity to_crop = crop_to_photo.inverse();
         const align::Point c = to_crop({(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2});
         const double half = box.width() * to_crop.scale() / 2;
-        return data::mesh_vertices(meshes[std::size_t(w)].run(crop, {c.x - half, c.y - half, c.x + half, c.y + half}).points);
+        return data::mesh_vertices(fitters[std::size_t(w)].mesh().run(crop, {c.x - half, c.y - half, c.x + half, c.y + half}).points);
       };
       std::vector<double> signed_yaws;
       for (const double yaw : yaws) {

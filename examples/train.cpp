@@ -4,6 +4,8 @@
 //   tsgan-train --data DIR [--data DIR ...] --out OUT --steps N [--config release|paper|small|tiny]
 //               [--init MODEL] [--models DIR] [--seed S] [--resume | --overwrite] [--log-every K]
 //               [--threads T]
+//   tsgan-train --photos DIR [--photos DIR ...] [--yaws 15,30,45,60,75] [--mode profile|roundtrip]
+//               [--head] --out OUT --steps N [the options above]
 //
 // Each DIR holds an index.csv with columns path,identity,pose (pose forward, frontal or 0 marks a
 // frontal image); each non-frontal image is paired with the frontal image of the same person that
@@ -11,6 +13,14 @@
 // occluded synthetically, at the face's own landmarks when a landmarks.jsonl is beside the index.
 // Identities are matched by name across folders, so one person's pairs from several folders count
 // as one identity for the dual triplet loss.
+//
+// --photos trains without a pre-rendered folder: the pairs of tsgan-make-pairs are made on the fly
+// (data::PoseSynthesisLoader). Each DIR is a face folder (index.csv) of photos; its frontal rows
+// (every row when none has a pose) are fitted once at the start (data::FaceFitter: the detector
+// and FaceMesh from --models, the fit of tsgan-make-pairs; without them, a message naming the
+// missing file and exit status 2; the count and the photos left out go to stderr), and each batch
+// item draws a photo, a yaw of --yaws and its side, and an occlusion from the model's generator,
+// so --resume continues bit for bit here too. --mode and --head are tsgan-make-pairs' options.
 //
 // The loop is train::Trainer's: every K steps (and at the end) it saves OUT/checkpoint.safetensors
 // atomically, prints one JSON line with every loss term (also appended to OUT/log.jsonl) and writes
@@ -26,10 +36,14 @@
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <optional>
 
 #include "common.hpp"
+#include "tsgan/data/face_fitter.hpp"
 #include "tsgan/data/loader.hpp"
+#include "tsgan/render/head_mesh.hpp"
 
 namespace fs = std::filesystem;
 namespace ex = tsgan::examples;
@@ -39,7 +53,10 @@ namespace {
 constexpr const char* program = "tsgan-train";
 
 struct Args {
-  std::vector<fs::path> data;
+  std::vector<fs::path> data, photos;
+  std::vector<double> yaws{15, 30, 45, 60, 75};
+  std::string mode = "profile";
+  bool head = false;
   fs::path init;
   ex::TrainArgs train;
   std::string config, models;
@@ -66,18 +83,77 @@ std::vector<tsgan::data::ImagePair> read_pairs(const std::vector<fs::path>& fold
   return all;
 }
 
+// The pose-synthesis loader over the --photos folders, every photo fitted once, with progress.
+template <class Config>
+tsgan::data::PoseSynthesisLoader<Config> photo_loader(const Args& a, const tsgan::data::FaceFitModels& fit_models) {
+  namespace data = tsgan::data;
+  std::vector<data::FaceIndex> indexes;
+  for (const auto& folder : a.photos) {
+    indexes.push_back(data::FaceIndex::read(folder));
+    for (const auto& w : indexes.back().warnings()) fmt::print(stderr, "warning: {}\n", w);
+  }
+  const tsgan::render::CanonicalMesh canonical = tsgan::render::read_canonical_mesh(fit_models.canonical_mesh);
+  data::PoseSynthesizer synth = a.head ? data::PoseSynthesizer(tsgan::render::HeadMesh(canonical))
+                                       : data::PoseSynthesizer(canonical.triangles);
+  data::FaceFitter fitter(fit_models);
+  std::vector<std::string> reasons;
+  std::size_t tried = 0;
+  const auto fit_one = fitter.as_fitter(&reasons);
+  const auto fit = [&](const tsgan::io::Image& photo) {
+    auto points = fit_one(photo);
+    if (++tried % 10 == 0) fmt::print(stderr, "\r{}: fitting photos: {} fitted, {} not   ", program, tried - reasons.size(), reasons.size());
+    return points;
+  };
+  data::PoseSynthesisOptions options;
+  options.yaws = a.yaws;
+  options.mode = a.mode == "profile" ? data::PoseMode::profile : data::PoseMode::roundtrip;
+  data::PoseSynthesisLoader<Config> loader(indexes, fit, std::move(synth), options);
+  if (tried >= 10) fmt::print(stderr, "\n");
+  for (const auto& w : loader.warnings()) fmt::print(stderr, "warning: {}\n", w);
+  std::map<std::string, int> why;
+  for (const auto& r : reasons) ++why[r.substr(0, r.find(" ("))];
+  for (const auto& [reason, n] : why) fmt::print(stderr, "{}: {} photos not used: {}\n", program, n, reason);
+  fmt::print(stderr, "{} of {} photos fitted; pairs made on the fly ({}, yaws ±{}, {}) (config {}, {}x{})\n", loader.size(),
+             tried, a.mode, fmt::join(a.yaws, "/"), a.head ? "the whole head turns" : "the face turns", a.config,
+             Config::image_size, Config::image_size);
+  return loader;
+}
+
+// Either loader behind one type, so that the training loop (TsganTraining, train::Trainer) is
+// compiled once per configuration, not once per loader (12 s less CPU time for release;tiny).
+template <class Config>
+struct BatchSource {
+  std::function<tsgan::Batch<Config>(tsgan::random::Generator&)> draw;
+  tsgan::Batch<Config> next(tsgan::random::Generator& gen) const { return draw(gen); }
+};
+
 template <class Config>
 int run(const Args& a) {
   using Model = tsgan::TSGAN<Config>;
-  std::size_t identities = 0;
-  const auto pairs = read_pairs(a.data, identities);
-  const tsgan::data::PairLoader<Config> loader(pairs);
-  for (const auto& w : loader.warnings()) fmt::print(stderr, "warning: {}\n", w);
-  fmt::print(stderr, "{} training pairs of {} identities (config {}, {}x{})\n", loader.size(), identities, a.config,
-             Config::image_size, Config::image_size);
+  std::optional<tsgan::data::PoseSynthesisLoader<Config>> photos;
+  std::optional<tsgan::data::PairLoader<Config>> pairs;
+  BatchSource<Config> source;
+  if (!a.photos.empty()) {
+    tsgan::data::FaceFitModels fit_models;
+    try {
+      fit_models = tsgan::data::face_fit_models(a.models);
+    } catch (const tsgan::IoError& e) {
+      fmt::print(stderr, "{}: {}\n", program, e.what());
+      return 2;  // like the recognizer's weights missing
+    }
+    photos.emplace(photo_loader<Config>(a, fit_models));
+    source.draw = [&](tsgan::random::Generator& gen) { return photos->next(gen); };
+  } else {
+    std::size_t identities = 0;
+    pairs.emplace(read_pairs(a.data, identities));
+    for (const auto& w : pairs->warnings()) fmt::print(stderr, "warning: {}\n", w);
+    fmt::print(stderr, "{} training pairs of {} identities (config {}, {}x{})\n", pairs->size(), identities, a.config,
+               Config::image_size, Config::image_size);
+    source.draw = [&](tsgan::random::Generator& gen) { return pairs->next(gen); };
+  }
 
   Model model(a.seed);
-  return ex::train_model(model, loader, a.train, a.models, program, [&] {
+  return ex::train_model(model, source, a.train, a.models, program, [&] {
     if (!a.init.empty()) model.load_generators(a.init);
   });
 }
@@ -85,16 +161,42 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Train TSGAN on face folders (index.csv) with synthetic occlusions"};
+  CLI::App app{"Train TSGAN on face folders (index.csv) or on photos turned on the fly, with synthetic occlusions"};
   Args a;
   int threads = 0;
-  app.add_option("--data", a.data, "folder with index.csv (path,identity,pose); repeat for several")->required();
+  auto* data = app.add_option("--data", a.data, "folder with index.csv (path,identity,pose); repeat for several");
+  auto* photos = app.add_option("--photos", a.photos,
+                                "folder of photos with index.csv: pairs made from them on the fly by pose synthesis; repeat for several")
+                     ->excludes(data);
+  app.add_option("--yaws", a.yaws, "with --photos: yaw angles in degrees, comma-separated; each is drawn left or right")
+      ->delimiter(',')
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            double d = 0;
+            std::size_t used = 0;
+            try {
+              d = std::stod(v, &used);
+            } catch (const std::exception&) {
+            }
+            return used == v.size() && d > 0 && d < 90 ? std::string() : fmt::format("'{}' is not an angle in degrees between 0 and 90", v);
+          },
+          "DEGREES"))
+      ->needs(photos);
+  app.add_option("--mode", a.mode, "with --photos: profile (input rendered at the yaw) or roundtrip (rendered there and back)")
+      ->check(CLI::IsMember({"profile", "roundtrip"}))
+      ->needs(photos);
+  app.add_flag("--head", a.head, "with --photos: turn the whole head, not only the face mesh")->needs(photos);
+  app.parse_complete_callback([&] {
+    if (a.data.empty() && a.photos.empty()) throw CLI::RequiredError("--data or --photos");
+  });
   ex::add_train_options(app, a.train);
   app.add_option("--config", a.config,
                  fmt::format("model configuration (default: the checkpoint's with --resume, else {})", ex::config_names().front()))
       ->check(CLI::IsMember(ex::config_names()));
   auto* init = app.add_option("--init", a.init, "start from this model file's generators (not with --resume)");
-  app.add_option("--models", a.models, "face recognizer weights (default: $TSGAN_MODELS_DIR, else ~/.cache/tsgan/models)");
+  app.add_option("--models", a.models,
+                 "face models: the recognizer's weights; with --photos also the detector and FaceMesh (default: $TSGAN_MODELS_DIR, "
+                 "else ~/.cache/tsgan/models)");
   app.add_option("--seed", a.seed, "seed of weights, batches and occlusions");
   tsgan::cli::add_threads_option(app, threads);
   init->excludes(app.get_option("--resume"));

@@ -2,7 +2,9 @@
 #        -P run_train.cmake
 # Training, resuming, and the findings of issue 11 with the least input that shows each: an
 # existing run folder without --resume, a read-only checkpoint, --resume without a checkpoint,
-# --out a file, usage errors, a diverging run, a dead process's temporary checkpoint.
+# --out a file, usage errors, a diverging run, a dead process's temporary checkpoint. Then
+# --photos (pairs made on the fly): its usage errors, the message without the face models, and,
+# when the models are there, a run on a few CMU photos, resumed bit for bit.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -133,3 +135,67 @@ if(rc EQUAL 0 OR NOT stderr MATCHES "index.csv")
   message(FATAL_ERROR "a folder without index.csv must fail and say so (${rc}): ${stderr}")
 endif()
 message(STATUS "train (tiny): 6 steps, resume identical: ${a}")
+
+# --photos: pairs made on the fly from photos (a folder of 7 frontal CMU photos of 4 people, one
+# the detector misses, and a side view that is not a source). Usage errors first: they need no model.
+expect(2 "--data excludes --photos" --photos ${DATA} --out ${WORK_DIR}/u --steps 1)
+expect(2 "--yaws requires --photos" --yaws 30 --out ${WORK_DIR}/u --steps 1)
+file(MAKE_DIRECTORY ${WORK_DIR}/no-models)
+execute_process(COMMAND ${CMAKE_COMMAND} -E env TSGAN_MODELS_DIR=${WORK_DIR}/no-models
+                        ${TRAIN} --config tiny --photos ${DATA} --out ${WORK_DIR}/u --steps 1
+                RESULT_VARIABLE rc ERROR_VARIABLE stderr OUTPUT_QUIET)
+if(NOT rc EQUAL 2 OR NOT stderr MATCHES "no-models/tiny_face_detector_model-weights_manifest.json is missing.*fetch-face-models.sh"
+   OR EXISTS ${WORK_DIR}/u)
+  message(FATAL_ERROR "--photos without the face models must fail naming the missing file and the fetch script (${rc}): ${stderr}")
+endif()
+if(DEFINED ENV{TSGAN_MODELS_DIR} AND NOT "$ENV{TSGAN_MODELS_DIR}" STREQUAL "")
+  set(models "$ENV{TSGAN_MODELS_DIR}")
+else()
+  set(models "$ENV{HOME}/.cache/tsgan/models")
+endif()
+foreach(f tiny_face_detector_model-weights_manifest.json facemesh.json face_mesh_canonical.txt)
+  if(NOT EXISTS "${models}/${f}")
+    message(STATUS "train --photos not run: ${f} is absent from ${models} (scripts/fetch-face-models.sh, scripts/fetch-face-mesh.sh)")
+    return()
+  endif()
+endforeach()
+set(photos ${WORK_DIR}/photos)
+set(rows "path,identity,pose\n")
+foreach(f alex/alex_forward_angry_eyes alex/alex_forward_happy_eyes fred/fred_forward_angry_eyes fred/fred_forward_happy_eyes
+          henry/henry_forward_happy_eyes henry/henry_forward_neutral_eyes bob/bob_forward_angry_eyes alex/alex_left_angry_eyes)
+  get_filename_component(person_dir ${f} DIRECTORY)
+  file(COPY ${DATA}/images/${f}.pgm DESTINATION ${photos}/${person_dir})
+  string(REGEX MATCH "^[a-z]+" person ${f})
+  string(REGEX MATCH "_(forward|left)_" pose ${f})
+  set(rows "${rows}${f}.pgm,${person},${CMAKE_MATCH_1}\n")
+endforeach()
+file(WRITE ${photos}/index.csv "${rows}")
+function(train_photos out steps)
+  execute_process(COMMAND ${TRAIN} --config tiny --photos ${photos} --yaws 30,60 --out ${out} --steps ${steps} --log-every 2
+                          --seed 3 --threads 1 ${ARGN}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE stdout ERROR_VARIABLE stderr)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "tsgan-train --photos failed (${rc}):\n${stdout}\n${stderr}")
+  endif()
+  set(stderr "${stderr}" PARENT_SCOPE)
+endfunction()
+train_photos(${WORK_DIR}/photos-straight 6)
+if(NOT stderr MATCHES "6 of 7 photos fitted; pairs made on the fly \\(profile, yaws ±30/60, the face turns\\)"
+   OR NOT stderr MATCHES "bob_forward_angry_eyes.pgm: no face fitted; not used" OR NOT stderr MATCHES "1 photos not used: no face detected")
+  message(FATAL_ERROR "--photos: expected 6 of the 7 frontal photos fitted and bob's named as not used:\n${stderr}")
+endif()
+file(STRINGS ${WORK_DIR}/photos-straight/log.jsonl log)
+list(LENGTH log n)
+if(NOT n EQUAL 3 OR NOT EXISTS ${WORK_DIR}/photos-straight/grid_000006.png)
+  message(FATAL_ERROR "--photos: expected a log of 3 lines and the grid of step 6 (${n} lines)")
+endif()
+# Stopped after 4 steps and resumed to 6: the same checkpoint, byte for byte (the loader draws
+# from the model's generator, which the checkpoint holds); and not the --data run's.
+train_photos(${WORK_DIR}/photos-resumed 4)
+train_photos(${WORK_DIR}/photos-resumed 6 --resume)
+file(SHA256 ${WORK_DIR}/photos-straight/checkpoint.safetensors straight_photos)
+file(SHA256 ${WORK_DIR}/photos-resumed/checkpoint.safetensors resumed_photos)
+if(NOT straight_photos STREQUAL resumed_photos OR straight_photos STREQUAL ckpt_hash)
+  message(FATAL_ERROR "--photos: a resumed run's checkpoint must equal the uninterrupted one's and differ from --data's")
+endif()
+message(STATUS "train --photos (tiny): 6 of 7 photos fitted, 6 steps, resumed checkpoint identical")

@@ -15,20 +15,23 @@
 // scaled with the image to S × S and mirrored with it; otherwise on the template's.
 //
 // PoseSynthesisLoader makes the pairs on the fly instead (issue 15: training without a
-// pre-rendered folder): from a face folder's photos (the frontal rows, or every row when no row
-// has a pose, as tsgan-make-pairs takes them), each fitted once by the given fitter (FaceMesh's
-// 468 points in image pixels: detector + FaceMesh, as tsgan-make-pairs does) and kept with its
-// mesh; each batch item draws a photo, a yaw of the requested set and its side from the
-// generator and renders the pair with data::PoseSynthesizer at S × S, the occlusion on the
-// rendered face's five points. The same generator state gives the same batch. Photos that cannot
-// be read or fitted are reported in warnings() and left out. Given a PoseSynthesizer instead of
-// the face's triangles, it renders with that one: PoseSynthesizer(render::HeadMesh(canonical))
-// turns the whole head, the pairs of tsgan-make-pairs --head.
+// pre-rendered folder; tsgan-train --photos): from a face folder's photos (the frontal rows, or
+// every row when no row has a pose, as tsgan-make-pairs takes them), each fitted once by the given
+// fitter (FaceMesh's 468 points in image pixels: data::FaceFitter::as_fitter(), the fit of
+// tsgan-make-pairs) and kept with its mesh; each batch item draws a photo, a yaw of the requested
+// set and its side from the generator and renders the pair with data::PoseSynthesizer at S × S,
+// the occlusion on the rendered face's five points. The same generator state gives the same
+// batch. Photos that cannot be read or fitted are reported in warnings() and left out. Several
+// folders may be given; a person's name is one identity over all of them. Given a
+// PoseSynthesizer instead of the face's triangles, it renders with that one:
+// PoseSynthesizer(render::HeadMesh(canonical)) turns the whole head, the pairs of
+// tsgan-make-pairs --head.
 #pragma once
 
 #include <functional>
 #include <optional>
 #include <set>
+#include <span>
 
 #include "tsgan/data/faces.hpp"
 #include "tsgan/data/occlusion.hpp"
@@ -202,31 +205,20 @@ class PoseSynthesisLoader {
       : PoseSynthesisLoader(index, fit, PoseSynthesizer(std::move(triangles)), std::move(options)) {}
 
   PoseSynthesisLoader(const FaceIndex& index, const Fitter& fit, PoseSynthesizer synthesizer, PoseSynthesisOptions options = {})
+      : PoseSynthesisLoader(std::span(&index, 1), fit, std::move(synthesizer), std::move(options)) {}
+
+  // Several folders' photos; identities are matched by name across folders (one person in two
+  // folders is one identity for the dual triplet loss), and each folder's frontal rule is its own.
+  PoseSynthesisLoader(std::span<const FaceIndex> indexes, const Fitter& fit, PoseSynthesizer synthesizer,
+                      PoseSynthesisOptions options = {})
       : synth_(std::move(synthesizer)), options_(std::move(options)) {
     if (options_.yaws.empty()) fail("tsgan: PoseSynthesisLoader: no yaw given");
     for (const double y : options_.yaws)
       if (!(y >= 0 && y < 90)) fail("tsgan: PoseSynthesisLoader: a yaw of {}° (0 to 90 expected)", y);
     if (options_.occlusions.empty()) options_.occlusions.assign(all_occlusions.begin(), all_occlusions.end());
-    bool any_frontal = false;
-    for (const auto& r : index.records()) any_frontal |= is_frontal_pose(r.pose);
     std::map<std::string, std::int64_t> ids;
-    for (const auto& r : index.records()) {
-      if (any_frontal && !is_frontal_pose(r.pose)) continue;
-      try {
-        io::Image photo = io::to_rgb(io::read_image(r.path));
-        std::optional<std::vector<render::Vec3>> points = fit(photo);
-        if (!points) {
-          warnings_.push_back(fmt::format("{}: no face fitted; not used", r.path.string()));
-          continue;
-        }
-        if (points->size() != 468) fail("tsgan: PoseSynthesisLoader: the fitter gave {} points for {} (468 expected)", points->size(), r.path.string());
-        const std::int64_t id = ids.try_emplace(r.identity, static_cast<std::int64_t>(ids.size())).first->second;
-        sources_.push_back({std::move(photo), std::move(*points), id});
-      } catch (const IoError& e) {
-        warnings_.push_back(fmt::format("skipped an unreadable image: {}", e.what()));
-      }
-    }
-    if (sources_.empty()) fail("tsgan: PoseSynthesisLoader: no photo of the folder could be fitted");
+    for (const FaceIndex& index : indexes) add_sources(index, fit, ids);
+    if (sources_.empty()) fail("tsgan: PoseSynthesisLoader: no photo of the folders could be fitted");
     if (ids.size() < 2) fail("tsgan: PoseSynthesisLoader: the fitted photos cover only one identity; the dual triplet loss needs two");
   }
 
@@ -268,6 +260,28 @@ class PoseSynthesisLoader {
     std::vector<render::Vec3> points;  // its mesh, fitted once
     std::int64_t identity;
   };
+  // Fits `index`'s sources (its frontal rows, or every row when none is frontal) and keeps those
+  // that fit.
+  void add_sources(const FaceIndex& index, const Fitter& fit, std::map<std::string, std::int64_t>& ids) {
+    bool any_frontal = false;
+    for (const auto& r : index.records()) any_frontal |= is_frontal_pose(r.pose);
+    for (const auto& r : index.records()) {
+      if (any_frontal && !is_frontal_pose(r.pose)) continue;
+      try {
+        io::Image photo = io::to_rgb(io::read_image(r.path));
+        std::optional<std::vector<render::Vec3>> points = fit(photo);
+        if (!points) {
+          warnings_.push_back(fmt::format("{}: no face fitted; not used", r.path.string()));
+          continue;
+        }
+        if (points->size() != 468) fail("tsgan: PoseSynthesisLoader: the fitter gave {} points for {} (468 expected)", points->size(), r.path.string());
+        const std::int64_t id = ids.try_emplace(r.identity, static_cast<std::int64_t>(ids.size())).first->second;
+        sources_.push_back({std::move(photo), std::move(*points), id});
+      } catch (const IoError& e) {
+        warnings_.push_back(fmt::format("skipped an unreadable image: {}", e.what()));
+      }
+    }
+  }
   static void copy_image(const io::Image& im, Tensor<T, Shape<B, 3, S, S>>& dst, index_t b) {
     for (index_t c = 0; c < 3; ++c)
       for (index_t y = 0; y < S; ++y)
