@@ -104,26 +104,6 @@ std::vector<Source> find_sources(const fs::path& dir) {
   return out;
 }
 
-std::vector<double> parse_yaws(const std::string& text) {
-  std::vector<double> yaws;
-  std::stringstream s(text);
-  std::string item;
-  while (std::getline(s, item, ',')) {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || !(v > 0 && v < 90))
-      fail("--yaws: '{}' is not an angle in degrees between 0 and 90 (e.g. --yaws 15,30,45)", item);
-    yaws.push_back(v);
-  }
-  if (yaws.empty()) fail("--yaws: no angle given");
-  return yaws;
-}
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -190,14 +170,18 @@ io::Image grid(const std::vector<std::vector<io::Image>>& rows, int size) {
 int main(int argc, char** argv) {
   CLI::App app{"Training pairs from photos by pose synthesis: rendered turned faces and their frontal targets"};
   fs::path data_dir, out;
-  std::string yaws_text = "15,30,45,60,75", mode_text = "profile";
+  std::string mode_text = "profile";
+  std::vector<double> yaws{15, 30, 45, 60, 75};
   int size = 128, limit = 0, threads = 0;
   double box_scale = data::FaceFitter::default_box_scale;
   bool identity_check = false, yaw_check = false, both_sides = false, frames = false, head = false;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "a folder with index.csv, or a folder of images")->required();
   app.add_option("--out", out, "the output folder (must not exist or be empty)")->required();
-  app.add_option("--yaws", yaws_text, "yaw angles in degrees, comma-separated; each is drawn left or right");
+  app.add_option("--yaws", yaws, "yaw angles in degrees, comma-separated; each is drawn left or right")
+      ->delimiter(',')
+      ->check(cli::yaw_degrees())
+      ->capture_default_str();
   app.add_option("--size", size, "the crop's side in pixels")->check(cli::integer(16, 4096));
   app.add_option("--mode", mode_text, "profile (input rendered at the yaw) or roundtrip (rendered there and back)")
       ->check(CLI::IsMember({"profile", "roundtrip"}));
@@ -212,7 +196,6 @@ int main(int argc, char** argv) {
   cli::add_threads_option(app, threads);
   return cli::run("tsgan-make-pairs", app, argc, argv, [&] {
     cli::apply_threads(threads);
-    const std::vector<double> yaws = parse_yaws(yaws_text);
     const data::PoseMode mode = mode_text == "profile" ? data::PoseMode::profile : data::PoseMode::roundtrip;
     if (fs::exists(out) && (!fs::is_directory(out) || !fs::is_empty(out)))
       fail("{}: the output folder exists and is not empty (nothing is overwritten; choose another --out)", out.string());

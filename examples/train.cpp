@@ -170,17 +170,7 @@ int main(int argc, char** argv) {
                      ->excludes(data);
   app.add_option("--yaws", a.yaws, "with --photos: yaw angles in degrees, comma-separated; each is drawn left or right")
       ->delimiter(',')
-      ->check(CLI::Validator(
-          [](const std::string& v) {
-            double d = 0;
-            std::size_t used = 0;
-            try {
-              d = std::stod(v, &used);
-            } catch (const std::exception&) {
-            }
-            return used == v.size() && d > 0 && d < 90 ? std::string() : fmt::format("'{}' is not an angle in degrees between 0 and 90", v);
-          },
-          "DEGREES"))
+      ->check(tsgan::cli::yaw_degrees())
       ->needs(photos);
   app.add_option("--mode", a.mode, "with --photos: profile (input rendered at the yaw) or roundtrip (rendered there and back)")
       ->check(CLI::IsMember({"profile", "roundtrip"}))

@@ -4,7 +4,7 @@
 // is looked for once more at retry_options (input 160, score threshold 0.3); one still missed is
 // placed by the template's fallback (the mean face in the centred square,
 // align/face_template.hpp) or skipped.
-// With a ShapePredictor the 68 points are dlib's instead of face-api's. With dlib's own frontal face
+// With DlibLandmarks the 68 points are dlib's instead of face-api's. With dlib's own frontal face
 // detector too (models::HogFaceDetector), as dlib's pipeline runs: its box nearest the image centre,
 // the box the regression trees were trained on. Without it, or where it finds no face: the trees on
 // the face-api box mapped to the box dlib's detector would give (models::dlib_box_from_face_api),
@@ -118,19 +118,19 @@ AlignedFace align_detected(const io::Image& image, const std::vector<models::Fac
   return out;
 }
 
+// With `dlib`, dlib's 68 points (DlibLandmarks); face-api's otherwise.
 template <class D>
 AlignedFace align_face(const io::Image& image, const models::FaceDetector<D>& detector,
                        const models::FaceLandmarker<D>& landmarker, const FaceTemplate& t,
                        Fallback fallback = Fallback::center, const models::DetectorOptions& options = {},
-                       const models::ShapePredictor* dlib_landmarks = nullptr,
-                       const models::HogFaceDetector* dlib_detector = nullptr) {
-  if (dlib_landmarks && dlib_detector) {
-    const std::vector<models::HogDetection> faces = dlib_detector->detect(image);
+                       const DlibLandmarks* dlib = nullptr) {
+  if (dlib && dlib->detector) {
+    const std::vector<models::HogDetection> faces = dlib->detector->detect(image);
     if (const auto best = models::HogFaceDetector::nearest_centre(faces, image.width, image.height)) {
       const io::Image rgb = io::to_rgb(image);
       AlignedFace out;
       out.hog_box = *best;
-      out.landmarks = dlib_landmarks->predict(rgb, best->rect);
+      out.landmarks = dlib->predictor.predict(rgb, best->rect);
       out.fitted = *out.landmarks;
       out.crop_to_image = crop_to_image(t, out.fitted);
       out.crop = warp(rgb, out.crop_to_image, t.size, t.size, Border::zero);
@@ -139,16 +139,7 @@ AlignedFace align_face(const io::Image& image, const models::FaceDetector<D>& de
   }
   std::vector<models::FaceBox> boxes = detector.detect(image, options);
   if (boxes.empty()) boxes = detector.detect(image, retry_options);
-  return align_detected(image, boxes, landmarker, t, fallback, dlib_landmarks);
-}
-
-// The same with dlib's points when `dlib` is given (face-api's otherwise).
-template <class D>
-AlignedFace align_face(const io::Image& image, const models::FaceDetector<D>& detector,
-                       const models::FaceLandmarker<D>& landmarker, const FaceTemplate& t, Fallback fallback,
-                       const models::DetectorOptions& options, const DlibLandmarks* dlib) {
-  return align_face(image, detector, landmarker, t, fallback, options, dlib ? &dlib->predictor : nullptr,
-                    dlib && dlib->detector ? &*dlib->detector : nullptr);
+  return align_detected(image, boxes, landmarker, t, fallback, dlib ? &dlib->predictor : nullptr);
 }
 
 // Several images: the detector takes them in batches.

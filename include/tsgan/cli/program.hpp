@@ -74,6 +74,21 @@ inline CLI::Validator integer(std::int64_t min, std::int64_t max = std::numeric_
       description);
 }
 
+// A yaw angle in degrees, strictly between 0 and 90 (the pose-synthesis programs' --yaws items;
+// the side is drawn separately).
+inline CLI::Validator yaw_degrees() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double value = 0;
+        const char* end = text.data() + text.size();
+        const auto [stop, err] = std::from_chars(text.data(), end, value);
+        if (err != std::errc() || stop != end || !(value > 0 && value < 90))
+          return fmt::format("'{}' is not an angle in degrees between 0 and 90 (e.g. --yaws 15,30,45)", text);
+        return {};
+      },
+      "DEGREES");
+}
+
 // The thread count a program uses without --threads (see the top of this header).
 inline int idle_threads() {
   const int cores = num_threads();  // OpenMP's count: the cores this process may run on
