@@ -1,12 +1,14 @@
 // The 3-D face fit that pose synthesis starts from: face-api's tiny detector finds the face (its
-// best box), FaceMesh fits its 468 points in that box enlarged `box_scale` times (made square as
-// human does), then, `refine_passes` times, again in the box around its own last points
+// best box; with `detector_retry`, where it finds none, once more at align_face's second look,
+// align::retry_options), FaceMesh fits its 468 points in that box enlarged `box_scale` times (made
+// square as human does), then, `refine_passes` times, again in the box around its own last points
 // (models::mesh::landmarks_box, 1.5 times: the box MediaPipe's face-mesh graph and human track a
 // face with, centred on the face even where the detector's box of a turned head is not); a pass
-// whose face score is under 0.5 refuses the fit with the reason. This is the fit of
-// tsgan-make-pairs (and of its --yaw-check, on the photo and on each render) and of
-// PoseSynthesisLoader in tsgan-train --photos, so that the pairs made on the fly are those of a
-// pre-rendered folder.
+// whose face score is under 0.5 refuses the fit with the reason. Retry and refinement are off by
+// default, so that the default pairs stay those of the released model (docs/pose-synthesis.md has
+// what each changes). This is the fit of tsgan-make-pairs (and of its --yaw-check, on the photo
+// and on each render) and of PoseSynthesisLoader in tsgan-train --photos, so that the pairs made
+// on the fly are those of a pre-rendered folder.
 //
 //   auto dirs = data::face_fit_models();               // or fail naming the missing file
 //   data::FaceFitter fitter(*dirs);
@@ -24,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "tsgan/align/align_face.hpp"
 #include "tsgan/data/pose_synthesis.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/io/model_path.hpp"
@@ -79,7 +82,7 @@ class FaceFitter {
   FaceFit fit(const io::Image& photo) {
     FaceFit out;
     auto faces = detector_.detect(photo);
-    if (faces.empty() && detector_retry_) faces = detector_.detect(photo, models::DetectorOptions{160, 0.3, 0.4});
+    if (faces.empty() && detector_retry_) faces = detector_.detect(photo, align::retry_options);
     if (faces.empty()) {
       out.skipped = "no face detected";
       return out;
