@@ -4,8 +4,9 @@
 //                    [--mode profile|roundtrip] [--seed S] [--both-sides] [--head] [--limit N] [--threads N]
 //
 // DIR is a face folder with an index.csv (path,identity,pose,...; the frontal rows, or every row
-// when the pose column is empty, are the sources) or a plain folder of images (searched
-// recursively; a file's identity is the top folder it lies in: data::FaceIndex::photos). For each source photo: face-api's tiny
+// when none is frontal, are the sources: FaceIndex::pose_sources) or a plain folder of images
+// (searched recursively; a file's identity is the top folder it lies in: FaceIndex::photos).
+// For each source photo: face-api's tiny
 // detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
 // --box-scale times (data::FaceFitter, the fit tsgan-train --photos makes too), and each yaw renders the face turned by ±yaw (the sign drawn per photo and
 // yaw from --seed; with --both-sides, both signs: +yaw first) with data::PoseSynthesizer,
@@ -81,12 +82,8 @@ struct Source {
 
 std::vector<Source> find_sources(const fs::path& dir) {
   const data::FaceIndex index = data::FaceIndex::photos(dir);
-  bool any_frontal = false;
-  for (const auto& r : index.records()) any_frontal |= data::is_frontal_pose(r.pose);
   std::vector<Source> out;
-  for (const auto& r : index.records())
-    if (!any_frontal || data::is_frontal_pose(r.pose) || r.pose.empty())
-      out.push_back({r.path, fs::relative(r.path, dir).generic_string(), r.identity});
+  for (const data::FaceRecord* r : index.pose_sources()) out.push_back({r->path, fs::relative(r->path, dir).generic_string(), r->identity});
   return out;
 }
 

@@ -129,6 +129,16 @@ class FaceIndex {
   }
 
   const std::vector<FaceRecord>& records() const { return records_; }
+
+  // The photos that pose synthesis turns: the frontal images, or every image when none is marked
+  // frontal (a folder of photos without poses).
+  std::vector<const FaceRecord*> pose_sources() const {
+    const bool any_frontal = std::ranges::any_of(records_, [](const FaceRecord& r) { return is_frontal_pose(r.pose); });
+    std::vector<const FaceRecord*> out;
+    for (const FaceRecord& r : records_)
+      if (!any_frontal || is_frontal_pose(r.pose)) out.push_back(&r);
+    return out;
+  }
   const std::vector<std::string>& identities() const { return identities_; }
   const std::vector<std::string>& attribute_names() const { return attribute_names_; }
   const std::vector<std::string>& warnings() const { return warnings_; }

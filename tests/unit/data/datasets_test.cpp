@@ -187,11 +187,17 @@ TEST_SUITE("data") {
         {"ann/a.png", "ann|"}, {"ann/b.JPG", "ann|"}, {"bob/2019/x.pgm", "bob|"}, {"zed.jpeg", "zed|"}};
     CHECK(got == want);
     CHECK(index.identities() == std::vector<std::string>{"ann", "bob", "zed"});
+    CHECK(index.pose_sources().size() == 4);  // no image is marked frontal: all are photos to turn
     // With an index.csv the folder is read as a face folder, whatever else lies in it.
     write_text(dir / "index.csv", "path,identity,pose\nzed.jpeg,z,forward\n");
     const auto listed = data::FaceIndex::photos(dir.path());
     REQUIRE(listed.records().size() == 1);
     CHECK(listed.records()[0].identity == "z");
+    write_text(dir / "index.csv", "path,identity,pose\nann/a.png,ann,left\nann/b.JPG,ann,frontal\nzed.jpeg,zed,\nbob/2019/x.pgm,bob,0\n");
+    const auto sources = data::FaceIndex::photos(dir.path()).pose_sources();  // the frontal rows only
+    REQUIRE(sources.size() == 2);
+    CHECK(sources[0]->path == dir / "ann/b.JPG");
+    CHECK(sources[1]->path == dir / "bob/2019/x.pgm");
     test::check_io_error([&] { data::FaceIndex::photos(dir.path() / "missing"); }, dir.path() / "missing", {"not a folder"});
     test::TempDir empty;
     test::write_bytes(empty.path() / "notes.txt", std::vector<unsigned char>{1});
