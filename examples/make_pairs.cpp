@@ -5,8 +5,9 @@
 //                    [--refine-passes N] [--threads N]
 //
 // DIR is a face folder with an index.csv (path,identity,pose,...; the frontal rows, or every row
-// when the pose column is empty, are the sources) or a plain folder of images (searched
-// recursively; a file's identity is its folder's name). For each source photo: face-api's tiny
+// when none is frontal, are the sources: FaceIndex::pose_sources) or a plain folder of images
+// (searched recursively; a file's identity is the top folder it lies in: FaceIndex::photos).
+// For each source photo: face-api's tiny
 // detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
 // --box-scale times and then --refine-passes times in the box around its own points
 // (data::FaceFitter, the fit tsgan-train --photos makes too), and each yaw renders the face turned by ±yaw (the sign drawn per photo and
@@ -88,27 +89,9 @@ struct Source {
 };
 
 std::vector<Source> find_sources(const fs::path& dir) {
+  const data::FaceIndex index = data::FaceIndex::photos(dir);
   std::vector<Source> out;
-  if (fs::exists(dir / "index.csv")) {
-    const data::FaceIndex index = data::FaceIndex::read(dir);
-    bool any_frontal = false;
-    for (const auto& r : index.records()) any_frontal |= data::is_frontal_pose(r.pose);
-    for (const auto& r : index.records())
-      if (!any_frontal || data::is_frontal_pose(r.pose) || r.pose.empty())
-        out.push_back({r.path, fs::relative(r.path, dir).generic_string(), r.identity});
-    return out;
-  }
-  if (!fs::is_directory(dir)) fail<IoError>("{}: not a folder (an index.csv folder or a folder of images expected)", dir.string());
-  static const std::set<std::string> extensions = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp"};
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    std::string ext = e.path().extension().string();
-    std::ranges::transform(ext, ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    if (!e.is_regular_file() || !extensions.contains(ext)) continue;
-    const fs::path rel = fs::relative(e.path(), dir);
-    const std::string identity = rel.has_parent_path() ? rel.parent_path().filename().string() : rel.stem().string();
-    out.push_back({e.path(), rel.generic_string(), identity});
-  }
-  std::ranges::sort(out, {}, &Source::rel);
+  for (const data::FaceRecord* r : index.pose_sources()) out.push_back({r->path, fs::relative(r->path, dir).generic_string(), r->identity});
   return out;
 }
 
