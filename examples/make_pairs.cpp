@@ -2,17 +2,17 @@
 //
 //   tsgan-make-pairs --data DIR --out OUT [--yaws 15,30,45,60,75] [--size 128]
 //                    [--mode profile|roundtrip] [--seed S] [--both-sides] [--head] [--skip N] [--limit N]
-//                    [--refine-passes N] [--threads N]
+//                    [--box-scale S] [--detector-retry] [--refine-passes N] [--threads N]
 //
 // DIR is a face folder with an index.csv (path,identity,pose,...; the frontal rows, or every row
 // when none is frontal, are the sources: FaceIndex::pose_sources) or a plain folder of images
 // (searched recursively; a file's identity is the top folder it lies in: FaceIndex::photos).
-// For each source photo: face-api's tiny
-// detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
-// --box-scale times and then --refine-passes times in the box around its own points
-// (data::FaceFitter, the fit tsgan-train --photos makes too), and each yaw renders the face turned by ±yaw (the sign drawn per photo and
-// yaw from --seed; with --both-sides, both signs: +yaw first) with data::PoseSynthesizer,
-// aligned to the method's crop. --head turns the whole head (forehead, hair, ears, jaw, neck) with
+// For each source photo: face-api's tiny detector finds the face (the best box; with
+// --detector-retry, where it finds none, once more at align_face's second look), FaceMesh fits its
+// 468 points in the box enlarged --box-scale times, then --refine-passes times in the box around
+// its own points (data::FaceFitter, the fit tsgan-train --photos makes too), and each yaw renders
+// the face turned by ±yaw (the sign drawn per photo and yaw from --seed; with --both-sides, both
+// signs: +yaw first) with data::PoseSynthesizer, aligned to the method's crop. --head turns the whole head (forehead, hair, ears, jaw, neck) with
 // the face: the face mesh is extended by render::HeadMesh; without it only the face turns.
 //
 // Writes OUT/images/<identity>/<source file name without extension>/frontal.png (the aligned
@@ -60,7 +60,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "tsgan/cli/program.hpp"
@@ -401,13 +400,14 @@ int main(int argc, char** argv) {
         std::ranges::sort(all);
         const double all_median = (all[(all.size() - 1) / 2] + all[all.size() / 2]) / 2;
         const std::string all_text = std::isinf(all_median) ? std::string("(half missed)") : fmt::format("{:.2f}°", all_median);
-        const auto fitted = [&](double v, const char* unit) {
-          return t.errors.empty() ? std::string("-") : fmt::format("{:.{}f}{}", v, unit == std::string_view("%") ? 1 : 2, unit);
-        };
-        fmt::print("{:5g}  {:6}  {:6}  {:>14}  {:>15}  {:>9}  {:>26}  {:8.1f}%  {}\n", yaw, t.inputs, t.errors.size(),
-                   fitted(t.errors.empty() ? 0 : percentile(t.errors, 0.5), "°"), fitted(t.errors.empty() ? 0 : percentile(t.errors, 0.9), "°"),
-                   fitted(t.errors.empty() ? 0 : 100.0 * within / double(t.errors.size()), "%"), all_text,
-                   100.0 * within / double(t.inputs), missed.empty() ? "0" : missed);
+        std::string median = "-", p90 = "-", share = "-";  // of the fitted renders
+        if (!t.errors.empty()) {
+          median = fmt::format("{:.2f}°", percentile(t.errors, 0.5));
+          p90 = fmt::format("{:.2f}°", percentile(t.errors, 0.9));
+          share = fmt::format("{:.1f}%", 100.0 * within / double(t.errors.size()));
+        }
+        fmt::print("{:5g}  {:6}  {:6}  {:>14}  {:>15}  {:>9}  {:>26}  {:8.1f}%  {}\n", yaw, t.inputs, t.errors.size(), median, p90,
+                   share, all_text, 100.0 * within / double(t.inputs), missed.empty() ? "0" : missed);
       }
     }
     if (!preview.empty()) io::write_png(out / "preview.png", grid(preview, size));
