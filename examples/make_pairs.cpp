@@ -1,15 +1,18 @@
 // tsgan-make-pairs: training pairs from ordinary photos by pose synthesis (Rotate-and-Render).
 //
 //   tsgan-make-pairs --data DIR --out OUT [--yaws 15,30,45,60,75] [--size 128]
-//                    [--mode profile|roundtrip] [--seed S] [--both-sides] [--head] [--limit N] [--threads N]
+//                    [--mode profile|roundtrip] [--seed S] [--both-sides] [--head] [--skip N] [--limit N]
+//                    [--box-scale S] [--detector-retry] [--refine-passes N] [--threads N]
 //
 // DIR is a face folder with an index.csv (path,identity,pose,...; the frontal rows, or every row
-// when the pose column is empty, are the sources) or a plain folder of images (searched
-// recursively; a file's identity is its folder's name). For each source photo: face-api's tiny
-// detector finds the face (the best box), FaceMesh fits its 468 points in the box enlarged
-// --box-scale times (data::FaceFitter, the fit tsgan-train --photos makes too), and each yaw renders the face turned by ±yaw (the sign drawn per photo and
-// yaw from --seed; with --both-sides, both signs: +yaw first) with data::PoseSynthesizer,
-// aligned to the method's crop. --head turns the whole head (forehead, hair, ears, jaw, neck) with
+// when none is frontal, are the sources: FaceIndex::pose_sources) or a plain folder of images
+// (searched recursively; a file's identity is the top folder it lies in: FaceIndex::photos).
+// For each source photo: face-api's tiny detector finds the face (the best box; with
+// --detector-retry, where it finds none, once more at align_face's second look), FaceMesh fits its
+// 468 points in the box enlarged --box-scale times, then --refine-passes times in the box around
+// its own points (data::FaceFitter, the fit tsgan-train --photos makes too), and each yaw renders
+// the face turned by ±yaw (the sign drawn per photo and yaw from --seed; with --both-sides, both
+// signs: +yaw first) with data::PoseSynthesizer, aligned to the method's crop. --head turns the whole head (forehead, hair, ears, jaw, neck) with
 // the face: the face mesh is extended by render::HeadMesh; without it only the face turns.
 //
 // Writes OUT/images/<identity>/<source file name without extension>/frontal.png (the aligned
@@ -32,12 +35,16 @@
 // (path,yaw,distance), then prints per |yaw| the median distance and the fraction under dlib's
 // 0.6: does the rendered face still look like its person to the recognizer?
 //
-// --yaw-check fits FaceMesh again to every input and to its target (in the crop, in the photo's
-// face box carried into it) and measures the yaw of the rigid turn between the two fits
-// (data::relative_yaw_degrees); writes OUT/yaw.csv (path,yaw,measured,error) and prints per |yaw|
-// the median and 90th percentile of |error|. In profile mode error = measured − yaw: does the
-// render turn the head by the requested angle? In roundtrip mode the input is turned there and
-// back, so error = measured − 0: does the round trip return the head to the photo's pose?
+// --yaw-check runs the fit that made the pairs (data::FaceFitter: detector, FaceMesh, refinement)
+// on every input before the crop (the render at the photo's size) and measures the yaw of the
+// rigid turn from the photo's fit to the render's (data::relative_yaw_degrees); writes OUT/yaw.csv
+// (path,yaw,measured,error,miss: measured and error empty and the reason in miss where the fit
+// found no face in the render) and prints per |yaw| the inputs, the renders fitted and missed, and
+// the median and 90th percentile of |error| and its share within 5°. In profile mode
+// error = measured − yaw: does the render turn the head by the requested angle? In roundtrip mode
+// the input is turned there and back, so error = measured − 0: does the round trip return the head
+// to the photo's pose? (Each render gets its own detector box: the photo's box stays where the
+// frontal face was while the head turns, and the method's crop cuts the turned head.)
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -48,6 +55,7 @@
 #include <filesystem>
 #include <map>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -80,27 +88,9 @@ struct Source {
 };
 
 std::vector<Source> find_sources(const fs::path& dir) {
+  const data::FaceIndex index = data::FaceIndex::photos(dir);
   std::vector<Source> out;
-  if (fs::exists(dir / "index.csv")) {
-    const data::FaceIndex index = data::FaceIndex::read(dir);
-    bool any_frontal = false;
-    for (const auto& r : index.records()) any_frontal |= data::is_frontal_pose(r.pose);
-    for (const auto& r : index.records())
-      if (!any_frontal || data::is_frontal_pose(r.pose) || r.pose.empty())
-        out.push_back({r.path, fs::relative(r.path, dir).generic_string(), r.identity});
-    return out;
-  }
-  if (!fs::is_directory(dir)) fail<IoError>("{}: not a folder (an index.csv folder or a folder of images expected)", dir.string());
-  static const std::set<std::string> extensions = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp"};
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    std::string ext = e.path().extension().string();
-    std::ranges::transform(ext, ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    if (!e.is_regular_file() || !extensions.contains(ext)) continue;
-    const fs::path rel = fs::relative(e.path(), dir);
-    const std::string identity = rel.has_parent_path() ? rel.parent_path().filename().string() : rel.stem().string();
-    out.push_back({e.path(), rel.generic_string(), identity});
-  }
-  std::ranges::sort(out, {}, &Source::rel);
+  for (const data::FaceRecord* r : index.pose_sources()) out.push_back({r->path, fs::relative(r->path, dir).generic_string(), r->identity});
   return out;
 }
 
@@ -140,10 +130,17 @@ double percentile(std::vector<double> v, double q) {
   return v[lo] + (at - double(lo)) * (v[hi] - v[lo]);
 }
 
+// The fit of one rendered input against its photo's: the yaw it reads, or why it found no face.
+struct YawReading {
+  double yaw = 0;
+  std::optional<double> measured;
+  std::string miss;
+};
+
 struct Output {
   std::string skipped;                 // the reason, when the source was not used
   std::vector<std::pair<double, double>> distances;  // (yaw, recognizer distance) per input
-  std::vector<std::pair<double, double>> measured_yaws;  // (yaw, yaw of the refitted mesh) per input
+  std::vector<YawReading> yaw_readings;  // --yaw-check, per input
   std::vector<std::string> rows;       // index.csv rows
   std::vector<std::string> landmarks;  // landmarks.jsonl lines, one per row
   std::vector<io::Image> preview;      // frontal, then each yaw
@@ -172,8 +169,9 @@ int main(int argc, char** argv) {
   fs::path data_dir, out;
   std::string mode_text = "profile";
   std::vector<double> yaws{15, 30, 45, 60, 75};
-  int size = 128, limit = 0, threads = 0;
+  int size = 128, skip = 0, limit = 0, threads = 0, refine_passes = data::FaceFitter::default_refine_passes;
   double box_scale = data::FaceFitter::default_box_scale;
+  bool detector_retry = false;
   bool identity_check = false, yaw_check = false, both_sides = false, frames = false, head = false;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "a folder with index.csv, or a folder of images")->required();
@@ -189,10 +187,15 @@ int main(int argc, char** argv) {
   app.add_flag("--frames", frames, "also write each input before the crop, at the photo's size (OUT/frames/...)");
   app.add_flag("--both-sides", both_sides, "render every yaw both to the left and to the right (no draw)");
   app.add_flag("--head", head, "turn the whole head (forehead, hair, ears, jaw, neck), not only the face mesh");
+  app.add_option("--skip", skip, "leave out the first N sources (before --limit)")->check(cli::integer(0));
   app.add_option("--limit", limit, "use the first N sources only (0: all)")->check(cli::integer(0));
   app.add_option("--box-scale", box_scale, "the detector's box is enlarged this much for FaceMesh")->check(CLI::Range(0.5, 3.0));
+  app.add_option("--refine-passes", refine_passes, "FaceMesh runs again this many times in the box around its own points")
+      ->check(cli::integer(0, 4))
+      ->capture_default_str();
+  app.add_flag("--detector-retry", detector_retry, "look once more at input 160, threshold 0.3, where the detector finds no face");
   app.add_flag("--identity-check", identity_check, "recognizer distance of every input to its target (OUT/identity.csv)");
-  app.add_flag("--yaw-check", yaw_check, "the yaw of FaceMesh refitted to every input against its target (OUT/yaw.csv)");
+  app.add_flag("--yaw-check", yaw_check, "the yaw the fit finds on every input (at the photo's size) against the photo (OUT/yaw.csv)");
   cli::add_threads_option(app, threads);
   return cli::run("tsgan-make-pairs", app, argc, argv, [&] {
     cli::apply_threads(threads);
@@ -205,6 +208,7 @@ int main(int argc, char** argv) {
       fail("the face models are missing from {} (run scripts/fetch-face-models.sh and scripts/fetch-face-mesh.sh)",
            io::face_models_search_dir().string());
     std::vector<Source> sources = find_sources(data_dir);
+    sources.erase(sources.begin(), sources.begin() + std::min<std::ptrdiff_t>(skip, std::ssize(sources)));
     if (limit > 0 && sources.size() > std::size_t(limit)) sources.resize(std::size_t(limit));
     if (sources.empty()) fail("{}: no images found", data_dir.string());
     const render::CanonicalMesh canonical_mesh = render::read_canonical_mesh(fit_models.canonical_mesh);
@@ -218,7 +222,7 @@ int main(int argc, char** argv) {
     std::vector<data::FaceFitter> fitters;
     std::vector<models::FaceRecognizer<>> recognizers;
     for (int w = 0; w < workers; ++w) {
-      fitters.emplace_back(fit_models, box_scale);
+      fitters.emplace_back(fit_models, box_scale, refine_passes, detector_retry);
       if (identity_check) recognizers.emplace_back(*models);
     }
     auto embed = [&](int w, const io::Image& face) {
@@ -243,7 +247,6 @@ int main(int argc, char** argv) {
         o.skipped = fit.skipped;
         return;
       }
-      const auto& box = fit.box;
       const auto& points = fit.points;
       const std::string& stem = stems[k];
       const fs::path dir = out / "images" / stem, mask_dir = out / "masks" / stem;
@@ -261,15 +264,6 @@ int main(int argc, char** argv) {
         }
         o.landmarks.push_back(data::write_landmarks_line({file, std::array{x0, y0, x1 - x0, y1 - y0}, fit.face_score, l, std::nullopt}));
       };
-      std::optional<std::vector<render::Vec3>> target_fit;  // --yaw-check: FaceMesh on the target crop
-      // FaceMesh refitted to a crop, in the photo's face box carried into the crop (a similarity:
-      // its centre mapped, its side scaled).
-      auto refit = [&](const io::Image& crop, const align::Similarity& crop_to_photo) {
-        const align::Similarity to_crop = crop_to_photo.inverse();
-        const align::Point c = to_crop({(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2});
-        const double half = box.width() * to_crop.scale() / 2;
-        return data::mesh_vertices(fitters[std::size_t(w)].mesh().run(crop, {c.x - half, c.y - half, c.x + half, c.y + half}).points);
-      };
       std::vector<double> signed_yaws;
       for (const double yaw : yaws) {
         if (both_sides) {
@@ -285,7 +279,6 @@ int main(int argc, char** argv) {
           io::write_png(dir / "frontal.png", p.target);
           o.rows.push_back(fmt::format("images/{}/frontal.png,{},frontal,0,{}", stem, csv_field(s.identity), csv_field(s.rel)));
           add_landmarks(fmt::format("images/{}/frontal.png", stem), p.target_mesh);
-          if (yaw_check) target_fit = refit(p.target, p.crop_to_photo);
           o.preview.push_back(p.target);
           frontal_written = true;
         }
@@ -300,7 +293,11 @@ int main(int argc, char** argv) {
                                      csv_field(s.rel)));
         add_landmarks(fmt::format("images/{}/{}.png", stem, name), p.input_mesh);
         o.preview.push_back(p.input);
-        if (yaw_check) o.measured_yaws.emplace_back(signed_yaw, data::relative_yaw_degrees(*target_fit, refit(p.input, p.crop_to_photo)));
+        if (yaw_check) {
+          const data::FaceFit turned = fitters[std::size_t(w)].fit(p.frame);
+          if (turned.points.empty()) o.yaw_readings.push_back({signed_yaw, std::nullopt, turned.skipped});
+          else o.yaw_readings.push_back({signed_yaw, data::relative_yaw_degrees(points, turned.points), {}});
+        }
         if (identity_check) o.distances.emplace_back(signed_yaw, models::face_distance(embed(w, p.input), embed(w, p.target)));
       }
     };
@@ -369,19 +366,49 @@ int main(int argc, char** argv) {
     }
     if (yaw_check) {
       std::ofstream csv(out / "yaw.csv");
-      csv << "path,yaw,measured,error\n";
-      std::map<double, std::vector<double>> by_yaw;
+      csv << "path,yaw,measured,error,miss\n";
+      struct Tally {
+        std::vector<double> errors;  // |error| of the fitted renders
+        std::map<std::string, std::size_t> misses;  // renders without a fit, by reason
+        std::size_t inputs = 0;
+      };
+      std::map<double, Tally> by_yaw;
       for (std::size_t k = 0; k < sources.size(); ++k)
-        for (std::size_t i = 0; i < results[k].measured_yaws.size(); ++i) {
-          const auto [yaw, measured] = results[k].measured_yaws[i];
-          const double expected = mode == data::PoseMode::profile ? yaw : 0.0;  // a round trip turns back
-          csv << results[k].rows[i + 1].substr(0, results[k].rows[i + 1].find(',')) << ',' << yaw << ',' << measured << ','
-              << measured - expected << '\n';
-          by_yaw[std::abs(yaw)].push_back(std::abs(measured - expected));
+        for (std::size_t i = 0; i < results[k].yaw_readings.size(); ++i) {
+          const YawReading& r = results[k].yaw_readings[i];
+          Tally& t = by_yaw[std::abs(r.yaw)];
+          ++t.inputs;
+          csv << results[k].rows[i + 1].substr(0, results[k].rows[i + 1].find(',')) << ',' << r.yaw << ',';
+          if (!r.measured) {
+            csv << ",," << csv_field(r.miss) << '\n';
+            ++t.misses[r.miss.starts_with("the face mesh does not fit") ? "face score under the floor" : r.miss];
+            continue;
+          }
+          const double error = *r.measured - (mode == data::PoseMode::profile ? r.yaw : 0.0);  // a round trip turns back
+          csv << *r.measured << ',' << error << ",\n";
+          t.errors.push_back(std::abs(error));
         }
-      fmt::print("|yaw|  inputs  median |error|  90th percentile\n");
-      for (const auto& [yaw, e] : by_yaw)
-        fmt::print("{:5g}  {:6}  {:13.2f}°  {:14.2f}°\n", yaw, e.size(), percentile(e, 0.5), percentile(e, 0.9));
+      // Over all inputs, a render the fit misses counts as a failure (worse than any error), so
+      // that missing the hard renders cannot make the median look better.
+      fmt::print("|yaw|  inputs  fitted  median |error|  90th percentile  within 5°  all inputs: median |error|  within 5°  missed\n");
+      for (const auto& [yaw, t] : by_yaw) {
+        std::string missed;
+        for (const auto& [reason, n] : t.misses) missed += fmt::format("{}{} ({})", missed.empty() ? "" : ", ", n, reason);
+        const auto within = double(std::ranges::count_if(t.errors, [](double e) { return e <= 5.0; }));
+        std::vector<double> all = t.errors;
+        all.resize(t.inputs, std::numeric_limits<double>::infinity());
+        std::ranges::sort(all);
+        const double all_median = (all[(all.size() - 1) / 2] + all[all.size() / 2]) / 2;
+        const std::string all_text = std::isinf(all_median) ? std::string("(half missed)") : fmt::format("{:.2f}°", all_median);
+        std::string median = "-", p90 = "-", share = "-";  // of the fitted renders
+        if (!t.errors.empty()) {
+          median = fmt::format("{:.2f}°", percentile(t.errors, 0.5));
+          p90 = fmt::format("{:.2f}°", percentile(t.errors, 0.9));
+          share = fmt::format("{:.1f}%", 100.0 * within / double(t.errors.size()));
+        }
+        fmt::print("{:5g}  {:6}  {:6}  {:>14}  {:>15}  {:>9}  {:>26}  {:8.1f}%  {}\n", yaw, t.inputs, t.errors.size(), median, p90,
+                   share, all_text, 100.0 * within / double(t.inputs), missed.empty() ? "0" : missed);
+      }
     }
     if (!preview.empty()) io::write_png(out / "preview.png", grid(preview, size));
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

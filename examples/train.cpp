@@ -15,8 +15,9 @@
 // as one identity for the dual triplet loss.
 //
 // --photos trains without a pre-rendered folder: the pairs of tsgan-make-pairs are made on the fly
-// (data::PoseSynthesisLoader). Each DIR is a face folder (index.csv) of photos; its frontal rows
-// (every row when none has a pose) are fitted once at the start (data::FaceFitter: the detector
+// (data::PoseSynthesisLoader). Each DIR is a face folder (index.csv) of photos, or a plain folder
+// of images, one subfolder per person (data::FaceIndex::photos); its frontal rows (every row when
+// none has a pose, every image of a plain folder) are fitted once at the start (data::FaceFitter: the detector
 // and FaceMesh from --models, the fit of tsgan-make-pairs; without them, a message naming the
 // missing file and exit status 2; the count and the photos left out go to stderr), and each batch
 // item draws a photo, a yaw of --yaws and its side, and an occlusion from the model's generator,
@@ -89,7 +90,7 @@ tsgan::data::PoseSynthesisLoader<Config> photo_loader(const Args& a, const tsgan
   namespace data = tsgan::data;
   std::vector<data::FaceIndex> indexes;
   for (const auto& folder : a.photos) {
-    indexes.push_back(data::FaceIndex::read(folder));
+    indexes.push_back(data::FaceIndex::photos(folder));
     for (const auto& w : indexes.back().warnings()) fmt::print(stderr, "warning: {}\n", w);
   }
   const tsgan::render::CanonicalMesh canonical = tsgan::render::read_canonical_mesh(fit_models.canonical_mesh);
@@ -166,7 +167,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   auto* data = app.add_option("--data", a.data, "folder with index.csv (path,identity,pose); repeat for several");
   auto* photos = app.add_option("--photos", a.photos,
-                                "folder of photos with index.csv: pairs made from them on the fly by pose synthesis; repeat for several")
+                                "folder of photos (with index.csv, or images in one subfolder per person): pairs made from them on the fly "
+                                "by pose synthesis; repeat for several")
                      ->excludes(data);
   app.add_option("--yaws", a.yaws, "with --photos: yaw angles in degrees, comma-separated; each is drawn left or right")
       ->delimiter(',')

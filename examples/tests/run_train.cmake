@@ -4,7 +4,8 @@
 # existing run folder without --resume, a read-only checkpoint, --resume without a checkpoint,
 # --out a file, usage errors, a diverging run, a dead process's temporary checkpoint. Then
 # --photos (pairs made on the fly): its usage errors, the message without the face models, and,
-# when the models are there, a run on a few CMU photos, resumed bit for bit.
+# when the models are there, a run on a few CMU photos, resumed bit for bit, and the same photos
+# as a plain folder of images.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -198,4 +199,17 @@ file(SHA256 ${WORK_DIR}/photos-resumed/checkpoint.safetensors resumed_photos)
 if(NOT straight_photos STREQUAL resumed_photos OR straight_photos STREQUAL ckpt_hash)
   message(FATAL_ERROR "--photos: a resumed run's checkpoint must equal the uninterrupted one's and differ from --data's")
 endif()
-message(STATUS "train --photos (tiny): 6 of 7 photos fitted, 6 steps, resumed checkpoint identical")
+# The same frontal photos as a plain folder, one subfolder per person and no index.csv: the same
+# sources in the same order (alex, fred, henry; bob's missed), so the same checkpoint byte for byte.
+foreach(f alex/alex_forward_angry_eyes alex/alex_forward_happy_eyes bob/bob_forward_angry_eyes fred/fred_forward_angry_eyes
+          fred/fred_forward_happy_eyes henry/henry_forward_happy_eyes henry/henry_forward_neutral_eyes)
+  get_filename_component(person_dir ${f} DIRECTORY)
+  file(COPY ${DATA}/images/${f}.pgm DESTINATION ${WORK_DIR}/plain/${person_dir})
+endforeach()
+set(photos ${WORK_DIR}/plain)
+train_photos(${WORK_DIR}/photos-plain 6)
+file(SHA256 ${WORK_DIR}/photos-plain/checkpoint.safetensors plain_photos)
+if(NOT stderr MATCHES "6 of 7 photos fitted" OR NOT plain_photos STREQUAL straight_photos)
+  message(FATAL_ERROR "--photos with a plain folder of the same photos must train to the same checkpoint:\n${stderr}")
+endif()
+message(STATUS "train --photos (tiny): 6 of 7 photos fitted, 6 steps, resumed checkpoint identical; a plain folder the same")

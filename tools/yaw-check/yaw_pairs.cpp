@@ -5,7 +5,8 @@
 // Both images go through one pipeline: face-api's tiny detector (align::align_face's options and
 // retry), then
 //  - facemesh: FaceMesh in the box made square and enlarged 1.1 times (as tsgan-make-pairs does),
-//    and data::relative_yaw_degrees(fit of A, fit of B): the measure of --yaw-check;
+//    and data::relative_yaw_degrees(fit of A, fit of B): the measure of --yaw-check since
+//    2026-12-07 with --detector-retry, but without the fit's face score floor;
 //  - landmarks: face-api's 68-point network in the box, and the rotation of a scaled orthographic
 //    camera fitted by least squares to the 51 inner points (eyebrows, eyes, nose, mouth) of the
 //    canonical face mesh's 68 (human's map); the jaw's 17 points are left out because a 2-D

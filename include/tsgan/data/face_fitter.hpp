@@ -1,7 +1,13 @@
 // The 3-D face fit that pose synthesis starts from: face-api's tiny detector finds the face (its
-// best box), FaceMesh fits its 468 points in that box enlarged `box_scale` times (made square as
-// human does), and a fit whose face score is under 0.5 is refused with the reason. This is the fit
-// of tsgan-make-pairs and of PoseSynthesisLoader in tsgan-train --photos, so that the pairs made
+// best box; with `detector_retry`, where it finds none, once more at align_face's second look,
+// align::retry_options), FaceMesh fits its 468 points in that box enlarged `box_scale` times (made
+// square as human does), then, `refine_passes` times, again in the box around its own last points
+// (models::mesh::landmarks_box, 1.5 times: the box MediaPipe's face-mesh graph and human track a
+// face with, centred on the face even where the detector's box of a turned head is not); a pass
+// whose face score is under 0.5 refuses the fit with the reason. Retry and refinement are off by
+// default, so that the default pairs stay those of the released model (docs/pose-synthesis.md has
+// what each changes). This is the fit of tsgan-make-pairs (and of its --yaw-check, on the photo
+// and on each render) and of PoseSynthesisLoader in tsgan-train --photos, so that the pairs made
 // on the fly are those of a pre-rendered folder.
 //
 //   auto dirs = data::face_fit_models();               // or fail naming the missing file
@@ -20,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "tsgan/align/align_face.hpp"
 #include "tsgan/data/pose_synthesis.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/io/model_path.hpp"
@@ -54,7 +61,7 @@ inline FaceFitModels face_fit_models(const std::filesystem::path& dir = {}) {
 
 struct FaceFit {
   std::vector<render::Vec3> points;  // 468, in the photo's pixels; empty when skipped
-  models::mesh::Box box;             // the square box FaceMesh ran in
+  models::mesh::Box box;             // the square box of FaceMesh's last pass
   double face_score = 0;
   std::string skipped;  // why no fit: "no face detected", or the face score under the floor
 };
@@ -62,28 +69,40 @@ struct FaceFit {
 class FaceFitter {
  public:
   static constexpr double default_box_scale = 1.1;
+  static constexpr int default_refine_passes = 0;
+  static constexpr double refine_box_scale = 1.5;  // MediaPipe's and human's, not tuned here
   static constexpr double min_face_score = 0.5;
 
-  explicit FaceFitter(const FaceFitModels& models, double box_scale = default_box_scale)
-      : detector_(models.dir), mesh_(models.dir), box_scale_(box_scale) {}
+  explicit FaceFitter(const FaceFitModels& models, double box_scale = default_box_scale, int refine_passes = default_refine_passes,
+                      bool detector_retry = false)
+      : detector_(models.dir), mesh_(models.dir), box_scale_(box_scale), refine_passes_(refine_passes), detector_retry_(detector_retry) {
+    if (refine_passes < 0) fail("tsgan: FaceFitter: {} refinement passes (0 or more expected)", refine_passes);
+  }
 
   FaceFit fit(const io::Image& photo) {
     FaceFit out;
-    const auto faces = detector_.detect(photo);
+    auto faces = detector_.detect(photo);
+    if (faces.empty() && detector_retry_) faces = detector_.detect(photo, align::retry_options);
     if (faces.empty()) {
       out.skipped = "no face detected";
       return out;
     }
     const auto& f = faces.front();
     out.box = models::mesh::square_box({f.x, f.y, f.x + f.width, f.y + f.height}, box_scale_);
-    const auto result = mesh_.run(photo, out.box);
-    out.face_score = result.face_score;
-    if (result.face_score < min_face_score) {
-      out.skipped = fmt::format("the face mesh does not fit (face score {:.2f} < {})", result.face_score, min_face_score);
-      return out;
+    for (int pass = 0;; ++pass) {
+      const auto result = mesh_.run(photo, out.box);
+      out.face_score = result.face_score;
+      if (result.face_score < min_face_score) {
+        out.skipped = fmt::format("the face mesh does not fit (face score {:.2f} < {}{})", result.face_score, min_face_score,
+                                  pass == 0 ? std::string() : fmt::format(", refinement pass {}", pass));
+        return out;
+      }
+      if (pass == refine_passes_) {
+        out.points = mesh_vertices(result.points);
+        return out;
+      }
+      out.box = models::mesh::landmarks_box(result.points, refine_box_scale);
     }
-    out.points = mesh_vertices(result.points);
-    return out;
   }
 
   // PoseSynthesisLoader's fitter, calling this one (which must outlive it); each refusal's reason
@@ -99,13 +118,12 @@ class FaceFitter {
     };
   }
 
-  // The FaceMesh network, to fit again in other boxes (tsgan-make-pairs --yaw-check).
-  models::FaceMesh<>& mesh() { return mesh_; }
-
  private:
   models::FaceDetector<> detector_;
   models::FaceMesh<> mesh_;
   double box_scale_;
+  int refine_passes_;
+  bool detector_retry_;
 };
 
 }  // namespace tsgan::data

@@ -1,6 +1,7 @@
 // Face folders: an `index.csv` whose first columns are `path,identity,pose` (paths relative to
 // the folder; more columns are attributes such as expression), the format of the shared face sets.
-// A pose of `forward`, `frontal` or `0` marks a frontal image.
+// A pose of `forward`, `frontal` or `0` marks a frontal image. Photos for pose synthesis may also
+// come as a plain folder of images (FaceIndex::photos).
 //
 // Training pairs for TSGAN are each non-frontal image with a frontal image of the same identity:
 // the one that shares the most attributes with it (same expression, same glasses...), the first
@@ -23,6 +24,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tsgan/align/landmarks.hpp"
@@ -95,7 +98,47 @@ class FaceIndex {
     return index;
   }
 
+  // A folder of photos: its index.csv when it has one (read), otherwise every image under it
+  // (.jpg .jpeg .png .pgm .ppm .bmp, any depth, in the order of their paths), each person named by
+  // the top folder the image lies in (by its file name when at the top) and no pose given, so every
+  // image is a photo.
+  static FaceIndex photos(const std::filesystem::path& folder) {
+    if (std::filesystem::exists(folder / "index.csv")) return read(folder);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder, ec))
+      fail<IoError>("{}: not a folder (a folder with an index.csv, or a folder of images, expected)", folder.string());
+    static const std::array<std::string_view, 6> extensions = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp"};
+    FaceIndex index;
+    std::vector<std::pair<std::string, std::filesystem::path>> images;  // (relative path, path)
+    for (const auto& e : std::filesystem::recursive_directory_iterator(folder)) {
+      std::string ext = e.path().extension().string();
+      std::ranges::transform(ext, ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (e.is_regular_file() && std::ranges::find(extensions, ext) != extensions.end())
+        images.emplace_back(std::filesystem::relative(e.path(), folder).generic_string(), e.path());
+    }
+    if (images.empty()) fail<IoError>("{}: no index.csv and no image (.jpg .jpeg .png .pgm .ppm .bmp) under it", folder.string());
+    std::ranges::sort(images);
+    for (auto& [rel, path] : images) {
+      const std::filesystem::path r(rel);
+      std::string identity = r.has_parent_path() ? r.begin()->string() : r.stem().string();
+      if (std::ranges::find(index.identities_, identity) == index.identities_.end()) index.identities_.push_back(identity);
+      index.records_.push_back({std::move(path), std::move(identity), "", {}, std::nullopt});
+    }
+    if (const auto marks = folder / "landmarks.jsonl"; std::filesystem::exists(marks)) index.attach_landmarks(folder, marks);
+    return index;
+  }
+
   const std::vector<FaceRecord>& records() const { return records_; }
+
+  // The photos that pose synthesis turns: the frontal images, or every image when none is marked
+  // frontal (a folder of photos without poses).
+  std::vector<const FaceRecord*> pose_sources() const {
+    const bool any_frontal = std::ranges::any_of(records_, [](const FaceRecord& r) { return is_frontal_pose(r.pose); });
+    std::vector<const FaceRecord*> out;
+    for (const FaceRecord& r : records_)
+      if (!any_frontal || is_frontal_pose(r.pose)) out.push_back(&r);
+    return out;
+  }
   const std::vector<std::string>& identities() const { return identities_; }
   const std::vector<std::string>& attribute_names() const { return attribute_names_; }
   const std::vector<std::string>& warnings() const { return warnings_; }

@@ -263,10 +263,8 @@ class PoseSynthesisLoader {
   // Fits `index`'s sources (its frontal rows, or every row when none is frontal) and keeps those
   // that fit.
   void add_sources(const FaceIndex& index, const Fitter& fit, std::map<std::string, std::int64_t>& ids) {
-    bool any_frontal = false;
-    for (const auto& r : index.records()) any_frontal |= is_frontal_pose(r.pose);
-    for (const auto& r : index.records()) {
-      if (any_frontal && !is_frontal_pose(r.pose)) continue;
+    for (const FaceRecord* record : index.pose_sources()) {
+      const FaceRecord& r = *record;
       try {
         io::Image photo = io::to_rgb(io::read_image(r.path));
         std::optional<std::vector<render::Vec3>> points = fit(photo);

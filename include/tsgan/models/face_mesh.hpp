@@ -29,12 +29,15 @@
 // Includes tsgan/io/tfjs_weights.hpp (nlohmann/json), so it is not in the umbrella header.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
+#include <ranges>
 #include <set>
 #include <string>
 #include <string_view>
@@ -77,6 +80,24 @@ inline Box square_box(const Box& face, double scale = 1.4) {
 struct Point3 {
   double x = 0, y = 0, z = 0;
 };
+
+// The box of FaceMesh's next run from its last one's points, as MediaPipe's face-mesh graph and
+// human (facemesh.ts) track a face: the points' bounding box in x and y, enlarged `scale` times
+// about its centre, made square on its longer side and rounded (square_box). Unlike a detector's
+// box, it is centred on the face that FaceMesh found, however far that face is turned.
+template <class Points>
+Box landmarks_box(const Points& points, double scale = 1.5) {
+  if (std::ranges::empty(points)) fail("tsgan: FaceMesh: a box around no points");
+  Box bounds{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+             -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (const auto& p : points) {
+    bounds.x0 = std::min(bounds.x0, double(p.x));
+    bounds.y0 = std::min(bounds.y0, double(p.y));
+    bounds.x1 = std::max(bounds.x1, double(p.x));
+    bounds.y1 = std::max(bounds.y1, double(p.y));
+  }
+  return square_box(bounds, scale);
+}
 
 struct Result {
   std::array<Point3, point_count> raw;     // in the 192 crop, as the network gives them

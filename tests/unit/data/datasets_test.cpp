@@ -1,4 +1,5 @@
-// Multi-PIE crop names, the Setting 2 split and its training pairs; LFW pairs.txt parsing (a
+// Multi-PIE crop names, the Setting 2 split and its training pairs; a plain folder of photos as a
+// face index; LFW pairs.txt parsing (a
 // hand-written file, every kind of error, and the shared View 2 file when it is there); the
 // loader on explicit file pairs, preloaded or read per batch; the on-the-fly pose-synthesis loader
 // (skipped without the canonical face mesh of scripts/fetch-face-mesh.sh).
@@ -170,6 +171,37 @@ TEST_SUITE("data") {
     test::TempDir empty;
     test::write_bytes(empty.path() / "x.png", std::vector<unsigned char>{1});
     test::check_io_error([&] { mp::Setting2::scan(empty.path()); }, empty.path(), {"no Multi-PIE crop of Setting 2 here (1 files"});
+  }
+
+  TEST_CASE("face folders: a plain folder of photos, or its index.csv when it has one") {
+    test::TempDir dir;
+    fs::create_directories(dir.path() / "bob" / "2019");
+    fs::create_directories(dir.path() / "ann");
+    for (const char* name : {"ann/b.JPG", "ann/a.png", "bob/2019/x.pgm", "zed.jpeg", "notes.txt", "ann/readme.md"})
+      test::write_bytes(dir.path() / name, std::vector<unsigned char>{1});
+    const auto index = data::FaceIndex::photos(dir.path());
+    // In path order; a person is the top folder, or the file's name at the top; no pose.
+    std::vector<std::pair<std::string, std::string>> got;
+    for (const auto& r : index.records()) got.emplace_back(fs::relative(r.path, dir.path()).generic_string(), r.identity + "|" + r.pose);
+    const std::vector<std::pair<std::string, std::string>> want{
+        {"ann/a.png", "ann|"}, {"ann/b.JPG", "ann|"}, {"bob/2019/x.pgm", "bob|"}, {"zed.jpeg", "zed|"}};
+    CHECK(got == want);
+    CHECK(index.identities() == std::vector<std::string>{"ann", "bob", "zed"});
+    CHECK(index.pose_sources().size() == 4);  // no image is marked frontal: all are photos to turn
+    // With an index.csv the folder is read as a face folder, whatever else lies in it.
+    write_text(dir / "index.csv", "path,identity,pose\nzed.jpeg,z,forward\n");
+    const auto listed = data::FaceIndex::photos(dir.path());
+    REQUIRE(listed.records().size() == 1);
+    CHECK(listed.records()[0].identity == "z");
+    write_text(dir / "index.csv", "path,identity,pose\nann/a.png,ann,left\nann/b.JPG,ann,frontal\nzed.jpeg,zed,\nbob/2019/x.pgm,bob,0\n");
+    const auto sources = data::FaceIndex::photos(dir.path()).pose_sources();  // the frontal rows only
+    REQUIRE(sources.size() == 2);
+    CHECK(sources[0]->path == dir / "ann/b.JPG");
+    CHECK(sources[1]->path == dir / "bob/2019/x.pgm");
+    test::check_io_error([&] { data::FaceIndex::photos(dir.path() / "missing"); }, dir.path() / "missing", {"not a folder"});
+    test::TempDir empty;
+    test::write_bytes(empty.path() / "notes.txt", std::vector<unsigned char>{1});
+    test::check_io_error([&] { data::FaceIndex::photos(empty.path()); }, empty.path(), {"no index.csv and no image"});
   }
 
   TEST_CASE("lfw: pairs.txt, hand-written") {

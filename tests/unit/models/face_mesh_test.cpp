@@ -3,9 +3,9 @@
 // tools/face-api-crosscheck/facemesh.mjs): the preprocessed crop's mean, every point within 0.5 px
 // in x and y; on the CMU images (PGM, decoded alike by both) also z within 1e-3 of the depth
 // range and the face score to 1e-4, on the LFW JPEGs (decoded a little differently by jpeg-js and
-// stb_image) z within 0.5 px; human's box rule by hand; the loader's checks; the 468-to-68 map
-// (face_mesh_68.txt) and its reader's errors. Skipped with a message when the model (scripts/fetch-face-mesh.sh) or the
-// shared data are absent.
+// stb_image) z within 0.5 px; human's box rule and the tracking box from points by hand; the
+// loader's checks; the 468-to-68 map (face_mesh_68.txt) and its reader's errors. Skipped with a
+// message when the model (scripts/fetch-face-mesh.sh) or the shared data are absent.
 #include "tsgan/models/face_mesh.hpp"
 
 #include <doctest/doctest.h>
@@ -53,6 +53,26 @@ TEST_CASE("face mesh: human's face box is the detector's box enlarged 1.4 times,
   const mesh::Box h = mesh::square_box({5.25, 5, 15.25, 15}, 1.45);
   CHECK(h.x0 == 3);
   CHECK(h.x1 == 18);
+}
+
+TEST_CASE("face mesh: the tracking box is the points' bounds enlarged 1.5 times, squared and rounded") {
+  // Points spanning x 40..100 and y 30..120 (the others inside): bounds centred at (70, 75),
+  // 60 x 90; 1.5 x 90 = 135 on the longer side, half 67.5: x 2.5 → 3 and 137.5 → 138, y 7.5 → 8
+  // and 142.5 → 143 (halves up). z plays no part.
+  const std::vector<mesh::Point3> points = {{40, 50, 9}, {100, 60, -9}, {70, 30, 0}, {55, 120, 3}, {80, 80, 100}};
+  const mesh::Box b = mesh::landmarks_box(points);
+  CHECK(b.x0 == 3);
+  CHECK(b.y0 == 8);
+  CHECK(b.x1 == 138);
+  CHECK(b.y1 == 143);
+  // Centred on the points wherever they lie in the first box: a face found off the detector box's
+  // centre (a turned head) is centred by the second pass.
+  const mesh::Box moved = mesh::landmarks_box(std::vector<mesh::Point3>{{140, 50, 0}, {200, 140, 0}}, 1.0);
+  CHECK(moved.x0 == 125);
+  CHECK(moved.x1 == 215);
+  CHECK(moved.y0 == 50);
+  CHECK(moved.y1 == 140);
+  CHECK_THROWS_WITH(mesh::landmarks_box(std::vector<mesh::Point3>{}), doctest::Contains("a box around no points"));
 }
 
 TEST_CASE("face mesh: 468 points as tfjs computes them on shared images") {
