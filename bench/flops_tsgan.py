@@ -17,7 +17,9 @@ which prints, per phase (discriminator step, generator steps; forward, backward;
 per kind (convolution forward, data gradient, weight gradient; batched products), GFLOP per step
 and the share of the step, and as its last line one JSON object of the same. It counts the step
 as the PyTorch twin takes it, φ of the real targets in every generator step (tsgan computes
-those once per step since commit 096a0cc: 6.9 GFLOP less at Paper).
+those once per step since commit 096a0cc: 6.9 GFLOP less at Paper) and G_d and G_f run again
+by the discriminator step (tsgan takes those from the first generator step's passes since
+commit dcdaf8b: 41.1 GFLOP less at Paper, so tsgan's Paper step is 435.8 GFLOP).
 """
 from __future__ import annotations
 

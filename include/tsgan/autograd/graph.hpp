@@ -13,6 +13,7 @@
 // a hash lookup per access, so off by default in release builds).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -219,6 +220,18 @@ class Graph {
     if (backward_done_) fail("tsgan: backward() twice on the same graph; call Graph::reset() between steps");
     backward_done_ = true;
     for (std::size_t i = nodes_.size(); i-- > 0;) nodes_[i]->backward();
+  }
+
+  // Moves the nodes recorded at tape positions [first, last) (as size() gave them) to the end of
+  // the tape, in their order. backward() then runs them before the nodes recorded after them, so
+  // none of those may read their outputs. For a caller that computes a value before it is used
+  // and wants its gradients summed as if it had been computed where it is used: a Var's gradient
+  // adds its consumers' parts in tape order, and the order of a sum decides its rounding.
+  void move_to_end(std::size_t first, std::size_t last) {
+    if (first > last || last > nodes_.size())
+      fail("tsgan: Graph::move_to_end({}, {}) on a tape of {} nodes", first, last, nodes_.size());
+    std::rotate(nodes_.begin() + static_cast<std::ptrdiff_t>(first), nodes_.begin() + static_cast<std::ptrdiff_t>(last),
+                nodes_.end());
   }
 
   // Destroys every node and slot of the step, rewinds the arena and starts a new generation: the

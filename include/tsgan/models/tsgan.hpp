@@ -461,35 +461,62 @@ class TSGAN {
     return d;
   }
 
-  // The discriminators of the stages being trained: D_d in stage 1, D_f in stage 2, both jointly.
-  void discriminator_step(const Batch<Config, D>& batch, config::Stage stage) {
+  // What a generator step's forward passes made, on graph_: Î_d, and in stages 2 and joint Î_f
+  // with the tape positions [frontal_first, frontal_last) of G_f's nodes (see generator_step).
+  struct Generated {
+    Image deoccluded;
+    std::optional<Image> frontal;
+    std::size_t frontal_first = 0, frontal_last = 0;
+  };
+
+  // G_d, and G_f in stages 2 and joint, on the batch, recorded on a fresh graph_. Batch norm in
+  // training mode counts each pass `passes` times (see run_step).
+  Generated generate(const Batch<Config, D>& batch, config::Stage stage, int passes) {
     graph_.reset();
     Graph& g = graph_;
     const bool stage1 = stage != config::Stage::frontalization, stage2 = stage != config::Stage::deocclusion;
-    auto fake_d = [&] {
-      NoGrad guard;
-      auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
-      return generated_deocclusion(occluded, g.input(batch.mask), stage1);
-    }();
+    set_batch_norm_passes(passes);
+    auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
+    Generated out{generated_deocclusion(occluded, g.input(batch.mask), stage1), std::nullopt};
+    if (stage2) {
+      out.frontal_first = g.size();
+      out.frontal = frontalization(out.deoccluded);
+      out.frontal_last = g.size();
+    }
+    set_batch_norm_passes(1);
+    return out;
+  }
+
+  void set_batch_norm_passes(int passes) {
+    auto set = [&](auto& m) {
+      if constexpr (requires { m.passes; }) m.passes = passes;
+    };
+    nn::for_each_module(nets_.gd, set);
+    nn::for_each_module(nets_.gf, set);
+  }
+
+  // The discriminators of the stages being trained: D_d in stage 1, D_f in stage 2, both jointly,
+  // on the real faces and on `fakes` as constants. Recorded on their own tape, d_graph_, so that
+  // their backward pass walks their nodes only while the generator step's wait on graph_.
+  void discriminator_step(const Batch<Config, D>& batch, config::Stage stage, const Generated& fakes) {
+    d_graph_.reset();
+    Graph& g = d_graph_;
+    const bool stage1 = stage != config::Stage::frontalization, stage2 = stage != config::Stage::deocclusion;
     std::optional<Scalar> total;
     if (stage1) {
       nn::zero_grad(nets_.dd);
       // Real, then fake, in this order: each call moves D's batch-norm statistics, and as two
       // arguments of one call the order would be the compiler's (GCC's is right to left).
       auto real = nets_.dd(g.input(batch.profile));
-      auto fake = nets_.dd(fake_d);
+      auto fake = nets_.dd(g.input(fakes.deoccluded.value()));
       auto l_dd = losses::discriminator_loss(real, fake, Config::real_label);
       record(l_dd, Term::d_deocclusion);
       total = l_dd;
     }
     if (stage2) {
       nn::zero_grad(nets_.df);
-      auto fake_f = [&] {
-        NoGrad guard;
-        return frontalization(fake_d);
-      }();
       auto real = nets_.df(g.input(batch.frontal));
-      auto fake = nets_.df(fake_f);
+      auto fake = nets_.df(g.input(fakes.frontal->value()));
       auto l_df = losses::discriminator_loss(real, fake, Config::real_label);
       record(l_df, Term::d_frontal);
       total = total ? Scalar(eval(*total + l_df)) : l_df;
@@ -497,6 +524,7 @@ class TSGAN {
     total->backward();
     if (stage1) opt_dd_->step();
     if (stage2) opt_df_->step();
+    d_graph_.reset();  // D's activations go back to the allocator before the generator step goes on
   }
 
   // One stage's generator terms for a generated batch and its real target; adds them, weighted,
@@ -536,24 +564,22 @@ class TSGAN {
 
   // Stage 1 trains G_d on Î_d's terms; stage 2 trains G_f on Î_f's terms with G_d frozen (in eval
   // mode, no gradient); joint trains both on all terms, stage-2 gradients reaching G_d through Î_d.
-  void generator_step(const Batch<Config, D>& batch, config::Stage stage) {
-    graph_.reset();
+  void generator_step(const Batch<Config, D>& batch, config::Stage stage, const Generated& fakes) {
     Graph& g = graph_;
     const bool stage1 = stage != config::Stage::frontalization, stage2 = stage != config::Stage::deocclusion;
     nn::zero_grad(nets_.gd);
     nn::zero_grad(nets_.gf);
     nn::freeze(nets_.dd);  // gradients flow through the discriminators, not into them
     nn::freeze(nets_.df);
-    auto profile = g.input(batch.profile);
-    auto mask = g.input(batch.mask);
-    auto occluded = g.input(Tensor<T, Shape<B, 3, S, S>, D>(batch.profile * (T(1) - batch.mask)));
-    auto fake_d = generated_deocclusion(occluded, mask, stage1);
     std::optional<Scalar> total;
     centres_update_.reset();
-    if (stage1) stage_terms(fake_d, profile, nets_.dd, false, total);
+    if (stage1) stage_terms(fakes.deoccluded, g.input(batch.profile), nets_.dd, false, total);
     if (stage2) {
-      auto fake_f = frontalization(fake_d);
-      stage_terms(fake_f, g.input(batch.frontal), nets_.df, true, total);
+      // G_f ran before stage 1's terms because the discriminator step needed Î_f; its nodes move
+      // behind those terms, where running G_f now would have recorded them, so that backward adds
+      // up Î_d's gradient in that order and rounds it as a step that runs G_f here does.
+      g.move_to_end(fakes.frontal_first, fakes.frontal_last);
+      stage_terms(*fakes.frontal, g.input(batch.frontal), nets_.df, true, total);
     }
     record(*total, Term::generator);
     total->backward();
@@ -575,12 +601,23 @@ class TSGAN {
 
   // The device work of a step: one discriminator step, then generator_steps generator steps; the
   // loss terms go to terms_. Reads no value back (a CUDA graph can record it).
+  //
+  // The discriminator step trains on the first generator step's Î_d and Î_f, so it runs between
+  // that step's forward passes and its losses: the generators have not changed yet and nothing in
+  // their passes is random, so passes of its own (8.5 % of TSGAN<Paper>'s FLOPs) would give the
+  // same values bit for bit. Batch norm counts the shared passes twice, moving the generators'
+  // running statistics as two passes did. The losses come after it and see the updated
+  // discriminators.
   void run_step(const Batch<Config, D>& batch, config::Stage stage) {
     set_training(true);
     phi_targets_ = {};
     zero_fill<D>(terms_.data(), Term::count);
-    if constexpr (config::runs_discriminators<Config>()) discriminator_step(batch, stage);
-    for (int k = 0; k < Config::generator_steps; ++k) generator_step(batch, stage);
+    for (int k = 0; k < Config::generator_steps; ++k) {
+      const bool shared = config::runs_discriminators<Config>() && k == 0;
+      const Generated fakes = generate(batch, stage, shared ? 2 : 1);
+      if (shared) discriminator_step(batch, stage, fakes);
+      generator_step(batch, stage, fakes);
+    }
     graph_.reset();
   }
 
@@ -650,7 +687,8 @@ class TSGAN {
   [[no_unique_address]] std::conditional_t<Config::identity_input == config::IdentityInput::recognizer_chip,
                                            models::RecognizerChip<S, T, D>, NoChip>
       chip_;
-  Graph graph_;
+  Graph graph_;    // the generator step's tape
+  Graph d_graph_;  // the discriminator step's
   std::int64_t step_ = 0;
   // The real frontal targets' embeddings of the current generator step, for running centres.
   std::optional<Tensor<T, Shape<B, embedding_size()>, D>> centres_update_;

@@ -1,6 +1,9 @@
 // BatchNorm2d as a module: learnable scale and shift, running statistics as buffers, PyTorch's
 // names (`weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`) and momentum
 // convention (running = (1 − momentum)·running + momentum·batch; TensorFlow's decay 0.9 is 0.1).
+// `passes` > 1 makes each training-mode call count as that many passes over its batch: the running
+// statistics move and num_batches_tracked counts that many times (for a caller that shares one
+// pass between two uses that used to run one each, as TSGAN's step does).
 #pragma once
 
 #include "tsgan/nn/module.hpp"
@@ -18,6 +21,7 @@ struct BatchNorm2d {
   double momentum = 0.1;
   double eps = 1e-5;
   bool training = true;
+  int passes = 1;
 
   BatchNorm2d() { reset_parameters(); }
   BatchNorm2d(double momentum_, double eps_) : BatchNorm2d() {
@@ -46,8 +50,8 @@ struct BatchNorm2d {
   template <ShapeType S>
   Var<T, S, D> operator()(const Var<T, S, D>& x) {
     Graph& g = x.graph();
-    if (training) ++num_batches_tracked[0];
-    return batch_norm(x, g.param(weight), g.param(bias), running_mean, running_var, training, momentum, eps);
+    if (training) num_batches_tracked[0] += passes;
+    return batch_norm(x, g.param(weight), g.param(bias), running_mean, running_var, training, momentum, eps, passes);
   }
 };
 

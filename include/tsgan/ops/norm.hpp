@@ -6,6 +6,8 @@
 // Training normalises with the batch mean and biased variance and updates the running statistics
 // in place, running = (1 − momentum)·running + momentum·batch, with the unbiased batch variance
 // for running_var. Evaluation normalises with the running statistics and leaves them alone.
+// `passes` (default 1) moves the running statistics that many times, as that many training-mode
+// passes over the same batch would, for a caller whose one pass stands for several (TSGAN's step).
 //
 // `momentum` has PyTorch's meaning (the weight of the new batch, default 0.1). TensorFlow/Keras
 // call the weight of the old value momentum: TF momentum 0.9 (the TSGAN paper's) is tsgan 0.1.
@@ -71,7 +73,7 @@ class BatchNormNode final : public Node {
 template <class T, ShapeType X, class D, index_t C>
 Var<T, X, D> batch_norm_impl(const Var<T, X, D>& x, const Var<T, Shape<C>, D>* gamma, const Var<T, Shape<C>, D>* beta,
                              Tensor<T, Shape<C>, D>& running_mean, Tensor<T, Shape<C>, D>& running_var, bool training,
-                             double momentum, double eps) {
+                             double momentum, double eps, int passes) {
   constexpr kernels::NormGeometry g = BatchNormPlan<X, C>::geometry;
   using K = kernels::NormKernels<D>;
   if (training && g.count() < 2)
@@ -81,7 +83,8 @@ Var<T, X, D> batch_norm_impl(const Var<T, X, D>& x, const Var<T, Shape<C>, D>* g
   const profile::Scope scope(profile::Op::norm_forward);
   Tensor<T, Shape<C>, D> mean(uninitialized), invstd(uninitialized);
   if (training)
-    K::batch_stats(g, x.value().data(), eps, mean.data(), invstd.data(), running_mean.data(), running_var.data(), momentum);
+    K::batch_stats(g, x.value().data(), eps, mean.data(), invstd.data(), running_mean.data(), running_var.data(), momentum,
+                   passes);
   else
     K::running_stats(g, running_mean.data(), running_var.data(), eps, mean.data(), invstd.data());
   K::normalize(g, x.value().data(), mean.data(), invstd.data(), gamma ? gamma->value().data() : nullptr,
@@ -97,14 +100,15 @@ Var<T, X, D> batch_norm_impl(const Var<T, X, D>& x, const Var<T, Shape<C>, D>* g
 template <class T, ShapeType X, class D, index_t C>
 Var<T, X, D> batch_norm(const Var<T, X, D>& x, const Var<T, Shape<C>, D>& gamma, const Var<T, Shape<C>, D>& beta,
                         Tensor<T, Shape<C>, D>& running_mean, Tensor<T, Shape<C>, D>& running_var, bool training,
-                        double momentum = 0.1, double eps = 1e-5) {
-  return detail::batch_norm_impl<T, X, D, C>(x, &gamma, &beta, running_mean, running_var, training, momentum, eps);
+                        double momentum = 0.1, double eps = 1e-5, int passes = 1) {
+  return detail::batch_norm_impl<T, X, D, C>(x, &gamma, &beta, running_mean, running_var, training, momentum, eps, passes);
 }
 
 template <class T, ShapeType X, class D, index_t C>
 Var<T, X, D> batch_norm(const Var<T, X, D>& x, Tensor<T, Shape<C>, D>& running_mean, Tensor<T, Shape<C>, D>& running_var,
-                        bool training, double momentum = 0.1, double eps = 1e-5) {
-  return detail::batch_norm_impl<T, X, D, C>(x, nullptr, nullptr, running_mean, running_var, training, momentum, eps);
+                        bool training, double momentum = 0.1, double eps = 1e-5, int passes = 1) {
+  return detail::batch_norm_impl<T, X, D, C>(x, nullptr, nullptr, running_mean, running_var, training, momentum, eps,
+                                             passes);
 }
 
 }  // namespace tsgan

@@ -1,5 +1,5 @@
 // The tape, Vars and fused elementwise nodes: values, gradients against finite differences, and
-// the bookkeeping (no-grad scopes, detach, accumulation, reset, allocation). Templated over the
+// the bookkeeping (no-grad scopes, detach, accumulation and its order, reset, allocation). Templated over the
 // device: on the GPU the fused backward pass is one kernel (expr/eval_cuda.cuh), and values and
 // gradients must also match the CPU's.
 #include <doctest/doctest.h>
@@ -70,6 +70,30 @@ TEST_SUITE("autograd.var") {
     loss.backward();
     const auto& grad = test::to_host(x.grad());
     for (index_t i = 0; i < 4; ++i) CHECK(grad[i] == doctest::Approx(3 + 2 * 2 + 1));
+  }
+
+  TEST_CASE("move_to_end: a gradient adds up its parts in the moved tape's order") {
+    // x's three parts are 1e8, −1e8 and 1. In float, 1 − 1e8 rounds to −1e8: the order of the sum
+    // decides whether the 1 survives.
+    auto x_grad = [](bool move) {
+      Graph g;
+      auto x = g.variable(Tensor<float, Shape<1>>(1.f));
+      const std::size_t first = g.size();
+      Var<float, Shape<1>> a = x * 1e8f;
+      Var<float, Shape<1>> b = x * -1e8f;
+      const std::size_t last = g.size();
+      Var<float, Shape<1>> c = x * 1.f;
+      if (move) g.move_to_end(first, last);  // the tape of c, a, b
+      eval(sum(a + b + c)).backward();
+      return x.grad()[0];
+    };
+    CHECK(x_grad(false) == 0.f);  // backward: c, b, a: (1 − 1e8) + 1e8
+    CHECK(x_grad(true) == 1.f);   // backward: b, a, c: (−1e8 + 1e8) + 1
+    Graph g;
+    auto x = g.variable(Tensor<float, Shape<1>>(1.f));
+    Var<float, Shape<1>> a = x * 2.f;
+    (void)a;
+    CHECK_THROWS_WITH_AS(g.move_to_end(1, 2), doctest::Contains("move_to_end(1, 2) on a tape of 1 nodes"), Error);
   }
 
   TEST_CASE_TEMPLATE("reductions over Vars: values and gradients", D, TSGAN_TEST_DEVICES) {

@@ -1,6 +1,7 @@
 // TSGAN's configuration switches on the CPU: the λ rule for the pixel sums, the stage-wise
-// schedule, the discriminator step without L_adv, the mask pooling of mask attention and the
-// generators' output activation. Each test fails when its switch is ignored.
+// schedule, the discriminator step without L_adv, one or two generator steps (what batch norm
+// counts), the mask pooling of mask attention and the generators' output activation. Each test
+// fails when its switch is ignored.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -39,6 +40,20 @@ struct MinPooling : config::Tiny {
 struct SigmoidOutput : config::Tiny {
   static constexpr auto output_activation = config::OutputActivation::sigmoid;
 };
+struct OneGeneratorStep : config::Tiny {
+  static constexpr int generator_steps = 1;
+};
+
+// Every batch-norm buffer of m (running statistics and counts), in order, as doubles.
+template <class M>
+std::vector<double> buffers(M& m) {
+  std::vector<double> v;
+  nn::for_each_buffer(m, [&](const std::string&, const auto& b) {
+    const auto& h = test::to_host(b);
+    for (index_t i = 0; i < std::remove_cvref_t<decltype(h)>::size; ++i) v.push_back(static_cast<double>(h[i]));
+  });
+  return v;
+}
 
 // Every generator parameter, batch-norm statistics excluded: what an optimizer step changes.
 template <class M>
@@ -148,6 +163,40 @@ TEST_SUITE("models.tsgan") {
     CHECK(!unchanged(asked.networks().df, df));
     CHECK(l2.d_deocclusion > 0);
     static_assert(config::runs_discriminators<config::Tiny>() && !config::runs_discriminators<NoAdversarial>());
+  }
+
+  // The discriminator step trains on the first generator step's Î_d and Î_f instead of running
+  // G_d and G_f itself (TSGAN::run_step), so that one training-mode pass must move the generators'
+  // running statistics as the two passes it replaces did.
+  TEST_CASE("generator_steps 1 and 2: G's batch norm counts the pass the discriminator step shares as two") {
+    const auto batch = synthetic_batch<OneGeneratorStep>(15);
+    TSGAN<OneGeneratorStep> trained(14), twice(14), once(14);
+    trained.train_step(batch);
+    {
+      NoGrad guard;  // as a discriminator step of its own ran G_d and G_f
+      Graph g;
+      const Tensor<float, Shape<4, 3, 32, 32>> occluded = batch.profile * (1.f - batch.mask);
+      for (auto* m : {&twice, &twice, &once}) m->frontalization(m->deocclusion(g.input(occluded), g.input(batch.mask)));
+    }
+    auto& t = trained.networks();
+    CHECK(buffers(t.gd) == buffers(twice.networks().gd));
+    CHECK(buffers(t.gf) == buffers(twice.networks().gf));
+    CHECK(buffers(t.gd) != buffers(once.networks().gd));
+    CHECK(buffers(t.gf) != buffers(once.networks().gf));
+    // Two generator steps: the shared pass, then the second step's; D_d and D_f saw the real and
+    // the fake batch in the discriminator step and the fake one in each generator step.
+    Model model(14);
+    model.train_step(synthetic_batch(15));
+    auto counts = [](auto& net) {
+      std::vector<std::int64_t> c;
+      nn::for_each_module(net, [&](auto& m) {
+        if constexpr (requires { m.num_batches_tracked; }) c.push_back(m.num_batches_tracked[0]);
+      });
+      return c;
+    };
+    auto& n = model.networks();
+    for (const auto& c : {counts(n.gd), counts(n.gf)}) CHECK(c == std::vector<std::int64_t>(c.size(), 3));
+    for (const auto& c : {counts(n.dd), counts(n.df)}) CHECK(c == std::vector<std::int64_t>(c.size(), 4));
   }
 
   TEST_CASE("mask pooling max | average | min: the same on cell-aligned masks, different on ragged ones") {

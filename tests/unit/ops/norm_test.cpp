@@ -1,10 +1,12 @@
 // batch_norm: forward and running-statistics update against a direct two-pass loop in double
-// (training and evaluation, with and without the affine parameters, [N, C, H, W] and [N, C]),
+// (training and evaluation, with and without the affine parameters, [N, C, H, W] and [N, C];
+// one call counted as several passes),
 // gradients against finite differences in both modes, float gradients against double ones.
 // Templated over the device: on the GPU values, running statistics and gradients must also match
 // the CPU's, and the finite-difference checks run there.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "support.hpp"
@@ -198,6 +200,36 @@ TEST_SUITE("ops.norm") {
     const auto want = normalized<double>(x, mean, var, nullptr, nullptr, 0.0);
     test::check_all(test::to_host(y.value()), [&](index_t i) { return want[i]; }, 1e-9, 1e-9, "normalised");
     test::check_all(test::to_host(rvd), [&](index_t c) { return var[c] * 72 / 71; }, 1e-9, 0, "running_var");
+  }
+
+  TEST_CASE_TEMPLATE("passes = 3 moves the running statistics as three training passes over the batch do", D,
+                     TSGAN_TEST_DEVICES) {
+    TSGAN_SKIP_UNAVAILABLE(D);
+    using X = Shape<4, 3, 5, 7>;
+    const double momentum = 0.3, eps = 1e-3;
+    const auto x = test::random_tensor<float, X>(31);
+    const auto rm0 = test::random_tensor<float, Shape<3>>(32);
+    const auto rv0 = test::random_tensor<float, Shape<3>>(33, 0.5f, 2.f);
+    auto rm_each = rm0.template to<D>(), rv_each = rv0.template to<D>();
+    auto rm_once = rm0.template to<D>(), rv_once = rv0.template to<D>();
+    auto rm_single = rm0.template to<D>(), rv_single = rv0.template to<D>();
+    Graph g;
+    const auto xd = x.template to<D>();
+    for (int k = 0; k < 3; ++k) batch_norm(g.input(xd), rm_each, rv_each, true, momentum, eps);
+    const auto y = batch_norm(g.input(xd), rm_once, rv_once, true, momentum, eps, 3);
+    const auto y_single = batch_norm(g.input(xd), rm_single, rv_single, true, momentum, eps);
+    const auto want_y = test::to_host(y_single.value()).clone();
+    const auto mean_each = test::to_host(rm_each).clone(), var_each = test::to_host(rv_each).clone();
+    test::check_all(test::to_host(y.value()), [&](index_t i) { return want_y[i]; }, 0, 0, "output");  // as one pass's
+    test::check_all(test::to_host(rm_once), [&](index_t c) { return mean_each[c]; }, 0, 0, "running_mean");
+    test::check_all(test::to_host(rv_once), [&](index_t c) { return var_each[c]; }, 0, 0, "running_var");
+    // Three moves towards the batch: (1 − m)³·running + (1 − (1 − m)³)·batch.
+    const auto [mean, var] = moments(x);
+    const double keep = std::pow(1 - momentum, 3), count = double(X::size / 3);
+    test::check_all(test::to_host(rm_once), [&](index_t c) { return keep * rm0[c] + (1 - keep) * mean[c]; }, 1e-6, 1e-6,
+                    "running_mean, by hand");
+    test::check_all(test::to_host(rv_once), [&](index_t c) { return keep * rv0[c] + (1 - keep) * var[c] * count / (count - 1); },
+                    1e-6, 1e-6, "running_var, by hand");
   }
 
   TEST_CASE_TEMPLATE("batch_norm gradients match finite differences in training and evaluation", D, TSGAN_TEST_DEVICES) {

@@ -66,10 +66,11 @@ template <>
 struct NormKernels<cpu> {
   // mean and invstd = 1/sqrt(biased variance + eps) of each channel. When running_mean is not
   // null, running = (1 − momentum)·running + momentum·batch, with the unbiased variance for
-  // running_var (PyTorch).
+  // running_var (PyTorch), `passes` times over: what that many passes over this batch would do,
+  // rounded to T after each as they would be.
   template <class T>
   static void batch_stats(const NormGeometry& g, const T* x, double eps, T* mean, T* invstd, T* running_mean,
-                          T* running_var, double momentum) {
+                          T* running_var, double momentum, int passes) {
     Buffer<double, cpu> sums(static_cast<std::size_t>(2 * g.c));
     double* s1 = sums.data();
     double* s2 = s1 + g.c;
@@ -89,7 +90,7 @@ struct NormKernels<cpu> {
       const double var = std::max(0.0, (s2[ch] - s1[ch] * s1[ch] / m) / m);
       mean[ch] = T(mu);
       invstd[ch] = T(1 / std::sqrt(var + eps));
-      if (running_mean) {
+      for (int k = 0; running_mean && k < passes; ++k) {
         running_mean[ch] = T((1 - momentum) * double(running_mean[ch]) + momentum * mu);
         running_var[ch] = T((1 - momentum) * double(running_var[ch]) + momentum * var * m / (m - 1));
       }

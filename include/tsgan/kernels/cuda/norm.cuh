@@ -21,7 +21,7 @@ template <>
 struct NormKernels<cuda> {
   template <class T>
   static void batch_stats(const NormGeometry& g, const T* x, double eps, T* mean, T* invstd, T* running_mean,
-                          T* running_var, double momentum) {
+                          T* running_var, double momentum, int passes) {
     const index_t c = g.c, plane = g.plane;
     Buffer<double, cuda> sums(static_cast<std::size_t>(2 * c));
     double* s = sums.data();
@@ -37,7 +37,7 @@ struct NormKernels<cuda> {
       const double var = ::fmax(0.0, (s2 - s1 * s1 / m) / m);
       mean[ch] = T(mu);
       invstd[ch] = T(1 / ::sqrt(var + eps));
-      if (running_mean) {
+      for (int k = 0; running_mean && k < passes; ++k) {
         running_mean[ch] = T((1 - momentum) * double(running_mean[ch]) + momentum * mu);
         running_var[ch] = T((1 - momentum) * double(running_var[ch]) + momentum * var * m / (m - 1));
       }
