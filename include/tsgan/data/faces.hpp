@@ -131,8 +131,9 @@ class FaceIndex {
   const std::vector<FaceRecord>& records() const { return records_; }
 
   // The photos that pose synthesis turns: the frontal images, or every image when none is marked
-  // frontal (a folder of photos without poses).
-  std::vector<const FaceRecord*> pose_sources() const {
+  // frontal (a folder of photos without poses). Pointers into this index, so not of a temporary.
+  std::vector<const FaceRecord*> pose_sources() const&& = delete;
+  std::vector<const FaceRecord*> pose_sources() const& {
     const bool any_frontal = std::ranges::any_of(records_, [](const FaceRecord& r) { return is_frontal_pose(r.pose); });
     std::vector<const FaceRecord*> out;
     for (const FaceRecord& r : records_)

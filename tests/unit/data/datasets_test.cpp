@@ -194,7 +194,8 @@ TEST_SUITE("data") {
     REQUIRE(listed.records().size() == 1);
     CHECK(listed.records()[0].identity == "z");
     write_text(dir / "index.csv", "path,identity,pose\nann/a.png,ann,left\nann/b.JPG,ann,frontal\nzed.jpeg,zed,\nbob/2019/x.pgm,bob,0\n");
-    const auto sources = data::FaceIndex::photos(dir.path()).pose_sources();  // the frontal rows only
+    const auto posed = data::FaceIndex::photos(dir.path());
+    const auto sources = posed.pose_sources();  // the frontal rows only
     REQUIRE(sources.size() == 2);
     CHECK(sources[0]->path == dir / "ann/b.JPG");
     CHECK(sources[1]->path == dir / "bob/2019/x.pgm");
