@@ -3,14 +3,17 @@
 # on the first N photos (default 60: the DEV photos of item 5 (a)) of a face folder's index.csv,
 # then prints the median and spread of the depth scale d of the canonical face fitted to each
 # photo's 468 points (and of the spread ratio), over the near-frontal photos (|yaw| and |pitch|
-# of the fit at most 10°) and over all fitted ones. Writes OUT/depth.csv.
+# of the fit at most 10°) and over all fitted ones. Writes OUT/depth.csv. Given the yaw.csv of a
+# tsgan-make-pairs --yaw-check run on the same photos, also prints per yaw the rank correlation
+# between a photo's d and the yaw read on its render over the requested one.
 #
-#   tools/yaw-check/depth.sh FACE_FOLDER OUT [N]
+#   tools/yaw-check/depth.sh FACE_FOLDER OUT [N [YAW_CSV]]
 #   e.g. tools/yaw-check/depth.sh ../shared/data/faces/lfw-deepfunneled-extra /tmp/depth 60
 set -euo pipefail
-(($# == 2 || $# == 3)) || { sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 2; }
+(($# >= 2 && $# <= 4)) || { sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 2; }
 data=$(cd "$1" && pwd)
 count=${3:-60}
+yaw_csv=${4:+$(realpath "$4")}
 [[ ! -e "$2" ]] || { echo "depth.sh: $2 exists (nothing is overwritten)" >&2; exit 1; }
 mkdir -p "$2"
 out=$(cd "$2" && pwd)
@@ -44,4 +47,33 @@ summary("all fitted", fitted)
 rms_d = statistics.median(float(r["rms_d"]) for r in fitted)
 rms_1 = statistics.median(float(r["rms_1"]) for r in fitted)
 print(f"median rms residual (px): {rms_d:.3f} with the fitted d, {rms_1:.3f} with d = 1")
+PY
+[[ -n $yaw_csv ]] || exit 0
+python3 - "$out/depth.csv" "$data" "$yaw_csv" <<'PY'
+import csv, os, statistics, sys
+# A render's path in yaw.csv is images/<the photo's path without its extension>/yaw±θ.png.
+depth = {os.path.splitext(os.path.relpath(r["path"], sys.argv[2]))[0]: float(r["d"])
+         for r in csv.DictReader(open(sys.argv[1])) if r["d"]}
+def ranks(v):
+    order = sorted(range(len(v)), key=lambda i: v[i])
+    r = [0] * len(v)
+    for k, i in enumerate(order):
+        r[i] = k
+    return r
+renders = list(csv.DictReader(open(sys.argv[3])))
+print("yaw  fitted  rank correlation of d and read/requested  median d: fitted  missed")
+for yaw in sorted({abs(int(r["yaw"])) for r in renders}):
+    d_fit, ratio, d_miss = [], [], []
+    for r in renders:
+        source = os.path.dirname(r["path"])
+        if abs(int(r["yaw"])) != yaw or source not in depth:
+            continue
+        if r["miss"]:
+            d_miss.append(depth[source])
+        else:
+            d_fit.append(depth[source])
+            ratio.append(float(r["measured"]) / float(r["yaw"]))
+    corr = statistics.correlation(ranks(d_fit), ranks(ratio)) if len(d_fit) > 2 else float("nan")
+    miss = f"{statistics.median(d_miss):.3f}" if d_miss else "-"
+    print(f"{yaw:3}  {len(d_fit):6}  {corr:40.3f}  {statistics.median(d_fit):15.3f}  {miss:>6}")
 PY
