@@ -17,6 +17,7 @@
 //   tools/yaw-check/depth.sh  (builds this and runs it on LFW photos)
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <string>
