@@ -9,14 +9,23 @@
 #             against the photo;
 #   lfw-face, lfw-head: the first 60 photos of LFW's extra folder rendered at 15-60 degrees, the
 #             same way.
+# With --sweep it runs one set instead, lfw-sweep: the same 60 photos, --head, both sides of every
+# yaw from 15 to 75 degrees (where the estimators stop following the turn), with make-pairs'
+# own --yaw-check beside it (OUT/lfw-sweep-pairs/yaw.csv).
 # Writes OUT/<set>.csv (yaw_pairs' output) and prints per set and pose the median yaw each
 # estimator reads, signed so that the expected turn is positive (CMU "left" is a turn to the
 # image's left, +θ in render::yaw's sign, as in scripts/cmu-pose-check.sh).
 #
-#   tools/yaw-check/run.sh SHARED_FACES_DIR MAKE_PAIRS_BINARY OUT
+#   tools/yaw-check/run.sh SHARED_FACES_DIR MAKE_PAIRS_BINARY OUT [--sweep]
 #   e.g. tools/yaw-check/run.sh ../shared/data/faces build/examples/tsgan-make-pairs /tmp/yaw-check
 set -euo pipefail
-(($# == 3)) || { sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 2; }
+sweep=
+case $# in
+  3) ;;
+  4) [[ $4 == --sweep ]] || usage; sweep=1 ;;
+  *) usage ;;
+esac
 faces=$(cd "$1" && pwd)
 make_pairs=$(realpath "$2")
 [[ ! -e "$3" ]] || { echo "run.sh: $3 exists (nothing is overwritten)" >&2; exit 1; }
@@ -50,7 +59,16 @@ for r in csv.DictReader(open(os.path.join(pairs, "index.csv"))):
     print(f"{data}/{r['source']},{frame}")
 PY
 }
+if [[ -n $sweep ]]; then
+  "$make_pairs" --data "$lfw" --out "$out/lfw-sweep-pairs" --limit 60 --yaws 15,30,45,50,55,60,65,70,75 --both-sides \
+    --frames --threads 1 --head --detector-retry --yaw-check >"$out/lfw-sweep-pairs.log" 2>&1
+  frame_pairs "$lfw" "$out/lfw-sweep-pairs" 0 >"$out/lfw-sweep.pairs"
+  sets=(lfw-sweep)
+else
+  sets=(real cmu-face cmu-head lfw-face lfw-head)
+fi
 for head in face head; do
+  [[ -z $sweep ]] || break  # the sweep renders its own set above
   flag=(); [[ $head == head ]] && flag=(--head)
   "$make_pairs" --data "$cmu" --out "$out/cmu-$head-pairs" --yaws 30,45,60 --both-sides --frames --threads 1 "${flag[@]}" \
     >"$out/cmu-$head-pairs.log" 2>&1
@@ -59,15 +77,15 @@ for head in face head; do
     >"$out/lfw-$head-pairs.log" 2>&1
   frame_pairs "$lfw" "$out/lfw-$head-pairs" 0 >"$out/lfw-$head.pairs"
 done
-for set in real cmu-face cmu-head lfw-face lfw-head; do
+for set in "${sets[@]}"; do
   "$out/yaw_pairs" <"$out/$set.pairs" >"$out/$set.csv" 2>"$out/$set.log"
 done
 
-python3 - "$out" <<'PY'
+python3 - "$out" "${sets[@]}" <<'PY'
 import csv, os, re, statistics, sys
 out = sys.argv[1]
 print("set       pose     pairs  found  facemesh: median  landmarks: median  (degrees, expected turn > 0)")
-for name in ["real", "cmu-face", "cmu-head", "lfw-face", "lfw-head"]:
+for name in sys.argv[2:]:
     groups = {}
     for r in csv.DictReader(open(os.path.join(out, name + ".csv"))):
         if name == "real":
