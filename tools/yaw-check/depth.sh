@@ -10,23 +10,14 @@
 #   tools/yaw-check/depth.sh FACE_FOLDER OUT [N [YAW_CSV]]
 #   e.g. tools/yaw-check/depth.sh ../shared/data/faces/lfw-deepfunneled-extra /tmp/depth 60
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 (($# >= 2 && $# <= 4)) || { sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 2; }
 data=$(cd "$1" && pwd)
 count=${3:-60}
 yaw_csv=${4:+$(realpath "$4")}
-[[ ! -e "$2" ]] || { echo "depth.sh: $2 exists (nothing is overwritten)" >&2; exit 1; }
-mkdir -p "$2"
-out=$(cd "$2" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
-c++ -std=c++20 -O2 -DNDEBUG -march=native -I"$here/../../include" -isystem /usr/include/eigen3 "$here/depth_fit.cpp" \
-  -o "$out/depth_fit" -lfmt -lpng -ljpeg -lz
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-python3 - "$data" "$count" >"$out/paths.txt" <<'PY'
-import csv, os, sys
-rows = list(csv.DictReader(open(os.path.join(sys.argv[1], "index.csv"))))[: int(sys.argv[2])]
-for r in rows:
-    print(os.path.join(sys.argv[1], r["path"]))
-PY
+out=$(new_out "$2")
+build_tool depth_fit "$out"
+first_photos "$data" "$count" >"$out/paths.txt"
 "$out/depth_fit" <"$out/paths.txt" >"$out/depth.csv"
 python3 - "$out/depth.csv" <<'PY'
 import csv, statistics, sys

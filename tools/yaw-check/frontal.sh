@@ -7,22 +7,13 @@
 #   tools/yaw-check/frontal.sh FACE_FOLDER OUT [N]
 #   e.g. tools/yaw-check/frontal.sh ../shared/data/faces/lfw-deepfunneled-extra /tmp/frontal 50
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 (($# == 2 || $# == 3)) || { sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 2; }
 data=$(cd "$1" && pwd)
 count=${3:-50}
-[[ ! -e "$2" ]] || { echo "frontal.sh: $2 exists (nothing is overwritten)" >&2; exit 1; }
-mkdir -p "$2"
-out=$(cd "$2" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
-c++ -std=c++20 -O2 -DNDEBUG -march=native -I"$here/../../include" -isystem /usr/include/eigen3 "$here/frontal_fit.cpp" \
-  -o "$out/frontal_fit" -lfmt -lpng -ljpeg -lz
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-python3 - "$data" "$count" >"$out/paths.txt" <<'PY'
-import csv, os, sys
-rows = list(csv.DictReader(open(os.path.join(sys.argv[1], "index.csv"))))[: int(sys.argv[2])]
-for r in rows:
-    print(os.path.join(sys.argv[1], r["path"]))
-PY
+out=$(new_out "$2")
+build_tool frontal_fit "$out"
+first_photos "$data" "$count" >"$out/paths.txt"
 "$out/frontal_fit" <"$out/paths.txt" >"$out/frontal.csv"
 python3 - "$out/frontal.csv" <<'PY'
 import csv, statistics, sys

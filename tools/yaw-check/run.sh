@@ -19,6 +19,7 @@
 #   tools/yaw-check/run.sh SHARED_FACES_DIR MAKE_PAIRS_BINARY OUT [--sweep]
 #   e.g. tools/yaw-check/run.sh ../shared/data/faces build/examples/tsgan-make-pairs /tmp/yaw-check
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 2; }
 sweep=
 case $# in
@@ -28,13 +29,8 @@ case $# in
 esac
 faces=$(cd "$1" && pwd)
 make_pairs=$(realpath "$2")
-[[ ! -e "$3" ]] || { echo "run.sh: $3 exists (nothing is overwritten)" >&2; exit 1; }
-mkdir -p "$3"
-out=$(cd "$3" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
-c++ -std=c++20 -O2 -DNDEBUG -march=native -I"$here/../../include" -isystem /usr/include/eigen3 "$here/yaw_pairs.cpp" \
-  -o "$out/yaw_pairs" -lfmt -lpng -ljpeg -lz
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
+out=$(new_out "$3")
+build_tool yaw_pairs "$out"
 
 cmu="$faces/cmu-face-images-half"
 lfw="$faces/lfw-deepfunneled-extra"
