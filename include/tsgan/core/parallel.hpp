@@ -36,6 +36,17 @@ inline void (*&blas_thread_hook())(int) {
 
 inline int num_threads() { return detail::thread_setting(); }
 
+// Whether the caller runs inside an OpenMP parallel region (tsgan's or anyone's). Work started there
+// stays on the calling thread: parallel_for runs its body directly, and OpenBLAS's OpenMP build and
+// Eigen's product run single-threaded inside a region.
+inline bool in_parallel() {
+#if defined(_OPENMP)
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
 inline void set_num_threads(int n) {
   n = std::max(1, n);
   detail::thread_setting() = n;
@@ -65,7 +76,7 @@ void parallel_for(index_t n, index_t grain, Body&& body) {
   if (n <= 0) return;
   const index_t max_chunks = std::max<index_t>(1, n / std::max<index_t>(1, grain));
   const int threads = static_cast<int>(std::min<index_t>(num_threads(), max_chunks));
-  if (threads <= 1) {
+  if (threads <= 1 || in_parallel()) {
     body(index_t{0}, n);
     return;
   }
@@ -78,6 +89,27 @@ void parallel_for(index_t n, index_t grain, Body&& body) {
   }
 #else
   body(index_t{0}, n);
+#endif
+}
+
+// Calls body(item, slot) for every item in [0, items), one item at a time, on up to `threads`
+// threads; slot < threads is the same for every item one thread runs, so it can index per-thread
+// scratch. For items of equal, large work (whole images of a convolution) that are better run side
+// by side, each single-threaded, than one after the other with every thread inside each.
+template <class Body>
+void parallel_items(index_t items, int threads, Body&& body) {
+  threads = static_cast<int>(std::min<index_t>(std::max(1, threads), items));
+  if (threads <= 1 || in_parallel()) {
+    for (index_t i = 0; i < items; ++i) body(i, 0);
+    return;
+  }
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+  {
+    const int slot = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+    for (index_t i = 0; i < items; ++i) body(i, slot);
+  }
 #endif
 }
 

@@ -7,7 +7,10 @@
 // and the process's CPU time (all threads; on a machine shared with other jobs, the CPU time of a
 // one-thread run is the steadier figure). Times are inclusive (a conv's GEMM time is inside its
 // forward or backward time), so the categories of one level add up to at most the step; report()
-// prints them as a table.
+// prints them as a table. Inside a parallel region whose threads each run an op of their own (the
+// image-parallel convolutions), only the region's first thread records: its wall-clock and the
+// process's CPU time over its scopes stand for the team, which runs the same ops beside it, and its
+// calls are counted, not the team's.
 #pragma once
 
 #include <array>
@@ -18,6 +21,10 @@
 #include <cstdlib>
 #include <string>
 #include <ctime>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace tsgan::profile {
 
@@ -43,6 +50,15 @@ inline constexpr std::array<const char*, static_cast<int>(Op::count)> op_names{
     "batch norm forward",   "batch norm backward",   "elementwise forward", "elementwise backward",
     "reduction forward",    "reduction backward",    "layout forward",   "layout backward",
     "optimizer"};
+
+// The first thread of the innermost parallel region, or a thread outside any.
+inline bool recording_thread() {
+#if defined(_OPENMP)
+  return omp_get_thread_num() == 0;
+#else
+  return true;
+#endif
+}
 
 inline bool enabled() {
   static const bool on = [] {
@@ -83,7 +99,7 @@ inline std::int64_t calls(Op op) { return totals().calls[static_cast<int>(op)].l
 
 class Scope {
  public:
-  explicit Scope(Op op) : op_(op), on_(enabled()) {
+  explicit Scope(Op op) : op_(op), on_(enabled() && recording_thread()) {
     if (!on_) return;
     start_ = std::chrono::steady_clock::now();
     cpu_start_ = process_cpu_ns();

@@ -2,11 +2,14 @@
 // differences, over strides, paddings (symmetric and TF 'same'), dilation (each also per axis),
 // groups (of both) and odd sizes; values and gradients against PyTorch (tests/fixtures/nn/conv.txt);
 // and the CPU kernels' three products against direct loops for every way they organise the work
-// (a GEMM per image or per batch chunk, wide and narrow rows, small output channels).
+// (a GEMM per image or per batch chunk, wide and narrow rows, small output channels), and with a
+// GEMM per image the same bits at one, two and three threads.
 // Templated over the device: on the GPU (cuDNN) values and gradients must also match the CPU's,
 // with TF32 off (and within 3e-3 with it on), and the finite-difference checks run there in double.
 #include <doctest/doctest.h>
 
+#include <array>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -171,6 +174,30 @@ void check_kernels(const kernels::ConvGeometry& g, std::uint64_t seed) {
   check(dw_got, dw, "backward_weight (accumulating)");
 }
 
+// The three kernels' float results (y, dx accumulated onto dx0, dw accumulated onto dw0) at a given
+// thread count, for comparing thread counts bit for bit.
+std::array<std::vector<float>, 3> kernel_results(const kernels::ConvGeometry& g, int threads) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  auto random = [&](index_t n) {
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (auto& e : v) e = u(rng);
+    return v;
+  };
+  const auto x = random(g.n * g.c_in * g.in_plane()), w = random(g.c_out * g.col_rows()), b = random(g.c_out),
+             dy = random(g.n * g.c_out * g.out_plane());
+  std::array<std::vector<float>, 3> r{std::vector<float>(dy.size()), random(static_cast<index_t>(x.size())),
+                                      random(static_cast<index_t>(w.size()))};
+  const int saved = num_threads();
+  set_num_threads(threads);
+  using K = kernels::ConvKernels<cpu>;
+  K::forward(g, x.data(), w.data(), b.data(), r[0].data());
+  K::backward_data(g, dy.data(), w.data(), r[1].data(), true);
+  K::backward_weight(g, x.data(), dy.data(), r[2].data(), true);
+  set_num_threads(saved);
+  return r;
+}
+
 template <class T, class D>
 void all_convs() {
   check_conv<ConvOptions{.stride = 2, .padding = 1}, T, D, 2, 3, 8, 8, 4, 4>(1);   // the U-Net's down-sampling
@@ -310,6 +337,43 @@ TEST_SUITE("ops.conv") {
     for (const G& g : {G{4, 16, 7, 7, 1, 6, 6, 4, 4, 1, 1, 1, 1, 1, 1, 1}, G{2, 32, 9, 9, 2, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 2}})
       CHECK(g.output_side());
     CHECK_FALSE(G{4, 8, 8, 8, 6, 7, 7, 4, 4, 1, 1, 1, 1, 1, 1, 1}.output_side());
+  }
+
+  TEST_CASE("images with a product each run side by side on two threads with the same bits as on one") {
+    using G = kernels::ConvGeometry;
+    // Odd image counts, so that at two and three threads the last round is short; 1,024-pixel
+    // output planes keep a product per image. Both GEMM backends (Eigen's threaded product blocks
+    // differently at two threads, so a threaded product anywhere would change the bits).
+    const G per_image[] = {G{5, 3, 64, 64, 8, 32, 32, 4, 4, 2, 2, 1, 1, 1, 1, 1},    // the U-Net's first layer
+                           G{5, 8, 32, 32, 6, 32, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1},    // pointwise
+                           G{3, 4, 34, 34, 4, 32, 32, 3, 3, 1, 1, 0, 0, 1, 1, 2}};   // groups
+    const int saved = num_threads();
+    const kernels::GemmBackend chosen = kernels::gemm_backend();
+    for (const kernels::GemmBackend backend : {kernels::GemmBackend::blas, kernels::GemmBackend::eigen}) {
+      for (const G& g : per_image) {
+        kernels::set_gemm_backend(backend);
+        CAPTURE(int(kernels::gemm_backend()));
+        REQUIRE(g.images_per_gemm() == 1);
+        CAPTURE(g.n);
+        CAPTURE(g.c_in);
+        for (int threads : {2, 3}) {
+          set_num_threads(threads);
+          check_kernels(g, 30 + threads);
+        }
+        set_num_threads(saved);
+        const auto one = kernel_results(g, 1);
+        for (int threads : {2, 3}) {
+          CAPTURE(threads);
+          const auto many = kernel_results(g, threads);
+          for (std::size_t k = 0; k < 3; ++k) {
+            CAPTURE(k);
+            REQUIRE(many[k].size() == one[k].size());
+            CHECK(std::memcmp(many[k].data(), one[k].data(), one[k].size() * sizeof(float)) == 0);
+          }
+        }
+      }
+    }
+    kernels::set_gemm_backend(chosen);
   }
 
   TEST_CASE("output shapes are computed at compile time") {

@@ -10,7 +10,10 @@
 // images of the batch share one product with P·images columns (for the weight gradient, an inner
 // dimension of P·images instead of many accumulating products), in chunks whose column buffer
 // stays under batch_limit elements. The price is one reshuffle between [C, images·P] and NCHW
-// per product. Large planes keep a product per image that writes its output in place.
+// per product. Large planes keep a product per image that writes its output in place; with several
+// threads these images run side by side, one per thread with its own column buffer and
+// single-threaded products (for_each_image), and the weight gradient sums per-image parts in image
+// order, so that no result depends on the thread count.
 //
 // The column buffer comes from the caching allocator and is recomputed in the backward pass
 // rather than kept (memory over a cheap extra pass). Copies run in parallel over (image, row) or
@@ -346,6 +349,41 @@ void gather_taps(const ConvGeometry& g, const std::int32_t* offsets, const T* z,
   });
 }
 
+// Calls body(img, col) for images [0, n) of a convolution with a product per image, col being
+// col_size elements of column buffer for the image. With at least as many images as threads, the
+// images run side by side, each on one thread with its own buffer, where im2col/col2im and the GEMM
+// run single-threaded: a product of these sizes (M = 32-256 output channels, planes of 1,000-16,000
+// pixels) split between threads loses much of the second one (docs/performance.md), whole images
+// lose nothing but the balance of the last round when threads do not divide n. Each image's values
+// then come from a single-threaded product at any thread count, so they do not depend on it (Eigen's
+// threaded product blocks differently by thread count). Fewer images than threads (one image) run
+// one after the other with every thread inside their products, as before.
+template <class T, class Body>
+void for_each_image(index_t n, index_t col_size, Body&& body) {
+  const int threads = num_threads();
+  if (n < threads || in_parallel()) {
+    Buffer<T, cpu> col(static_cast<std::size_t>(col_size));
+    for (index_t img = 0; img < n; ++img) body(img, col.data());
+    return;
+  }
+  Buffer<T, cpu> cols(static_cast<std::size_t>(col_size * threads));
+  T* const base = cols.data();
+  parallel_items(n, threads, [&](index_t img, int slot) { body(img, base + slot * col_size); });
+}
+
+// dw (+)= Σ_img parts[img] over images in order, parallel over the elements (each element's sum in
+// the same order whatever the thread count).
+template <class T>
+void sum_parts(const T* parts, index_t images, index_t size, T* dw, bool accumulate) {
+  parallel_for(size, grain_for(images), [=](index_t e0, index_t e1) {
+    for (index_t e = e0; e < e1; ++e) {
+      T s = accumulate ? dw[e] + parts[e] : parts[e];
+      for (index_t img = 1; img < images; ++img) s += parts[img * size + e];
+      dw[e] = s;
+    }
+  });
+}
+
 template <class T>
 void conv_gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, const T* a, index_t lda, const T* b,
                index_t ldb, T beta, T* c, index_t ldc) {
@@ -375,18 +413,17 @@ struct ConvKernels<cpu> {
       }
       return;
     }
-    Buffer<T, cpu> col(g.pointwise() ? 0 : static_cast<std::size_t>(K * P));
-    for (index_t img = 0; img < g.n; ++img) {
+    for_each_image<T>(g.n, g.pointwise() ? 0 : K * P, [&](index_t img, T* col) {
       for (index_t grp = 0; grp < g.groups; ++grp) {
         const T* cols = x + (img * g.c_in + grp * g.cin_g()) * g.in_plane();
         if (!g.pointwise()) {
-          im2col(g, x, img, 1, grp * g.cin_g(), g.cin_g(), col.data(), P);
-          cols = col.data();
+          im2col(g, x, img, 1, grp * g.cin_g(), g.cin_g(), col, P);
+          cols = col;
         }
         conv_gemm<T>(false, false, cg, P, K, w + grp * cg * K, K, cols, P, accumulate ? T(1) : T(0),
                      y + (img * g.c_out + grp * cg) * P, P);
       }
-    }
+    });
     if (bias) cpu_detail::add_bias(y, bias, g.n, g.c_out, P);
   }
 
@@ -400,23 +437,29 @@ struct ConvKernels<cpu> {
     if (g.output_side()) return output_side_backward_data(g, dy, w, dx, accumulate, bias);
     if (g.pointwise()) {  // dx_n = Wᵀ dy_n directly
       if (!accumulate) std::fill_n(dx, g.n * g.c_in * g.in_plane(), T(0));
-      for (index_t img = 0; img < g.n; ++img)
+      for_each_image<T>(g.n, 0, [&](index_t img, T*) {
         for (index_t grp = 0; grp < g.groups; ++grp)
           conv_gemm<T>(true, false, K, P, cg, w + grp * cg * K, K, dy + (img * g.c_out + grp * cg) * P, P, T(1),
                        dx + (img * g.c_in + grp * g.cin_g()) * g.in_plane(), P);
+      });
       if (bias) cpu_detail::add_bias(dx, bias, g.n, g.c_in, g.in_plane());
       return;
     }
-    Buffer<T, cpu> col(static_cast<std::size_t>(K * nb * P)), dyb(nb > 1 ? static_cast<std::size_t>(g.c_out * nb * P) : 0);
+    if (nb == 1) {
+      for_each_image<T>(g.n, K * P, [&](index_t img, T* col) {
+        for (index_t grp = 0; grp < g.groups; ++grp) {
+          conv_gemm<T>(true, false, K, P, cg, w + grp * cg * K, K, dy + (img * g.c_out + grp * cg) * P, P, T(0), col, P);
+          col2im(g, col, P, img, 1, grp * g.cin_g(), g.cin_g(), dx, accumulate, bias);
+        }
+      });
+      return;
+    }
+    Buffer<T, cpu> col(static_cast<std::size_t>(K * nb * P)), dyb(static_cast<std::size_t>(g.c_out * nb * P));
     for (index_t i0 = 0; i0 < g.n; i0 += nb) {
       const index_t images = std::min(nb, g.n - i0), ld = images * P;
-      const T* grads = dy + i0 * g.c_out * P;  // [c_out, ld] when one image
-      if (nb > 1) {
-        batch(dy, i0, images, g.c_out, P, dyb.data());
-        grads = dyb.data();
-      }
+      batch(dy, i0, images, g.c_out, P, dyb.data());
       for (index_t grp = 0; grp < g.groups; ++grp) {
-        conv_gemm<T>(true, false, K, ld, cg, w + grp * cg * K, K, grads + grp * cg * ld, ld, T(0), col.data(), ld);
+        conv_gemm<T>(true, false, K, ld, cg, w + grp * cg * K, K, dyb.data() + grp * cg * ld, ld, T(0), col.data(), ld);
         col2im(g, col.data(), ld, i0, images, grp * g.cin_g(), g.cin_g(), dx, accumulate, bias);
       }
     }
@@ -428,24 +471,16 @@ struct ConvKernels<cpu> {
     using namespace cpu_detail;
     const index_t P = g.out_plane(), K = g.col_rows(), cg = g.cout_g(), nb = g.images_per_gemm();
     if (g.output_side()) return output_side_backward_weight(g, x, dy, dw, accumulate);
-    const bool direct = g.pointwise() && nb == 1;  // the input is the column matrix
-    Buffer<T, cpu> col(direct ? 0 : static_cast<std::size_t>(K * nb * P));
-    Buffer<T, cpu> dyb(nb > 1 ? static_cast<std::size_t>(g.c_out * nb * P) : 0);
+    if (nb == 1) return per_image_backward_weight(g, x, dy, dw, accumulate);
+    Buffer<T, cpu> col(static_cast<std::size_t>(K * nb * P)), dyb(static_cast<std::size_t>(g.c_out * nb * P));
     for (index_t i0 = 0; i0 < g.n; i0 += nb) {
       const index_t images = std::min(nb, g.n - i0), ld = images * P;
-      const T* grads = dy + i0 * g.c_out * P;
-      if (nb > 1) {
-        batch(dy, i0, images, g.c_out, P, dyb.data());
-        grads = dyb.data();
-      }
+      batch(dy, i0, images, g.c_out, P, dyb.data());
       for (index_t grp = 0; grp < g.groups; ++grp) {
-        const T* cols = x + (i0 * g.c_in + grp * g.cin_g()) * g.in_plane();
-        if (!direct) {
-          im2col(g, x, i0, images, grp * g.cin_g(), g.cin_g(), col.data(), ld);
-          cols = col.data();
-        }
+        im2col(g, x, i0, images, grp * g.cin_g(), g.cin_g(), col.data(), ld);
         const bool add = accumulate || i0 > 0;
-        conv_gemm<T>(false, true, cg, K, ld, grads + grp * cg * ld, ld, cols, ld, add ? T(1) : T(0), dw + grp * cg * K, K);
+        conv_gemm<T>(false, true, cg, K, ld, dyb.data() + grp * cg * ld, ld, col.data(), ld, add ? T(1) : T(0),
+                     dw + grp * cg * K, K);
       }
     }
   }
@@ -461,6 +496,30 @@ struct ConvKernels<cpu> {
   }
 
  private:
+  // dw (+)= Σ_img dy_img · col(x_img)ᵀ with a product per image. One image goes straight into dw;
+  // several each get their own part (n × |w| elements), which are then summed in image order, so
+  // that the images can run side by side (for_each_image) and the sum does not depend on how.
+  template <class T>
+  static void per_image_backward_weight(const ConvGeometry& g, const T* x, const T* dy, T* dw, bool accumulate) {
+    using namespace cpu_detail;
+    const index_t P = g.out_plane(), K = g.col_rows(), cg = g.cout_g(), size = g.c_out * K;
+    Buffer<T, cpu> parts(g.n > 1 ? static_cast<std::size_t>(g.n * size) : 0);
+    for_each_image<T>(g.n, g.pointwise() ? 0 : K * P, [&](index_t img, T* col) {
+      T* out = g.n > 1 ? parts.data() + img * size : dw;
+      const bool add = g.n == 1 && accumulate;
+      for (index_t grp = 0; grp < g.groups; ++grp) {
+        const T* cols = x + (img * g.c_in + grp * g.cin_g()) * g.in_plane();
+        if (!g.pointwise()) {
+          im2col(g, x, img, 1, grp * g.cin_g(), g.cin_g(), col, P);
+          cols = col;
+        }
+        conv_gemm<T>(false, true, cg, K, P, dy + (img * g.c_out + grp * cg) * P, P, cols, P, add ? T(1) : T(0),
+                     out + grp * cg * K, K);
+      }
+    });
+    if (g.n > 1) sum_parts(parts.data(), g.n, size, dw, accumulate);
+  }
+
   // The output side (ConvGeometry::output_side): with Wₒ = w[o] read as [cin_g, taps] and X the
   // input of a chunk of images as [cin_g, images·in_plane] (per group),
   //   forward:  Z[(o, tap), ·] = Wₒᵀ·X, then y[o, p] = Σ_tap Z[(o, tap), off(tap, p)] (gather_taps);

@@ -121,7 +121,7 @@ void eigen_gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T a
   Eigen::Map<Mat, 0, Eigen::OuterStride<>> C(c, m, n, Eigen::OuterStride<>(ldc));
   const ConstMap A(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(lda));
   const ConstMap B(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(ldb));
-  Eigen::setNbThreads(num_threads());
+  if (!in_parallel()) Eigen::setNbThreads(num_threads());  // a process-wide setting; inside a region Eigen runs serially
   if (beta == T(0)) C.setZero();
   else if (beta != T(1)) C *= beta;
   if (trans_a && trans_b) C.noalias() += alpha * A.transpose() * B.transpose();
