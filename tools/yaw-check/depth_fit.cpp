@@ -86,11 +86,10 @@ double depth_over_width(const std::vector<render::Vec3>& p) {
 // The fitted points in the canonical frame: the similarity undone.
 std::vector<render::Vec3> in_canonical_frame(const render::SimilarityTransform& s, const std::vector<render::Vec3>& q) {
   std::vector<render::Vec3> out;
-  const auto& r = s.rotation.r;
+  const render::Rotation back = s.rotation.transposed();
   for (const auto& v : q) {
-    const double x = v.x - s.translation.x, y = v.y - s.translation.y, z = v.z - s.translation.z;
-    out.push_back({(r[0][0] * x + r[1][0] * y + r[2][0] * z) / s.scale, (r[0][1] * x + r[1][1] * y + r[2][1] * z) / s.scale,
-                   (r[0][2] * x + r[1][2] * y + r[2][2] * z) / s.scale});
+    const render::Vec3 p = back({v.x - s.translation.x, v.y - s.translation.y, v.z - s.translation.z});
+    out.push_back({p.x / s.scale, p.y / s.scale, p.z / s.scale});
   }
   return out;
 }

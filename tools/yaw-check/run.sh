@@ -62,17 +62,16 @@ if [[ -n $sweep ]]; then
   sets=(lfw-sweep)
 else
   sets=(real cmu-face cmu-head lfw-face lfw-head)
+  for head in face head; do
+    flag=(); [[ $head == head ]] && flag=(--head)
+    "$make_pairs" --data "$cmu" --out "$out/cmu-$head-pairs" --yaws 30,45,60 --both-sides --frames --threads 1 "${flag[@]}" \
+      >"$out/cmu-$head-pairs.log" 2>&1
+    frame_pairs "$cmu" "$out/cmu-$head-pairs" 1 >"$out/cmu-$head.pairs"
+    "$make_pairs" --data "$lfw" --out "$out/lfw-$head-pairs" --limit 60 --yaws 15,30,45,60 --frames --threads 1 "${flag[@]}" \
+      >"$out/lfw-$head-pairs.log" 2>&1
+    frame_pairs "$lfw" "$out/lfw-$head-pairs" 0 >"$out/lfw-$head.pairs"
+  done
 fi
-for head in face head; do
-  [[ -z $sweep ]] || break  # the sweep renders its own set above
-  flag=(); [[ $head == head ]] && flag=(--head)
-  "$make_pairs" --data "$cmu" --out "$out/cmu-$head-pairs" --yaws 30,45,60 --both-sides --frames --threads 1 "${flag[@]}" \
-    >"$out/cmu-$head-pairs.log" 2>&1
-  frame_pairs "$cmu" "$out/cmu-$head-pairs" 1 >"$out/cmu-$head.pairs"
-  "$make_pairs" --data "$lfw" --out "$out/lfw-$head-pairs" --limit 60 --yaws 15,30,45,60 --frames --threads 1 "${flag[@]}" \
-    >"$out/lfw-$head-pairs.log" 2>&1
-  frame_pairs "$lfw" "$out/lfw-$head-pairs" 0 >"$out/lfw-$head.pairs"
-done
 for set in "${sets[@]}"; do
   "$out/yaw_pairs" <"$out/$set.pairs" >"$out/$set.csv" 2>"$out/$set.log"
 done

@@ -13,7 +13,7 @@
 // per product. Large planes keep a product per image that writes its output in place; with several
 // threads these images run side by side, one per thread with its own column buffer and
 // single-threaded products (for_each_image), and the weight gradient sums per-image parts in image
-// order, so that no result depends on the thread count.
+// order, so that with as many images as threads no result depends on the thread count.
 //
 // The column buffer comes from the caching allocator and is recomputed in the backward pass
 // rather than kept (memory over a cheap extra pass). Copies run in parallel over (image, row) or
