@@ -115,6 +115,9 @@ template <Real T> inline VecMask<T> operator!=(Vec<T> a, Vec<T> b) {
   return {vec_detail::E::pandnot(vec_detail::E::ptrue(a.p), vec_detail::E::pcmp_eq(a.p, b.p))};
 }
 
+// a·b + c, one rounding where the instruction set has fused multiply-adds (two otherwise).
+template <Real T> inline Vec<T> fma(Vec<T> a, Vec<T> b, Vec<T> c) { return Vec<T>(vec_detail::E::pmadd(a.p, b.p, c.p)); }
+
 template <Real T> inline Vec<T> select(VecMask<T> m, Vec<T> a, Vec<T> b) { return Vec<T>(vec_detail::E::pselect(m.p, a.p, b.p)); }
 template <Real T> inline Vec<T> min(Vec<T> a, Vec<T> b) { return Vec<T>(vec_detail::E::pmin(a.p, b.p)); }
 template <Real T> inline Vec<T> max(Vec<T> a, Vec<T> b) { return Vec<T>(vec_detail::E::pmax(a.p, b.p)); }

@@ -1,9 +1,13 @@
 // The CPU GEMM behind convolutions and linear layers: both backends (OpenBLAS when linked, Eigen's
-// product) against a direct loop in double, for every transpose combination, leading dimensions
-// wider than the matrices and the alpha/beta cases; and how OpenBLAS's kernel names are ranked
-// when tsgan decides whether to trust them.
+// product) and the kernels for products with a small side (kernels/cpu/thin_gemm.hpp) against a
+// direct loop in double, for every transpose combination, leading dimensions wider than the
+// matrices and the alpha/beta cases; the small-side kernels also at one to three threads bit for
+// bit; and how OpenBLAS's kernel names are ranked when tsgan decides whether to trust them.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -50,9 +54,79 @@ void check_gemm(GemmBackend backend, bool ta, bool tb, index_t m, index_t n, ind
     for (index_t j = n; j < ldc; ++j) CHECK(c[i * ldc + j] == T(want[i * ldc + j]));
 }
 
+// C = op(A)·op(B) through thin_gemm, C starting as NaN (beta = 0 must not read it), at `threads`
+// threads; C's rows start at 64-byte boundaries when ldc allows, as for a weight gradient.
+std::vector<float> thin_product(bool ta, bool tb, index_t m, index_t n, index_t k, int threads) {
+  std::mt19937 rng(static_cast<unsigned>(m + 3 * n + 7 * k));
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n)),
+      storage(static_cast<std::size_t>(m * n + 16), std::numeric_limits<float>::quiet_NaN());
+  for (auto* v : {&a, &b})
+    for (auto& e : *v) e = u(rng);
+  float* c = storage.data();
+  while (reinterpret_cast<std::uintptr_t>(c) % 64 != 0) ++c;
+  const int saved = num_threads();
+  set_num_threads(threads);
+  kernels::thin_gemm<float>(ta, tb, m, n, k, 1.f, a.data(), ta ? m : k, b.data(), tb ? k : n, 0.f, c, n);
+  set_num_threads(saved);
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (index_t p = 0; p < k; ++p)
+        s += double(ta ? a[p * m + i] : a[i * k + p]) * double(tb ? b[j * k + p] : b[p * n + j]);
+      if (!test::close(c[i * n + j], s, 1e-4, 1e-4)) {
+        FAIL("C(" << i << ", " << j << "): got " << c[i * n + j] << ", direct loop " << s);
+        break;
+      }
+    }
+  return {c, c + m * n};
+}
+
 }  // namespace
 
 TEST_SUITE("kernels.gemm") {
+  TEST_CASE_TEMPLATE("products with a small side go to the thin kernels and match a direct loop", T, float, double) {
+    using kernels::is_thin;
+    const GemmBackend chosen = kernels::gemm_backend();
+    CHECK(is_thin(false, false, 6, 8192));  // 1 x 1 planes of a batch of 6 against a 4 x 4 x 512 weight
+    CHECK(is_thin(true, false, 6, 512));
+    CHECK(is_thin(false, true, 8192, 6));   // its weight gradient: inner size 6
+    CHECK_FALSE(is_thin(false, false, 9, 8192));
+    CHECK_FALSE(is_thin(false, true, 8192, 9));
+    CHECK_FALSE(is_thin(true, true, 6, 6));
+    // Row counts that leave partial blocks and packets, inner sizes off the SIMD width, n from 1 to
+    // 8 (A·B, Aᵀ·B) and k from 1 to 8 (A·Bᵀ).
+    for (bool ta : {false, true}) {
+      check_gemm<T>(GemmBackend::eigen, ta, false, 37, 6, 1000, T(1), T(0));
+      check_gemm<T>(GemmBackend::eigen, ta, false, 200, 8, 77, T(0.5), T(1));
+      check_gemm<T>(GemmBackend::eigen, ta, false, 5, 1, 3, T(-2), T(0.25));
+      check_gemm<T>(GemmBackend::eigen, ta, false, 49, 3, 16, T(1), T(-1));
+    }
+    check_gemm<T>(GemmBackend::eigen, false, true, 7, 203, 6, T(1), T(0));
+    check_gemm<T>(GemmBackend::eigen, false, true, 64, 40, 8, T(0.5), T(1));
+    check_gemm<T>(GemmBackend::eigen, false, true, 4, 5, 1, T(-2), T(0.25));
+    kernels::set_gemm_backend(chosen);
+  }
+
+  TEST_CASE("the thin kernels give the same bits at one, two and three threads, and never read C at beta = 0") {
+    struct Case {
+      bool ta, tb;
+      index_t m, n, k;
+    };
+    for (const Case& c : {Case{false, false, 301, 6, 531}, Case{true, false, 517, 6, 129}, Case{false, true, 97, 523, 6},
+                          Case{false, true, 40, 256, 8}}) {
+      CAPTURE(c.ta);
+      CAPTURE(c.tb);
+      CAPTURE(c.m);
+      const auto one = thin_product(c.ta, c.tb, c.m, c.n, c.k, 1);
+      for (int threads : {2, 3}) {
+        CAPTURE(threads);
+        const auto many = thin_product(c.ta, c.tb, c.m, c.n, c.k, threads);
+        CHECK(std::memcmp(many.data(), one.data(), one.size() * sizeof(float)) == 0);
+      }
+    }
+  }
+
   TEST_CASE_TEMPLATE("both backends compute alpha op(A) op(B) + beta C", T, float, double) {
     const GemmBackend chosen = kernels::gemm_backend();
     for (GemmBackend backend : {GemmBackend::blas, GemmBackend::eigen}) {

@@ -20,6 +20,7 @@
 
 #include "tsgan/core/config.hpp"
 #include "tsgan/core/parallel.hpp"
+#include "tsgan/kernels/cpu/thin_gemm.hpp"
 
 #if defined(TSGAN_WITH_OPENBLAS)
 #include <cblas.h>
@@ -147,6 +148,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda,
           const T* b, index_t ldb, T beta, T* c, index_t ldc) {
   if (m == 0 || n == 0) return;
+  if (is_thin(trans_a, trans_b, n, k)) return thin_gemm<T>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #if defined(TSGAN_WITH_OPENBLAS)
   (void)cpu_detail::blas_threads_hooked;
   if (gemm_backend() == GemmBackend::blas) {
