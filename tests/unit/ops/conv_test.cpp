@@ -2,8 +2,8 @@
 // differences, over strides, paddings (symmetric and TF 'same'), dilation (each also per axis),
 // groups (of both) and odd sizes; values and gradients against PyTorch (tests/fixtures/nn/conv.txt);
 // and the CPU kernels' three products against direct loops for every way they organise the work
-// (a GEMM per image or per batch chunk, wide and narrow rows, small output channels), and with a
-// GEMM per image the same bits at one, two and three threads.
+// (a GEMM per image or per batch chunk, wide rows as shifted planes or row by row, narrow rows,
+// small output channels), and with a GEMM per image the same bits at one, two and three threads.
 // Templated over the device: on the GPU (cuDNN) values and gradients must also match the CPU's,
 // with TF32 off (and within 3e-3 with it on), and the finite-difference checks run there in double.
 #include <doctest/doctest.h>
@@ -328,6 +328,21 @@ TEST_SUITE("ops.conv") {
     check_kernels(G{3, 5, 6, 6, 4, 6, 6, 1, 1, 1, 1, 0, 0, 1, 1, 1}, 8);       // pointwise
     check_kernels(G{2, 3, 9, 50, 4, 5, 16, 3, 2, 2, 3, 1, 0, 1, 2, 1}, 12);  // per-axis stride and dilation, wide rows
     check_kernels(G{3, 4, 7, 6, 2, 7, 3, 2, 3, 1, 2, 1, 1, 2, 1, 2}, 13);    // per-axis, narrow rows, groups
+    // Taps as shifted planes (kernels::cpu_detail::ShiftedTaps): stride-2 phases of unequal sizes
+    // (odd input), asymmetric padding, a stride-1 output wider than its input (phases copied), one
+    // as wide (the plane itself), and a stride-2 kernel without padding.
+    const G shifted[] = {G{2, 3, 33, 31, 4, 17, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1}, G{2, 3, 32, 34, 2, 16, 17, 4, 4, 2, 2, 2, 1, 1, 1, 1},
+                         G{2, 3, 12, 12, 4, 14, 14, 3, 3, 1, 1, 2, 2, 1, 1, 1}, G{3, 2, 10, 12, 3, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                         G{2, 2, 32, 32, 3, 16, 16, 2, 2, 2, 2, 0, 0, 1, 1, 1}};
+    for (std::size_t i = 0; i < std::size(shifted); ++i) {
+      CHECK(kernels::cpu_detail::ShiftedTaps::applies(shifted[i]));
+      check_kernels(shifted[i], 40 + i);
+    }
+    CHECK(kernels::cpu_detail::ShiftedTaps(shifted[3]).in_place());
+    CHECK_FALSE(kernels::cpu_detail::ShiftedTaps(shifted[2]).in_place());
+    CHECK_FALSE(kernels::cpu_detail::ShiftedTaps::applies(G{4, 8, 8, 8, 6, 7, 7, 4, 4, 1, 1, 1, 1, 1, 1, 1}));      // narrow
+    CHECK_FALSE(kernels::cpu_detail::ShiftedTaps::applies(G{3, 4, 22, 22, 2, 21, 21, 4, 4, 1, 1, 1, 1, 1, 1, 1}));  // narrower out
+    CHECK_FALSE(kernels::cpu_detail::ShiftedTaps::applies(G{2, 3, 9, 50, 4, 5, 16, 3, 2, 2, 3, 1, 0, 1, 2, 1}));    // dilation
     // More column-buffer elements than batch_limit: the batch is cut into chunks.
     const G chunked{18, 64, 32, 32, 16, 30, 30, 3, 3, 1, 1, 0, 0, 1, 1, 1};
     REQUIRE(chunked.col_rows() * chunked.out_plane() * chunked.n > G::batch_limit);

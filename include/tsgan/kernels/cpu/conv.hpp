@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "tsgan/core/allocator.hpp"
 #include "tsgan/core/parallel.hpp"
@@ -137,10 +138,120 @@ inline void tap_offsets(const ConvGeometry& g, std::int32_t* off) {
         }
 }
 
+inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+
+// Taps as shifted planes. Split an input plane by stride phase (phase (ry, rx) holds the pixels whose
+// row is ry and column rx modulo the stride) and give each phase the output's row pitch: then tap
+// (ky, kx) reads one phase plane shifted by whole rows and columns, so its row of the column matrix
+// is one contiguous run of that phase; only the pixels that fall on the padding (which the run
+// fills with neighbours from the rows above or below) need fixing. This needs dilation 1 and phases
+// no wider than the output (every "same" or halving convolution); with stride 1 and an output as
+// wide as the input the plane itself is the only phase. Rows narrower than narrow_rows keep the
+// table of tap offsets, which costs less than a run per tap there.
+struct ShiftedTaps {
+  ConvGeometry g;
+  index_t phase_rows;  // of phase 0, the tallest
+
+  static bool applies(const ConvGeometry& g) {
+    return g.dilation_y == 1 && g.dilation_x == 1 && ceil_div(g.w_in, g.stride_x) <= g.w_out && !narrow_rows(g);
+  }
+  explicit ShiftedTaps(const ConvGeometry& geometry) : g(geometry), phase_rows(ceil_div(g.h_in, g.stride_y)) {
+    for (index_t ky = 0; ky < g.kh; ++ky)
+      for (index_t kx = 0; kx < g.kw; ++kx) taps.push_back(tap(ky, kx));
+  }
+  bool in_place() const { return g.stride_y == 1 && g.stride_x == 1 && g.w_in == g.w_out; }
+  index_t phase_size() const { return phase_rows * g.w_out; }
+  index_t buffer_size() const { return in_place() ? 0 : g.stride_y * g.stride_x * phase_size(); }
+  index_t phase_height(index_t ry) const { return in_place() ? g.h_in : ceil_div(g.h_in - ry, g.stride_y); }
+  index_t phase_width(index_t rx) const { return in_place() ? g.w_in : ceil_div(g.w_in - rx, g.stride_x); }
+
+  // Tap (ky, kx): output pixel (y, x) reads element (y·w_out + x) + shift of phase `phase` for y in
+  // [y0, y1) and x in [x0, x1), and the padding elsewhere. As one run it covers [lo, hi).
+  struct Tap {
+    index_t phase, shift, y0, y1, x0, x1, lo, hi;
+    bool empty() const { return y0 == y1 || x0 == x1; }
+  };
+  std::vector<Tap> taps;  // in (ky, kx) order, computed once: planes deep in a network are small
+  Tap tap(index_t ky, index_t kx) const {
+    const index_t w = g.w_out;
+    const index_t oy = ky - g.pad_top, ox = kx - g.pad_left;  // input offset of output pixel (0, 0)
+    const index_t qy = floor_div(oy, g.stride_y), qx = floor_div(ox, g.stride_x);
+    const index_t ry = oy - qy * g.stride_y, rx = ox - qx * g.stride_x;
+    Tap t;
+    t.phase = in_place() ? 0 : (ry * g.stride_x + rx) * phase_size();
+    t.shift = qy * w + qx;
+    t.y0 = std::clamp<index_t>(-qy, 0, g.h_out);
+    t.y1 = std::clamp<index_t>(phase_height(ry) - qy, t.y0, g.h_out);
+    t.x0 = std::clamp<index_t>(-qx, 0, w);
+    t.x1 = std::clamp<index_t>(phase_width(rx) - qx, t.x0, w);
+    t.lo = t.y0 * w + t.x0;
+    t.hi = t.empty() ? t.lo : (t.y1 - 1) * w + t.x1;
+    return t;
+  }
+  // Zeroes the pixels of rows [y0, y1) outside columns [x0, x1) of a tap's row of the column matrix.
+  template <class T>
+  void zero_padding_columns(const Tap& t, T* row) const {
+    const index_t w = g.w_out;
+    if (t.x0 > 0 || t.x1 < w)
+      for (index_t y = t.y0; y < t.y1; ++y) {
+        zero(row + y * w, t.x0);
+        zero(row + y * w + t.x1, w - t.x1);
+      }
+  }
+
+  // Splits `plane` into `phases` (buffer_size() elements); returns where the phases start.
+  template <class T>
+  const T* split(const T* __restrict plane, T* __restrict phases) const {
+    if (in_place()) return plane;
+    const index_t w = g.w_out;
+    for (index_t ry = 0; ry < g.stride_y; ++ry)
+      for (index_t rx = 0; rx < g.stride_x; ++rx) {
+        T* __restrict dst = phases + (ry * g.stride_x + rx) * phase_size();
+        const index_t cols = phase_width(rx);
+        for (index_t r = 0; r < phase_height(ry); ++r) {
+          strided_copy(dst + r * w, plane + (r * g.stride_y + ry) * g.w_in + rx, cols, g.stride_x);
+          zero(dst + r * w + cols, w - cols);  // read by the runs, then zeroed: keep it defined
+        }
+      }
+    return phases;
+  }
+  // The reverse: adds `phases` into `plane`.
+  template <class T>
+  void merge(const T* __restrict phases, T* __restrict plane) const {
+    for (index_t ry = 0; ry < g.stride_y; ++ry)
+      for (index_t rx = 0; rx < g.stride_x; ++rx) {
+        const T* __restrict src = phases + (ry * g.stride_x + rx) * phase_size();
+        for (index_t r = 0; r < phase_height(ry); ++r)
+          strided_add(plane + (r * g.stride_y + ry) * g.w_in + rx, src + r * g.w_out, phase_width(rx), g.stride_x);
+      }
+  }
+
+  // Writes tap i's row of the column matrix (P elements at dst) from the phases.
+  template <class T>
+  void copy_tap(const T* __restrict phases, index_t i, T* __restrict dst) const {
+    const Tap& t = taps[static_cast<std::size_t>(i)];
+    zero(dst, t.lo);
+    strided_copy(dst + t.lo, phases + t.phase + (t.lo + t.shift), t.hi - t.lo, index_t{1});
+    zero(dst + t.hi, g.out_plane() - t.hi);
+    zero_padding_columns(t, dst);
+  }
+  // Adds tap i's row of the column matrix (src, whose padding pixels it zeroes) into the phases.
+  template <class T>
+  void add_tap(T* __restrict src, index_t i, T* __restrict phases) const {
+    const Tap& t = taps[static_cast<std::size_t>(i)];
+    zero_padding_columns(t, src);
+    strided_add(phases + t.phase + (t.lo + t.shift), src + t.lo, t.hi - t.lo, index_t{1});
+  }
+
+ private:
+  static index_t floor_div(index_t a, index_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+};
+
 // Unfolds channels [c0, c0 + channels) of images [img0, img0 + images) into col: row (c, ky, kx),
 // column (image − img0)·P + p of a matrix with `ld` columns. One task per (image, channel): its
-// kh·kw rows, with the valid ranges of each tap computed once (planes deep in a U-Net are a few
-// pixels wide, so per-row bookkeeping would cost more than the copy).
+// kh·kw rows, as shifted planes where they apply, else with the valid ranges of each tap computed
+// once (planes deep in a U-Net are a few pixels wide, so per-row bookkeeping would cost more than
+// the copy).
 template <class T>
 void im2col(const ConvGeometry& geometry, const T* x, index_t img0, index_t images, index_t c0, index_t channels,
             T* col, index_t ld) {
@@ -148,6 +259,18 @@ void im2col(const ConvGeometry& geometry, const T* x, index_t img0, index_t imag
   const ConvGeometry g = geometry;  // a local copy: the stores below cannot alias it
   const index_t P = g.out_plane(), taps = g.kh * g.kw;
   const index_t grain = grain_for(taps * P);
+  if (ShiftedTaps::applies(g)) {
+    const ShiftedTaps shifted(g);
+    parallel_for(images * channels, grain, [&, g, P, taps](index_t t0, index_t t1) {
+      Buffer<T, cpu> phases(static_cast<std::size_t>(shifted.buffer_size()));
+      for (index_t t = t0; t < t1; ++t) {
+        const index_t img = t / channels, c = t % channels;
+        const T* split = shifted.split(x + ((img0 + img) * g.c_in + c0 + c) * g.in_plane(), phases.data());
+        for (index_t i = 0; i < taps; ++i) shifted.copy_tap(split, i, col + (c * taps + i) * ld + img * P);
+      }
+    });
+    return;
+  }
   if (narrow_rows(g)) {
     Buffer<std::int32_t, cpu> table(static_cast<std::size_t>(taps * P));
     tap_offsets(g, table.data());
@@ -196,13 +319,39 @@ void im2col(const ConvGeometry& geometry, const T* x, index_t img0, index_t imag
 // Folds col back into images [img0, img0 + images) (the adjoint of im2col): each (image, channel)
 // plane is first set to its bias or zero (or, when the result accumulates, gets its bias added),
 // then receives the columns' contributions. One thread per plane, so no two threads write the same
-// pixel.
+// pixel. col is scratch: where the taps apply as shifted planes, its padding pixels are zeroed.
 template <class T>
-void col2im(const ConvGeometry& geometry, const T* col, index_t ld, index_t img0, index_t images, index_t c0,
+void col2im(const ConvGeometry& geometry, T* col, index_t ld, index_t img0, index_t images, index_t c0,
             index_t channels, T* x, bool accumulate, const T* bias) {
   const profile::Scope scope(profile::Op::conv_unfold);
   const ConvGeometry g = geometry;
   const index_t P = g.out_plane(), taps = g.kh * g.kw;
+  auto start_plane = [=](index_t img, index_t c) {
+    T* __restrict plane = x + ((img0 + img) * g.c_in + c0 + c) * g.in_plane();
+    if (!accumulate) {
+      const T b = bias ? bias[c0 + c] : T(0);
+      for (index_t i = 0; i < g.in_plane(); ++i) plane[i] = b;
+    } else if (bias) {
+      const T b = bias[c0 + c];
+      for (index_t i = 0; i < g.in_plane(); ++i) plane[i] += b;
+    }
+    return plane;
+  };
+  if (ShiftedTaps::applies(g)) {
+    const ShiftedTaps shifted(g);
+    parallel_for(images * channels, grain_for(taps * P), [&, g, P, taps](index_t t0, index_t t1) {
+      Buffer<T, cpu> phases(static_cast<std::size_t>(shifted.buffer_size()));
+      for (index_t t = t0; t < t1; ++t) {
+        const index_t img = t / channels, c = t % channels;
+        T* plane = start_plane(img, c);
+        T* sums = shifted.in_place() ? plane : phases.data();
+        if (!shifted.in_place()) zero(sums, shifted.buffer_size());
+        for (index_t i = 0; i < taps; ++i) shifted.add_tap(col + (c * taps + i) * ld + img * P, i, sums);
+        if (!shifted.in_place()) shifted.merge(sums, plane);
+      }
+    });
+    return;
+  }
   const bool narrow = narrow_rows(g);
   Buffer<std::int32_t, cpu> table(narrow ? static_cast<std::size_t>(taps * P) : 0);
   if (narrow) tap_offsets(g, table.data());
@@ -210,14 +359,7 @@ void col2im(const ConvGeometry& geometry, const T* col, index_t ld, index_t img0
   parallel_for(images * channels, grain_for(taps * P), [=](index_t t0, index_t t1) {
     for (index_t t = t0; t < t1; ++t) {
       const index_t img = t / channels, c = t % channels;
-      T* __restrict plane = x + ((img0 + img) * g.c_in + c0 + c) * g.in_plane();
-      if (!accumulate) {
-        const T b = bias ? bias[c0 + c] : T(0);
-        for (index_t i = 0; i < g.in_plane(); ++i) plane[i] = b;
-      } else if (bias) {
-        const T b = bias[c0 + c];
-        for (index_t i = 0; i < g.in_plane(); ++i) plane[i] += b;
-      }
+      T* __restrict plane = start_plane(img, c);
       const T* base = col + c * taps * ld + img * P;
       if (narrow) {  // within one tap no two pixels read the same input pixel
         for (index_t tap = 0; tap < taps; ++tap) {
