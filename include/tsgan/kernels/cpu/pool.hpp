@@ -77,13 +77,17 @@ struct PoolKernels<cpu> {
           for (index_t ox = 0; ox < g.w_out; ++ox) {
             const auto w = cpu_detail::pool_window(g, oy, ox);
             index_t best = w.y0 * g.w_in + w.x0;
+            T top = src[best];  // kept in a register: src[best] would be a load dependent on the last compare
             for (index_t iy = w.y0; iy < w.y1; ++iy)
               for (index_t ix = w.x0; ix < w.x1; ++ix) {
                 const T v = src[iy * g.w_in + ix];
-                if (v > src[best] || std::isnan(v)) best = iy * g.w_in + ix;
+                if (v > top || std::isnan(v)) {
+                  top = v;
+                  best = iy * g.w_in + ix;
+                }
               }
             const index_t o = i * g.out_plane() + oy * g.w_out + ox;
-            y[o] = src[best];
+            y[o] = top;
             if (argmax) argmax[o] = static_cast<std::int32_t>(best);
           }
       }
