@@ -3,7 +3,8 @@
 // im2col unfolds the receptive field of every output pixel into a column, so a convolution is
 // one matrix product: Y[Cout, P] = W[Cout, Cin·kh·kw] · col[Cin·kh·kw, P]. Backward: dW = dY·colᵀ,
 // dcol = Wᵀ·dY folded back by col2im. A transposed convolution is the same pair read the other
-// way round.
+// way round. Where rows are wide, each tap is unfolded (and folded back) as one shifted run of a
+// stride-phase plane (ShiftedTaps) rather than row by row with strided copies.
 //
 // Batching: when the output plane P is small (the deep levels of a U-Net, a PatchGAN's last
 // layers), a GEMM per image is narrow (N = P) and runs far below the machine's SGEMM rate; so the

@@ -4,7 +4,9 @@
 // cmake/TsganBlas.cmake prefers its OpenMP build) this is cblas_sgemm/dgemm; otherwise Eigen's
 // product. OpenBLAS is the default because its SGEMM is markedly faster than Eigen's on these
 // machines (docs/performance.md), and every heavy layer of the model (convolutions through
-// im2col, linear layers) is a GEMM.
+// im2col, linear layers) is a GEMM. Products with a small side (at most 8 columns, or an inner
+// size of at most 8) skip both: kernels/cpu/thin_gemm.hpp reads their large operand once where a
+// BLAS packs it first, whichever backend is chosen.
 //
 // OpenBLAS picks its kernels when it loads, from the CPU it recognises; an OpenBLAS older than the
 // CPU falls back to old kernels (Debian 12's 0.3.21 runs its SSE3 "Prescott" code on recent Xeons,
