@@ -24,6 +24,7 @@ namespace tsgan::kernels {
 // The largest small side these kernels take.
 inline constexpr index_t thin_max = 8;
 
+#if TSGAN_HOST_PASS  // nvcc's device pass sees no kernels: math::Vec is only declared there
 namespace thin_detail {
 
 // Blocks of rows of C a kernel computes at once: each block's 8 accumulators and the operands fill
@@ -201,6 +202,7 @@ void nt(index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const
 }
 
 }  // namespace thin_detail
+#endif
 
 // Whether thin_gemm computes this product: A·B or Aᵀ·B with at most thin_max columns, A·Bᵀ with
 // an inner size of at most thin_max.
@@ -213,9 +215,14 @@ inline bool is_thin(bool trans_a, bool trans_b, index_t n, index_t k) {
 template <class T>
 void thin_gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda,
                const T* b, index_t ldb, T beta, T* c, index_t ldc) {
+#if TSGAN_HOST_PASS
   if (trans_b) thin_detail::nt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else if (trans_a) thin_detail::tn(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else thin_detail::nn(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb,
+      (void)beta, (void)c, (void)ldc;
+#endif
 }
 
 }  // namespace tsgan::kernels
