@@ -41,6 +41,23 @@ T combine(T alpha, T sum, T beta, T c) {
   return beta == T(0) ? alpha * sum : alpha * sum + beta * c;
 }
 
+// Scratch for the repacked small operand, zero where it pads.
+template <class T>
+Buffer<T, cpu> zeroed(index_t size) {
+  Buffer<T, cpu> buffer(static_cast<std::size_t>(size));
+  std::fill_n(buffer.data(), size, T(0));
+  return buffer;
+}
+
+// Calls rows(i0, i1) on whole blocks of `block` rows of [0, m), split between threads (`work`:
+// elements a block touches); returns where the whole blocks end, for the caller to finish.
+template <class F>
+index_t for_row_blocks(index_t m, index_t block, index_t work, F&& rows) {
+  const index_t blocks = m / block;
+  parallel_for(blocks, grain_for(work), [&](index_t b0, index_t b1) { rows(b0 * block, b1 * block); });
+  return blocks * block;
+}
+
 // C = A·B, n <= S: R rows of C at a time, each element a dot product over k in SIMD lanes (bt
 // holds Bᵀ as S rows of kp >= k elements, zero beyond n and k).
 template <class T, int R>
@@ -82,16 +99,14 @@ void nn(index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const
         index_t ldc) {
   constexpr int W = math::Vec<T>::width, R = rows_at_once;
   const index_t kp = (k + W - 1) / W * W;
-  Buffer<T, cpu> packed(static_cast<std::size_t>(S * kp));
+  const Buffer<T, cpu> packed = zeroed<T>(S * kp);
   T* bt = packed.data();
-  std::fill_n(bt, S * kp, T(0));
   for (index_t p = 0; p < k; ++p)
     for (index_t j = 0; j < n; ++j) bt[j * kp + p] = b[p * ldb + j];
-  const index_t blocks = m / R;
-  parallel_for(blocks, grain_for(R * k * S), [&](index_t b0, index_t b1) {
-    nn_rows<T, R>(b0 * R, b1 * R, n, k, alpha, a, lda, bt, kp, beta, c, ldc);
+  const index_t done = for_row_blocks(m, R, R * k * S, [&](index_t i0, index_t i1) {
+    nn_rows<T, R>(i0, i1, n, k, alpha, a, lda, bt, kp, beta, c, ldc);
   });
-  nn_rows<T, 1>(blocks * R, m, n, k, alpha, a, lda, bt, kp, beta, c, ldc);
+  nn_rows<T, 1>(done, m, n, k, alpha, a, lda, bt, kp, beta, c, ldc);
 }
 
 // C = Aᵀ·B, n <= S (A is k × m): R SIMD packets of rows of C at a time, a row per lane,
@@ -132,16 +147,15 @@ template <class T>
 void tn(index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b, index_t ldb, T beta, T* c,
         index_t ldc) {
   constexpr int W = math::Vec<T>::width, R = rows_at_once;
-  Buffer<T, cpu> packed(static_cast<std::size_t>(k * S));
+  const Buffer<T, cpu> packed = zeroed<T>(k * S);
   T* bp = packed.data();
-  std::fill_n(bp, k * S, T(0));
   for (index_t p = 0; p < k; ++p)
     for (index_t j = 0; j < n; ++j) bp[p * S + j] = b[p * ldb + j];
-  const index_t blocks = m / (R * W), packets = m / W;
-  parallel_for(blocks, grain_for(R * W * k * S), [&](index_t b0, index_t b1) {
-    tn_rows<T, R>(b0 * R * W, b1 * R * W, n, k, alpha, a, lda, bp, beta, c, ldc);
+  const index_t done = for_row_blocks(m, R * W, R * W * k * S, [&](index_t i0, index_t i1) {
+    tn_rows<T, R>(i0, i1, n, k, alpha, a, lda, bp, beta, c, ldc);
   });
-  tn_rows<T, 1>(blocks * R * W, packets * W, n, k, alpha, a, lda, bp, beta, c, ldc);
+  const index_t packets = m / W;
+  tn_rows<T, 1>(done, packets * W, n, k, alpha, a, lda, bp, beta, c, ldc);
   for (index_t i = packets * W; i < m; ++i)  // fewer rows than a packet: one at a time
     for (index_t j = 0; j < n; ++j) {
       T s = 0;
@@ -189,16 +203,14 @@ template <class T>
 void nt(index_t m, index_t n, index_t k, T alpha, const T* a, index_t lda, const T* b, index_t ldb, T beta, T* c,
         index_t ldc) {
   constexpr int R = rows_at_once;
-  Buffer<T, cpu> packed(static_cast<std::size_t>(S * n));
+  const Buffer<T, cpu> packed = zeroed<T>(S * n);
   T* bt = packed.data();
-  std::fill_n(bt, S * n, T(0));
   for (index_t j = 0; j < n; ++j)
     for (index_t p = 0; p < k; ++p) bt[p * n + j] = b[j * ldb + p];
-  const index_t blocks = m / R;
-  parallel_for(blocks, grain_for(R * n * S), [&](index_t b0, index_t b1) {
-    nt_rows<T, R>(b0 * R, b1 * R, n, k, alpha, a, lda, bt, beta, c, ldc);
+  const index_t done = for_row_blocks(m, R, R * n * S, [&](index_t i0, index_t i1) {
+    nt_rows<T, R>(i0, i1, n, k, alpha, a, lda, bt, beta, c, ldc);
   });
-  nt_rows<T, 1>(blocks * R, m, n, k, alpha, a, lda, bt, beta, c, ldc);
+  nt_rows<T, 1>(done, m, n, k, alpha, a, lda, bt, beta, c, ldc);
 }
 
 }  // namespace thin_detail
