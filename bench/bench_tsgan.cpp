@@ -11,7 +11,9 @@
 // images, the same rectangle occluded in each, identities 0 0 1 1 2 2) as in reference/tsgan.py.
 // The last output line is one JSON object: framework, config, threads, ms_per_step (median),
 // ms_min, ms_max, cpu_ms_per_step (median CPU time of the process, all threads: the steadier
-// figure on a shared machine), peak_rss_mb, steps, warmup, seed, L_G of the last step, version.
+// figure on a shared machine), faults_per_step (minor page faults of the timed steps, per step:
+// memory the allocator handed back and took again), peak_rss_mb, steps, warmup, seed, L_G of the
+// last step, version.
 // With TSGAN_PROFILE=1 in the environment, a table of the timed steps' time by kind of operation
 // (core/profile.hpp) goes to stderr.
 #include <sys/resource.h>
@@ -39,10 +41,10 @@ struct Options {
   std::uint64_t seed = 0;
 };
 
-double peak_rss_mb() {
+rusage usage() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;  // kilobytes on Linux
+  return u;
 }
 
 template <class Model>
@@ -79,6 +81,7 @@ int run(const Options& o) {
   StepLosses losses;
   for (int i = 0; i < o.warmup; ++i) losses = model->train_step(batch);
   profile::reset();
+  const long faults_before = usage().ru_minflt;
   std::vector<double> times, cpu_times;
   for (int i = 0; i < o.steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -87,6 +90,7 @@ int run(const Options& o) {
     cpu_times.push_back(double(profile::process_cpu_ns() - c0) * 1e-6);
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  const double faults_per_step = double(usage().ru_minflt - faults_before) / double(o.steps);
   const double mean = std::accumulate(times.begin(), times.end(), 0.0) / double(times.size());
   const double cpu_mean = std::accumulate(cpu_times.begin(), cpu_times.end(), 0.0) / double(cpu_times.size());
   if (profile::enabled())
@@ -99,10 +103,12 @@ int run(const Options& o) {
   };
   fmt::print(
       "{{\"framework\": \"tsgan\", \"config\": \"{}\", \"threads\": {}, \"ms_per_step\": {:.2f}, \"ms_min\": {:.2f}, "
-      "\"ms_max\": {:.2f}, \"cpu_ms_per_step\": {:.2f}, \"peak_rss_mb\": {:.1f}, \"steps\": {}, \"warmup\": {}, "
+      "\"ms_max\": {:.2f}, \"cpu_ms_per_step\": {:.2f}, \"faults_per_step\": {:.0f}, "
+      "\"peak_rss_mb\": {:.1f}, \"steps\": {}, \"warmup\": {}, "
       "\"seed\": {}, \"L_G\": {:.6g}, \"version\": \"tsgan {}\"}}\n",
       o.config, o.threads, median(times), *std::min_element(times.begin(), times.end()),
-      *std::max_element(times.begin(), times.end()), median(cpu_times), peak_rss_mb(), o.steps, o.warmup, o.seed,
+      *std::max_element(times.begin(), times.end()), median(cpu_times), faults_per_step,
+      double(usage().ru_maxrss) / 1024.0 /* kilobytes on Linux */, o.steps, o.warmup, o.seed,
       losses.generator, version_string);
   return 0;
 }

@@ -13,17 +13,23 @@ Both sides give φ random weights of the real recognizer's architecture (the wor
 not depend on the values) and use OMP_WAIT_POLICY=passive (spinning threads on a shared machine
 slow the other side down) and, on AVX-512 CPUs, OPENBLAS_CORETYPE=SkylakeX (--openblas-coretype:
 an inherited Haswell makes tsgan fall back to Eigen's slower product; PyTorch's convolutions are
-oneDNN's either way). The per-round lines go to stderr; the last line on stdout is one JSON
+oneDNN's either way). Both run with tcmalloc where it is installed (--malloc; Debian's
+libtcmalloc-minimal4), as PyTorch's CPU tuning advice has it: PyTorch frees and allocates its
+activations every step, and the C library's malloc hands blocks of 32 MB and more back to the
+kernel, so each step faults them in again (about 300,000 page faults per Paper step), which on
+some virtual machines costs PyTorch seconds per step. The per-round lines go to stderr; the last line on stdout is one JSON
 object: config, threads, rounds, tsgan_ms and torch_ms (medians over the rounds of each run's
 median), ratio (tsgan_ms / torch_ms), ratios (per round), tsgan_cpu_ms, torch_cpu_ms, cpu_ratio
 and cpu_ratios (the same for each process's CPU time per step, all threads: on a shared machine
-the steadier figure of a one-thread run), tsgan_rss_mb and torch_rss_mb (peak resident memory),
+the steadier figure of a one-thread run), tsgan_faults and torch_faults (minor page faults per
+step, medians), tsgan_rss_mb and torch_rss_mb (peak resident memory), malloc (the allocator both ran with),
 cpu (lscpu's model name), load (the 1-minute load average before the first round; load_after,
 after the last), openblas_coretype (as both sides ran), torch (its version).
 """
 from __future__ import annotations
 
 import argparse
+import ctypes.util
 import json
 import os
 import pathlib
@@ -59,6 +65,17 @@ def environment(threads: int, coretype: str) -> dict:
     return env
 
 
+def allocator(choice: str) -> str | None:
+    """What to LD_PRELOAD into both sides: None for the C library's malloc."""
+    if choice == "system":
+        return None
+    if choice != "auto":
+        if not pathlib.Path(choice).exists():
+            raise SystemExit(f"--malloc {choice}: no such file")
+        return choice
+    return ctypes.util.find_library("tcmalloc_minimal")
+
+
 def run_one(cmd: list[str], env: dict, timeout: float) -> dict:
     print(f"# {shlex.join(cmd)}", file=sys.stderr, flush=True)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
@@ -67,7 +84,7 @@ def run_one(cmd: list[str], env: dict, timeout: float) -> dict:
         raise SystemExit(f"{cmd[0]} failed (exit {out.returncode}):\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
     result = json.loads(lines[-1])
     print(f"#   {result['ms_per_step']:.1f} ms/step (min {result['ms_min']:.1f}, max {result['ms_max']:.1f}), "
-          f"{result['cpu_ms_per_step']:.1f} CPU ms/step, "
+          f"{result['cpu_ms_per_step']:.1f} CPU ms/step, {result['faults_per_step']:.0f} page faults/step, "
           f"peak RSS {result['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
     return result
 
@@ -85,6 +102,9 @@ def main(argv=None) -> int:
     ap.add_argument("--openblas-coretype", default="auto",
                     help="OPENBLAS_CORETYPE for both sides: auto (SkylakeX on AVX-512 CPUs, whatever the "
                          "environment says), inherit (the environment's), or a core name")
+    ap.add_argument("--malloc", default="auto",
+                    help="the allocator of both sides: auto (tcmalloc where installed, else the C library's), "
+                         "system (the C library's), or the path of a malloc library to LD_PRELOAD")
     args = ap.parse_args(argv)
 
     binary = pathlib.Path(args.build) / "bench" / "tsgan-bench-tsgan"
@@ -95,6 +115,9 @@ def main(argv=None) -> int:
     commands = {"tsgan": [str(binary)] + common,
                 "torch": [args.python, str(HERE / "reference" / "tsgan.py")] + common}
     env = environment(args.threads, args.openblas_coretype)
+    malloc = allocator(args.malloc)
+    if malloc:
+        env["LD_PRELOAD"] = malloc
     load = os.getloadavg()[0]
     results = {"tsgan": [], "torch": []}
     for r in range(args.rounds):
@@ -117,10 +140,12 @@ def main(argv=None) -> int:
         "cpu_ratio": round(tsgan_cpu / torch_cpu, 3),
         "cpu_ratios": [round(a["cpu_ms_per_step"] / b["cpu_ms_per_step"], 3)
                        for a, b in zip(results["tsgan"], results["torch"])],
+        "tsgan_faults": round(median("tsgan", "faults_per_step")),
+        "torch_faults": round(median("torch", "faults_per_step")),
         "tsgan_rss_mb": max(x["peak_rss_mb"] for x in results["tsgan"]),
         "torch_rss_mb": max(x["peak_rss_mb"] for x in results["torch"]),
         "cpu": cpu_model(), "load": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
-        "openblas_coretype": env.get("OPENBLAS_CORETYPE"),
+        "openblas_coretype": env.get("OPENBLAS_CORETYPE"), "malloc": malloc or "system",
         "torch": results["torch"][0].get("version"),
     }))
     return 0

@@ -16,6 +16,7 @@ if [[ "${1:-}" != "--build-only" ]]; then
   packages+=(
     libopenblas-pthread-dev libopenblas-openmp-dev libblis-openmp-dev   # the SGEMM benchmarks (bench/)
     python3 python3-numpy python3-torch   # golden values and the side-by-side benchmark
+    libtcmalloc-minimal4   # the allocator both sides of bench/run_tsgan.py run with
     clang-14 libomp-14-dev libclang-rt-14-dev   # the clang build and the libFuzzer harnesses (scripts/test.sh, scripts/fuzz.sh)
   )
 fi

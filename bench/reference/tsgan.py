@@ -24,7 +24,8 @@ tsgan's FaceRecognizer::load; tests/interop/tsgan_torch.py checks it against the
 
 The benchmark prints as its last line one JSON object: framework ("torch"), config, threads,
 ms_per_step (median of the timed train_steps), ms_min, ms_max, cpu_ms_per_step (median CPU time
-of the process, all threads), peak_rss_mb, steps, version.
+of the process, all threads), faults_per_step (minor page faults of the timed steps, per step),
+peak_rss_mb, steps, version.
 Without --checkpoint the networks start from tsgan's initialisation rule (N(0, init_std) weights,
 N(1, init_std) batch-norm scales, zero biases) drawn by torch's generator, and φ is TinyIdentity's
 built-in weights (tiny) or, as in tsgan-bench-tsgan, a recognizer of the real architecture with
@@ -732,7 +733,10 @@ def main(argv=None):
             setattr(model, net, torch.compile(getattr(model, net)))
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     times, cpu_times, terms = [], [], {}
+    faults_before = 0
     for i in range(args.warmup + args.steps):
+        if i == args.warmup:
+            faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         sync()
         t0, c0 = time.perf_counter(), time.process_time()
         terms = model.train_step(profile, mask, frontal, ids)
@@ -743,6 +747,7 @@ def main(argv=None):
     print(json.dumps({
         "framework": "torch", "config": name, "threads": args.threads, "ms_per_step": statistics.median(times),
         "ms_min": min(times), "ms_max": max(times), "cpu_ms_per_step": statistics.median(cpu_times),
+        "faults_per_step": (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / args.steps,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "steps": args.steps,
         "warmup": args.warmup, "L_G": terms["L_G"], "version": torch.__version__, "device": args.device,
         "mode": "compile" if args.compile else "eager", "tf32": bool(args.tf32),
