@@ -49,26 +49,32 @@ TSGAN_HD inline Key key_of(std::uint64_t seed) {
   return Key{{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
 }
 
-// Word `i` of the stream of `seed`: lane i % 4 of the block with counter i / 4.
-TSGAN_HD inline std::uint32_t word(std::uint64_t seed, std::uint64_t i) {
-  const std::uint64_t c = i >> 2;
-  const Block b = philox4x32_10(
-      Block{{static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(c >> 32), 0u, 0u}}, key_of(seed));
-  return b.v[i & 3u];
+// Block `c` of the stream of `seed`: its words 4c to 4c + 3.
+TSGAN_HD inline Block block(std::uint64_t seed, std::uint64_t c) {
+  return philox4x32_10(Block{{static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(c >> 32), 0u, 0u}},
+                       key_of(seed));
 }
 
-// Uniform in (0, 1): never 0, so log(u) is finite. float uses 24 random bits, double 53.
-template <class T>
-TSGAN_HD inline T uniform01(std::uint64_t seed, std::uint64_t i);
-template <>
-TSGAN_HD inline float uniform01<float>(std::uint64_t seed, std::uint64_t i) {
-  return (static_cast<float>(word(seed, i) >> 8) + 0.5f) * 0x1p-24f;
-}
-template <>
-TSGAN_HD inline double uniform01<double>(std::uint64_t seed, std::uint64_t i) {
-  const std::uint64_t hi = word(seed, 2 * i) >> 5;      // 27 bits
-  const std::uint64_t lo = word(seed, 2 * i + 1) >> 6;  // 26 bits
-  return (static_cast<double>((hi << 26) | lo) + 0.5) * 0x1p-53;
+// Word `i` of the stream of `seed`: lane i % 4 of the block with counter i / 4.
+TSGAN_HD inline std::uint32_t word(std::uint64_t seed, std::uint64_t i) { return block(seed, i >> 2).v[i & 3u]; }
+
+// Words first to first + N - 1 (N <= 4), computing each block they touch once: a normal's words
+// lie in one block (two when a draw starts off a block boundary), not one block per word.
+template <int N>
+struct Words {
+  std::uint32_t v[N];
+};
+template <int N>
+TSGAN_HD inline Words<N> words(std::uint64_t seed, std::uint64_t first) {
+  static_assert(N >= 1 && N <= 4, "tsgan: at most one block's worth of words");
+  Words<N> w;
+  Block b = block(seed, first >> 2);
+  for (int k = 0; k < N; ++k) {
+    const std::uint64_t i = first + static_cast<std::uint64_t>(k);
+    if (k > 0 && (i & 3u) == 0) b = block(seed, i >> 2);
+    w.v[k] = b.v[i & 3u];
+  }
+  return w;
 }
 
 // Words of the stream one element of each distribution consumes, per element type.
@@ -76,6 +82,25 @@ template <class T>
 inline constexpr std::uint64_t uniform_words = sizeof(T) / 4;
 template <class T>
 inline constexpr std::uint64_t normal_words = 2 * uniform_words<T>;
+
+// Uniform in (0, 1): never 0, so log(u) is finite. float uses 24 random bits of one word, double 53
+// of two.
+TSGAN_HD inline float uniform01_of(std::uint32_t w) { return (static_cast<float>(w >> 8) + 0.5f) * 0x1p-24f; }
+TSGAN_HD inline double uniform01_of(std::uint32_t w_hi, std::uint32_t w_lo) {
+  const std::uint64_t hi = w_hi >> 5;  // 27 bits
+  const std::uint64_t lo = w_lo >> 6;  // 26 bits
+  return (static_cast<double>((hi << 26) | lo) + 0.5) * 0x1p-53;
+}
+// Uniform i of the stream: words i (float) or 2i and 2i + 1 (double).
+template <class T>
+TSGAN_HD inline T uniform01(std::uint64_t seed, std::uint64_t i) {
+  if constexpr (std::is_same_v<T, float>) {
+    return uniform01_of(word(seed, i));
+  } else {
+    const Words<2> w = words<2>(seed, 2 * i);
+    return uniform01_of(w.v[0], w.v[1]);
+  }
+}
 
 namespace detail {
 // Natural logarithm of x in (0, 1], x normal, from IEEE operations and explicit fma only: no library
@@ -148,9 +173,17 @@ TSGAN_HD inline T uniform(std::uint64_t seed, std::uint64_t offset, std::uint64_
 // computed in double and rounded once to T.
 template <class T>
 TSGAN_HD inline T normal(std::uint64_t seed, std::uint64_t offset, std::uint64_t i, T mean, T stddev) {
+  // Uniforms base and base + 1 of the stream, from the words they take.
   const std::uint64_t base = offset / uniform_words<T> + 2 * i;
-  const double u1 = uniform01<T>(seed, base);
-  const double u2 = uniform01<T>(seed, base + 1);
+  const Words<int(normal_words<T>)> w = words<int(normal_words<T>)>(seed, base * uniform_words<T>);
+  double u1, u2;
+  if constexpr (std::is_same_v<T, float>) {
+    u1 = uniform01_of(w.v[0]);
+    u2 = uniform01_of(w.v[1]);
+  } else {
+    u1 = uniform01_of(w.v[0], w.v[1]);
+    u2 = uniform01_of(w.v[2], w.v[3]);
+  }
   const double r = math::sqrt(-2.0 * detail::det_log(u1));
   const double z = r * detail::det_cos_2pi(u2);
   return static_cast<T>(math::fma(static_cast<double>(stddev), z, static_cast<double>(mean)));

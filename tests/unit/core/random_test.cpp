@@ -29,6 +29,39 @@ TEST_SUITE("core.random") {
     CHECK(random::word(0, 2) == 0xbc57ac4c);
   }
 
+  TEST_CASE("draws keep their values, on and off block boundaries") {
+    // Recorded from the implementation that computed one Philox block per word (before words<N>
+    // shared a block between a normal's words): seed 42, normal(0.5, 2) and uniform(-1, 3). At offsets
+    // 3, 6 and 7 a normal's words straddle two blocks, as with a Generator built at such an offset.
+    struct Golden {
+      std::uint64_t offset, i;
+      float normal_f;
+      double normal_d;
+      float uniform_f;
+      double uniform_d;
+    };
+    const Golden golden[] = {
+        {0, 0, -0x1.70bcbap+0, 0x1.22f1803128bf9p+1, 0x1.73abcp+0, 0x1.73abc13bfaa48p+0},
+        {0, 5, 0x1.982202p-1, 0x1.b0c7541553fdfp+1, 0x1.3ba6c8p-2, 0x1.6935b66304d2cp+0},
+        {1, 0, 0x1.5a6d26p+1, 0x1.22f1803128bf9p+1, 0x1.bfaa4cp-1, 0x1.73abc13bfaa48p+0},
+        {1, 5, 0x1.4468cap-2, 0x1.b0c7541553fdfp+1, 0x1.0e3d68p+0, 0x1.6935b66304d2cp+0},
+        {3, 0, 0x1.b679a8p+1, 0x1.43ce4a3da4277p+2, 0x1.742b38p-2, -0x1.6a057aa8bd4c2p-1},
+        {3, 5, -0x1.07dfaep+0, 0x1.3f2c1c977c502p+0, 0x1.26d804p+1, 0x1.eb1c11d5d786cp+0},
+        {6, 0, -0x1.b69cccp+0, 0x1.8f12cfb316c2fp+0, 0x1.0e3d68p+0, 0x1.0e3d69ba27038p+0},
+        {6, 5, 0x1.0b5138p+1, -0x1.06ebf3d1209d4p+0, 0x1.0c134cp+1, 0x1.39023bad975d4p-2},
+        {7, 0, 0x1.a719f6p+0, 0x1.8f12cfb316c2fp+0, 0x1.a27034p-1, 0x1.0e3d69ba27038p+0},
+        {7, 5, -0x1.772174p-6, -0x1.06ebf3d1209d4p+0, 0x1.eb1c1p+0, 0x1.39023bad975d4p-2},
+    };
+    for (const auto& g : golden) {
+      CAPTURE(g.offset);
+      CAPTURE(g.i);
+      CHECK(random::normal<float>(42, g.offset, g.i, 0.5f, 2.f) == g.normal_f);
+      CHECK(random::normal<double>(42, g.offset, g.i, 0.5, 2.0) == g.normal_d);
+      CHECK(random::uniform<float>(42, g.offset, g.i, -1.f, 3.f) == g.uniform_f);
+      CHECK(random::uniform<double>(42, g.offset, g.i, -1.0, 3.0) == g.uniform_d);
+    }
+  }
+
   TEST_CASE_TEMPLATE("uniform, normal and bernoulli have the right moments", D, TSGAN_TEST_DEVICES) {
     TSGAN_SKIP_UNAVAILABLE(D);
     constexpr index_t n = 200000;
