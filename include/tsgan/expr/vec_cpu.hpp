@@ -10,6 +10,7 @@
 #include "tsgan/core/config.hpp"
 #if TSGAN_HOST_PASS  // host code only: nvcc's device pass sees the declaration in math.hpp alone
 #include <Eigen/Core>
+#include <cmath>
 #include <cstring>
 
 #include "tsgan/expr/math.hpp"
@@ -97,7 +98,32 @@ struct VecMask {
 
 namespace vec_detail {
 namespace E = Eigen::internal;
+
+// Square roots rounded correctly, as std::sqrt and CUDA's sqrt round them. Eigen's psqrt, under
+// EIGEN_FAST_MATH (its default), refines an rsqrt estimate by Newton steps for float, and for
+// double with AVX-512: one ulp off in a third of the lanes.
+template <class P>
+P sqrt_rn(P x) {
+  using T = typename E::unpacket_traits<P>::type;
+  constexpr int n = E::unpacket_traits<P>::size;
+  alignas(64) T lanes[n];
+  E::pstoreu(lanes, x);
+  for (auto& v : lanes) v = std::sqrt(v);
+  return E::ploadu<P>(lanes);
 }
+#if defined(EIGEN_VECTORIZE_SSE2)
+inline __m128 sqrt_rn(__m128 x) { return _mm_sqrt_ps(x); }
+inline __m128d sqrt_rn(__m128d x) { return _mm_sqrt_pd(x); }
+#endif
+#if defined(EIGEN_VECTORIZE_AVX)
+inline __m256 sqrt_rn(__m256 x) { return _mm256_sqrt_ps(x); }
+inline __m256d sqrt_rn(__m256d x) { return _mm256_sqrt_pd(x); }
+#endif
+#if defined(EIGEN_VECTORIZE_AVX512)
+inline __m512 sqrt_rn(__m512 x) { return _mm512_sqrt_ps(x); }
+inline __m512d sqrt_rn(__m512d x) { return _mm512_sqrt_pd(x); }
+#endif
+}  // namespace vec_detail
 
 template <Real T> inline Vec<T> operator+(Vec<T> a, Vec<T> b) { return Vec<T>(vec_detail::E::padd(a.p, b.p)); }
 template <Real T> inline Vec<T> operator-(Vec<T> a, Vec<T> b) { return Vec<T>(vec_detail::E::psub(a.p, b.p)); }
@@ -123,10 +149,10 @@ template <Real T> inline Vec<T> min(Vec<T> a, Vec<T> b) { return Vec<T>(vec_deta
 template <Real T> inline Vec<T> max(Vec<T> a, Vec<T> b) { return Vec<T>(vec_detail::E::pmax(a.p, b.p)); }
 template <Real T> inline Vec<T> abs(Vec<T> a) { return Vec<T>(vec_detail::E::pabs(a.p)); }
 template <Real T> inline Vec<T> floor(Vec<T> a) { return Vec<T>(vec_detail::E::pfloor(a.p)); }
-template <Real T> inline Vec<T> sqrt(Vec<T> a) { return Vec<T>(vec_detail::E::psqrt(a.p)); }
+template <Real T> inline Vec<T> sqrt(Vec<T> a) { return Vec<T>(vec_detail::sqrt_rn(a.p)); }
 template <Real T> inline Vec<T> rsqrt(Vec<T> a) {
-  // Eigen's float rsqrt is an approximation plus one Newton step; 1/sqrt keeps full precision.
-  return Vec<T>(vec_detail::E::pdiv(vec_detail::E::pset1<typename Vec<T>::Packet>(T(1)), vec_detail::E::psqrt(a.p)));
+  // Eigen's prsqrt is an estimate plus Newton steps; 1/sqrt rounds as the scalar rsqrt does.
+  return Vec<T>(vec_detail::E::pdiv(vec_detail::E::pset1<typename Vec<T>::Packet>(T(1)), vec_detail::sqrt_rn(a.p)));
 }
 
 template <Real T> inline Vec<T> exp(Vec<T> a) {

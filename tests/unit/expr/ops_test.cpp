@@ -190,6 +190,26 @@ TEST_SUITE("expr.ops") {
   }
 
 #if TSGAN_HOST_PASS  // the SIMD type exists in host code only (nvcc's device pass does not see it)
+  TEST_CASE_TEMPLATE("SIMD square roots round as the scalar ones do", T, float, double) {
+    // Eigen's packet sqrt is an estimate refined by Newton steps (float; double with AVX-512), one ulp
+    // off in about a third of the lanes; Vec's must equal std::sqrt exactly, as CUDA's sqrt does.
+    using V = math::Vec<T>;
+    alignas(64) T xs[V::width];
+    index_t sqrt_off = 0, rsqrt_off = 0, n = 0;
+    for (int e = -60; e <= 60; ++e)
+      for (int k = 0; k < 64; ++k) {
+        for (int l = 0; l < V::width; ++l) xs[l] = std::ldexp(T(1) + T(k * V::width + l) / T(1024), e);
+        const V r = math::sqrt(V::load(xs)), q = math::rsqrt(V::load(xs));
+        for (int l = 0; l < V::width; ++l, ++n) {
+          sqrt_off += r.lane(l) != std::sqrt(xs[l]);
+          rsqrt_off += q.lane(l) != T(1) / std::sqrt(xs[l]);
+        }
+      }
+    CAPTURE(n);
+    CHECK(sqrt_off == 0);
+    CHECK(rsqrt_off == 0);
+  }
+
   TEST_CASE("SIMD packets and scalars agree lane by lane on the derivative rules") {
     using V = math::Vec<float>;
     alignas(64) float xs[V::width];
