@@ -171,12 +171,12 @@ TSGAN_HD inline T uniform(std::uint64_t seed, std::uint64_t offset, std::uint64_
 
 // Box-Muller on two uniforms of its own, so each element is independent of its neighbours;
 // computed in double and rounded once to T.
+// The two uniforms element i of a normal draw takes: uniforms base and base + 1 of the stream.
 template <class T>
-TSGAN_HD inline T normal(std::uint64_t seed, std::uint64_t offset, std::uint64_t i, T mean, T stddev) {
-  // Uniforms base and base + 1 of the stream, from the words they take.
+TSGAN_HD inline void normal_uniforms(std::uint64_t seed, std::uint64_t offset, std::uint64_t i, double& u1,
+                                     double& u2) {
   const std::uint64_t base = offset / uniform_words<T> + 2 * i;
   const Words<int(normal_words<T>)> w = words<int(normal_words<T>)>(seed, base * uniform_words<T>);
-  double u1, u2;
   if constexpr (std::is_same_v<T, float>) {
     u1 = uniform01_of(w.v[0]);
     u2 = uniform01_of(w.v[1]);
@@ -184,6 +184,12 @@ TSGAN_HD inline T normal(std::uint64_t seed, std::uint64_t offset, std::uint64_t
     u1 = uniform01_of(w.v[0], w.v[1]);
     u2 = uniform01_of(w.v[2], w.v[3]);
   }
+}
+
+template <class T>
+TSGAN_HD inline T normal(std::uint64_t seed, std::uint64_t offset, std::uint64_t i, T mean, T stddev) {
+  double u1, u2;
+  normal_uniforms<T>(seed, offset, i, u1, u2);
   const double r = math::sqrt(-2.0 * detail::det_log(u1));
   const double z = r * detail::det_cos_2pi(u2);
   return static_cast<T>(math::fma(static_cast<double>(stddev), z, static_cast<double>(mean)));

@@ -162,6 +162,22 @@ TEST_SUITE("core.random") {
     }
   }
 
+  TEST_CASE_TEMPLATE("a tensor of normals holds the element-at-a-time values, at any offset", T, float, double) {
+    // Assignment draws whole SIMD packets at once (NormalDist::fill); each element must still be
+    // normal(seed, offset, i), as GPU kernels compute it. Offsets 3 and 6 start off a block boundary.
+    using S = Shape<4099>;  // whole packets and a tail
+    for (std::uint64_t start : {0, 3, 6}) {
+      CAPTURE(start);
+      random::Generator g(5, start);
+      const auto node = random::normal<S, T>(g, T(0.25), T(3));
+      const Tensor<T, S> x = node;
+      index_t differing = 0;
+      for (index_t i = 0; i < S::size; ++i)
+        differing += x[i] != random::normal<T>(node.seed, node.offset, static_cast<std::uint64_t>(i), T(0.25), T(3));
+      CHECK(differing == 0);
+    }
+  }
+
   TEST_CASE("scalar draws on the host: uniform_int covers its inclusive range") {
     random::Generator g(5);
     int seen[4] = {};
