@@ -16,7 +16,7 @@ an inherited Haswell makes tsgan fall back to Eigen's slower product; PyTorch's 
 oneDNN's either way). Both run with tcmalloc where it is installed (--malloc; Debian's
 libtcmalloc-minimal4), as PyTorch's CPU tuning advice has it: PyTorch frees and allocates its
 activations every step, and the C library's malloc hands blocks of 32 MB and more back to the
-kernel, so each step faults them in again (about 300,000 page faults per Paper step), which on
+kernel, so each step faults them in again (about 250,000 page faults per Paper step), which on
 some virtual machines costs PyTorch seconds per step. The per-round lines go to stderr; the last line on stdout is one JSON
 object: config, threads, rounds, tsgan_ms and torch_ms (medians over the rounds of each run's
 median), ratio (tsgan_ms / torch_ms), ratios (per round), tsgan_cpu_ms, torch_cpu_ms, cpu_ratio

@@ -26,10 +26,10 @@ struct NormalDist {
     return normal<T>(seed, offset, i, mean, stddev);
   }
 #if TSGAN_HOST_PASS
-  // Elements first to first + N - 1 into out, the values operator() gives, lane by lane in three
-  // passes: the uniforms, then logarithms and cosines in a loop the compiler vectorises, then the
-  // square roots in SIMD (one at a time, sqrt's errno branch keeps the compiler from it). 2.2x as
-  // fast as an element at a time, for the weights a model draws when it is built.
+  // Elements first to first + N - 1 into out, normal()'s values (core.random checks every one), in
+  // passes over the lanes: the uniforms, then logarithms and cosines in a loop the compiler
+  // vectorises, then the square roots in SIMD (in that loop sqrt's errno branch stops GCC). 12.5
+  // instead of 35 ns a float normal: the weights a model draws when it is built.
   template <int N>
   void fill(std::uint64_t seed, std::uint64_t offset, std::uint64_t first, T* out) const {
     using VD = math::Vec<double>;
