@@ -41,10 +41,10 @@ findings=$PWD/build-fuzz/findings
 mkdir -p "$findings"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=()
-for h in "${harnesses[@]}"; do
+# One harness (libFuzzer runs single-threaded); its verdict goes to $work/$h.result.
+fuzz_one() {
+  local h=$1 start=$SECONDS runs
   mkdir -p "$work/$h"
-  start=$SECONDS
   # The scratch files of the harnesses that read files go to a RAM disk where there is one.
   if TMPDIR=$([[ -d /dev/shm ]] && echo /dev/shm || echo "${TMPDIR:-/tmp}") \
      ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
@@ -52,7 +52,21 @@ for h in "${harnesses[@]}"; do
        -print_final_stats=1 -artifact_prefix="$findings/$h-" "$work/$h" "tests/fuzz/corpus/$h" \
        >"$work/$h.log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$h.log")
-    echo "fuzz: $h: $runs executions in $((SECONDS - start)) s, no crash"
+    echo "fuzz: $h: $runs executions in $((SECONDS - start)) s, no crash" >"$work/$h.result"
+  else
+    echo failed >"$work/$h.result"
+  fi
+}
+# As many harnesses at a time as there are cores.
+for h in "${harnesses[@]}"; do
+  while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
+  fuzz_one "$h" &
+done
+wait
+failed=()
+for h in "${harnesses[@]}"; do
+  if [[ $(cat "$work/$h.result" 2>/dev/null) == fuzz:* ]]; then
+    cat "$work/$h.result"
   else
     echo "fuzz: $h FAILED; its log:" >&2
     tail -n 60 "$work/$h.log" >&2
