@@ -24,9 +24,10 @@
 #include "tsgan/tsgan.hpp"
 
 // The devices a test templated over the device runs on: the CPU in the host compiler's binary
-// (tsgan_tests), the CPU and the GPU when nvcc compiles the same source (tsgan_tests_cuda).
+// (tsgan_tests), the GPU when nvcc compiles the same source (tsgan_tests_cuda). The CPU instances
+// are tsgan_tests' own; compiling them again under nvcc cost a fifth of its time.
 #if defined(__CUDACC__)
-#define TSGAN_TEST_DEVICES ::tsgan::cpu, ::tsgan::cuda
+#define TSGAN_TEST_DEVICES ::tsgan::cuda
 TYPE_TO_STRING_AS("cuda", tsgan::cuda);
 #else
 #define TSGAN_TEST_DEVICES ::tsgan::cpu
