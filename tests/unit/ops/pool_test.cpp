@@ -120,18 +120,22 @@ void check_adaptive(const test::GoldenCase& c) {
   test::check_gradient_parity<D>(f, test::random_tensor<float, X>(3));
 }
 
+// The ceil-mode options of one geometry, with or without the padding counted. (A namespace-scope
+// constant: GCC 12 calls a static constexpr local that only template arguments use "set but not
+// used".)
+template <index_t K, index_t S, index_t P, bool count_include_pad>
+constexpr PoolOptions ceil_options{.kernel = K, .stride = S, .padding = P, .count_include_pad = count_include_pad, .ceil_mode = true};
+
 // max, average with padding counted, average without: the three cases of one geometry.
 template <index_t K, index_t S, index_t P, ShapeType X, class D>
 void check_ceil(const test::GoldenCase* c) {
-  static constexpr PoolOptions with_pad{.kernel = K, .stride = S, .padding = P, .ceil_mode = true};
-  static constexpr PoolOptions exclude{.kernel = K, .stride = S, .padding = P, .count_include_pad = false, .ceil_mode = true};
   REQUIRE(c[0].name == "ceil_max");
   REQUIRE(c[0].option("kernel") == std::to_string(K));
   REQUIRE(c[0].option("stride") == std::to_string(S));
   REQUIRE(c[0].option("padding") == std::to_string(P));
-  auto fmax = [](const auto& v) { return max_pool2d<with_pad>(v); };
-  auto favg = [](const auto& v) { return avg_pool2d<with_pad>(v); };
-  auto fexclude = [](const auto& v) { return avg_pool2d<exclude>(v); };
+  auto fmax = [](const auto& v) { return max_pool2d<ceil_options<K, S, P, true>>(v); };
+  auto favg = [](const auto& v) { return avg_pool2d<ceil_options<K, S, P, true>>(v); };
+  auto fexclude = [](const auto& v) { return avg_pool2d<ceil_options<K, S, P, false>>(v); };
   test::check_golden_op<D>(c[0], 1e-15, fmax, {"x"}, test::golden_tensor<double, X>(c[0].at("x")));
   test::check_golden_op<D>(c[1], 1e-14, favg, {"x"}, test::golden_tensor<double, X>(c[1].at("x")));
   test::check_golden_op<D>(c[2], 1e-14, fexclude, {"x"}, test::golden_tensor<double, X>(c[2].at("x")));
