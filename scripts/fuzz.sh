@@ -58,8 +58,9 @@ fuzz_one() {
   fi
 }
 # As many harnesses at a time as there are cores.
+cores=$(nproc)
 for h in "${harnesses[@]}"; do
-  while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
+  while (($(jobs -rp | wc -l) >= cores)); do wait -n || true; done
   fuzz_one "$h" &
 done
 wait
