@@ -43,7 +43,7 @@
 #include <thread>
 #include <vector>
 
-#include "tsgan/align/align_face.hpp"
+#include "face_networks.hpp"
 #include "tsgan/cli/program.hpp"
 #include "tsgan/core/parallel.hpp"
 #include "tsgan/data/landmarks_file.hpp"
@@ -167,8 +167,7 @@ int main(int argc, char** argv) {
     std::exception_ptr model_error;
     auto work = [&] {
       try {
-        const tsgan::models::FaceDetector<> detector(dir);
-        const tsgan::models::FaceLandmarker<> landmarker(dir);
+        const tsgan::examples::FaceAligner aligner(dir);
         for (std::size_t i; (i = next++) < plan.size();) {
           const fs::path& input = plan[i].input;
           const fs::path& output = plan[i].outputs.front();
@@ -179,8 +178,7 @@ int main(int argc, char** argv) {
             if (fs::is_regular_file(input, ec) && fs::file_size(input, ec) == 0)
               tsgan::fail<tsgan::IoError>("{}: empty file (0 bytes)", input.string());
             const tsgan::io::Image image = tsgan::io::read_image(input);
-            const align::AlignedFace face =
-                align::align_face(image, detector, landmarker, t, policy, detector_options, dlib ? &*dlib : nullptr);
+            const align::AlignedFace face = aligner.align(image, t, policy, detector_options, dlib ? &*dlib : nullptr);
             if (face.hog_box) {
               const tsgan::models::DlibRect& r = face.hog_box->rect;
               e.box = std::array<double, 4>{double(r.left), double(r.top), double(r.right - r.left + 1),

@@ -1,11 +1,12 @@
 // What the example programs share: the TSGAN configurations they are compiled with, where the
-// face recognizer's weights are, TSGAN as a train::Trainable with its grids and the training
-// options, and TSGAN inference behind an interface that does not depend on the configuration.
+// face recognizer's weights are, the training options, the model's tasks (training, inference
+// behind an interface that does not depend on the configuration, export), which model_tasks.cpp
+// compiles once per configuration, and images as CHW floats.
 //
 // The configurations a program offers in --config are those compiled in: CMake's
 // TSGAN_EXAMPLE_CONFIGS (default "release;paper;small;tiny") sets TSGAN_EXAMPLE_RELEASE, _PAPER, _SMALL
 // and _TINY.
-// Each one instantiates the whole model once more, about a minute of compile time per program.
+// Each one instantiates the whole model once more in model_tasks.cpp, about a minute of compile time.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,10 +97,6 @@ inline std::string config_or_checkpoints(const std::string& given, const fs::pat
   return given.empty() ? checkpoint_config(checkpoint) : given;
 }
 
-template <class Model>
-inline constexpr bool uses_face_recognizer =
-    std::is_same_v<typename Model::Identity, models::FaceRecognizer<typename Model::T, typename Model::device>>;
-
 // --models DIR, else $TSGAN_MODELS_DIR or ~/.cache/tsgan/models when the recognizer is there.
 inline std::optional<fs::path> models_dir(const std::string& option) {
   if (!option.empty()) return fs::path(option);
@@ -114,55 +112,12 @@ inline std::string missing_models_message(const char* program) {
 
 // ---- training ----------------------------------------------------------------------------------
 
-// occluded input | mask | Î_d | Î_f | stage-1 target I_p | stage-2 target I_f, one row per item;
-// small faces are enlarged to at least 128 pixels so that the grid can be looked at. The batch is
-// on the host; the model may be on another device.
-template <class Model>
-void write_snapshot(Model& model, const Batch<typename Model::config_type>& batch, const fs::path& path) {
-  using D = typename Model::device;
-  constexpr index_t S = Model::config_type::image_size;
-  const auto shot = model.snapshot(batch.template to<D>());
-  const auto grid = io::make_grid(shot.occluded.template to<cpu>(), shot.mask.template to<cpu>(),
-                                  shot.deoccluded.template to<cpu>(), shot.frontal.template to<cpu>(),
-                                  shot.profile.template to<cpu>(), shot.target.template to<cpu>());
-  io::write_png(path, io::enlarge(grid, std::max<int>(1, 128 / S)));
-}
-
-// A TSGAN and its loader as a train::Trainable: a step trains on the loader's next batch and logs
-// the model's terms by name (per stage, with d+ and d-); every grid shows the same evaluation
-// batch, drawn once from its own generator, so that grids of a run can be compared.
-template <class Model, class Loader>
-class TsganTraining {
- public:
-  static constexpr std::uint64_t evaluation_seed = 0x65766121;
-
-  TsganTraining(Model& model, const Loader& loader) : model_(model), loader_(loader) {
-    random::Generator gen(evaluation_seed);
-    evaluation_batch_.emplace(loader_.next(gen));
-  }
-  std::int64_t step() const { return model_.step(); }
-  train::LossTerms train_step() {
-    const auto batch = loader_.next(model_.rng());
-    return train::LossTerms(model_.train_step(batch.template to<typename Model::device>()).terms());
-  }
-  void save(const fs::path& path) { model_.save(path); }
-  void load(const fs::path& path) { model_.load(path); }
-  void snapshot(const fs::path& path) { write_snapshot(model_, *evaluation_batch_, path); }
-  std::optional<std::string> non_finite() {
-    std::optional<std::string> bad;
-    nn::for_each_parameter(model_.networks(), [&](const std::string& name, auto& p) {
-      if (bad) return;
-      const auto host = p.value().template to<cpu>();
-      if (!std::all_of(host.data(), host.data() + host.size, [](auto v) { return std::isfinite(static_cast<float>(v)); }))
-        bad = name;
-    });
-    return bad;
-  }
-
- private:
-  Model& model_;
-  const Loader& loader_;
-  std::optional<Batch<typename Model::config_type>> evaluation_batch_;
+// A loader behind one type, so that the training loop is compiled once per configuration, not once
+// per loader and program (model_tasks.cpp).
+template <class Config>
+struct BatchSource {
+  std::function<Batch<Config>(random::Generator&)> draw;
+  Batch<Config> next(random::Generator& gen) const { return draw(gen); }
 };
 
 // The options every training program has, as given on its command line.
@@ -191,32 +146,6 @@ inline train::TrainerOptions trainer_options(const TrainArgs& a, std::string pro
   return o;
 }
 
-// Trains `model` on `loader` under train::Trainer's policies and says where the run is. Starting
-// from step 0, a model whose φ is the face recognizer first gets its weights (a checkpoint carries
-// them when resuming), then `prepare` runs (e.g. tsgan-train's --init). Returns the exit status.
-template <class Model, class Loader>
-int train_model(Model& model, const Loader& loader, const TrainArgs& a, const std::string& models, const char* program,
-                const std::function<void()>& prepare = {}) {
-  TsganTraining run(model, loader);
-  train::Trainer trainer(run, trainer_options(a, program));
-  if constexpr (uses_face_recognizer<Model>) {
-    if (!a.resume) {
-      const auto dir = models_dir(models);
-      if (!dir) {
-        fmt::print(stderr, "{}\n", missing_models_message(program));
-        return 2;
-      }
-      model.networks().phi.load(*dir);
-    }
-  }
-  if (prepare) prepare();
-  trainer.start();
-  const auto stop = trainer.run();
-  if (stop == train::Stop::finished)
-    fmt::print(stderr, "done: {} steps; grids, log.jsonl and checkpoint.safetensors in {}\n", model.step(), a.out.string());
-  return train::exit_status(stop);
-}
-
 // ---- inference without the configuration in the type ----------------------------------------------
 
 // Images are RGB, CHW floats in [0, 1]; masks are S × S, 1 = occluded.
@@ -229,42 +158,32 @@ class Restorer {
   virtual void restore(const float* occluded, const float* masks, std::size_t n, float* deoccluded, float* frontal) = 0;
 };
 
-template <class Config, class D = cpu>
-class ModelRestorer final : public Restorer {
- public:
-  static constexpr index_t S = Config::image_size;
-  static constexpr index_t N = 8;  // images per forward pass; a short last batch is padded
+// ---- the model's tasks, compiled once per configuration ------------------------------------------
+// Defined in model_tasks.hpp and compiled for the CPU in model_tasks.cpp, once per configuration of
+// TSGAN_EXAMPLE_CONFIGS, into the library the programs link: each instantiates the whole model, which
+// would otherwise be compiled again in every program that uses it (docs/performance.md).
 
-  explicit ModelRestorer(const fs::path& model) { model_.load_generators(model); }
-  int size() const override { return static_cast<int>(S); }
-  std::string config() const override { return config::describe<Config>(); }
+// Trains TSGAN<Config> on device D, seeded with `seed`, on `source` under train::Trainer's policies,
+// and says where the run is. Starting from step 0, a model whose φ is the face recognizer first gets
+// its weights from `models` (a checkpoint carries them when resuming), then the generators of `init`
+// when it is not empty. Returns the exit status.
+template <class Config, class D>
+int train_tsgan(std::uint64_t seed, const BatchSource<Config>& source, const TrainArgs& a, const std::string& models,
+                const char* program, const fs::path& init);
 
-  void restore(const float* occluded, const float* masks, std::size_t n, float* deoccluded, float* frontal) override {
-    constexpr std::size_t image = 3 * S * S, plane = S * S;
-    for (std::size_t i = 0; i < n; i += N) {
-      const std::size_t k = std::min<std::size_t>(N, n - i);
-      Tensor<float, Shape<N, 3, S, S>> x;  // zeros: padding items are independent in eval mode
-      Tensor<float, Shape<N, 1, S, S>> m;
-      std::copy_n(occluded + i * image, k * image, x.data());
-      std::copy_n(masks + i * plane, k * plane, m.data());
-      const auto r = model_.restore(x.template to<D>(), m.template to<D>());
-      std::copy_n(r.deoccluded.template to<cpu>().data(), k * image, deoccluded + i * image);
-      std::copy_n(r.frontal.template to<cpu>().data(), k * image, frontal + i * image);
-    }
-  }
+// The generators of a model file (tsgan-train --export) or of a training checkpoint, on the CPU.
+template <class Config>
+std::unique_ptr<Restorer> make_restorer(const fs::path& model);
 
- private:
-  TSGAN<Config, D> model_;
-};
+// A training checkpoint's generators as a model file with weights of `dtype` and `metadata` added;
+// returns the checkpoint's step.
+template <class Config>
+std::int64_t export_generators(const fs::path& checkpoint, const fs::path& out, io::safetensors::Dtype dtype,
+                               std::map<std::string, std::string> metadata);
 
-// The generators of a model file (tsgan-train --export) or of a training checkpoint, on device D,
-// for the configuration called `name` (a template, so that a program that never restores does not
-// instantiate every configuration's model for it).
-template <class D = cpu>
-std::unique_ptr<Restorer> load_restorer(const std::string& name, const fs::path& model) {
-  return with_config(name, [&]<class C>(std::type_identity<C>) -> std::unique_ptr<Restorer> {
-    return std::make_unique<ModelRestorer<C, D>>(model);
-  });
+// make_restorer for the configuration called `name`.
+inline std::unique_ptr<Restorer> load_restorer(const std::string& name, const fs::path& model) {
+  return with_config(name, [&]<class C>(std::type_identity<C>) { return make_restorer<C>(model); });
 }
 
 inline int config_image_size(const std::string& name) {

@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "tsgan/align/align_face.hpp"
+#include "face_networks.hpp"
 #include "tsgan/cli/program.hpp"
 #include "tsgan/io/image.hpp"
 #include "tsgan/models/face_recognizer.hpp"
@@ -93,14 +93,12 @@ int embed(const std::string& models, const std::string& crop, bool align, std::s
   }
 
   std::optional<FaceRecognizer<float>> net;
-  std::optional<tsgan::models::FaceDetector<>> detector;
-  std::optional<tsgan::models::FaceLandmarker<>> landmarker;
+  std::optional<tsgan::examples::FaceAligner> aligner;
   std::optional<tsgan::align::DlibLandmarks> dlib;
   try {
     net.emplace(dir);
     if (align) {
-      detector.emplace(dir);
-      landmarker.emplace(dir);
+      aligner.emplace(dir);
       if (landmarks == "auto") {
         landmarks = tsgan::align::DlibLandmarks::available(dir) ? "dlib" : "faceapi";
         fmt::print(stderr, "tsgan-embed: landmarks: {}\n", landmarks);
@@ -124,8 +122,8 @@ int embed(const std::string& models, const std::string& crop, bool align, std::s
       try {
         const tsgan::io::Image im = tsgan::io::read_image(images[i]);
         if (align) {
-          const auto face = tsgan::align::align_face(im, *detector, *landmarker, tsgan::align::FaceTemplate::dlib(),
-                                                     tsgan::align::Fallback::skip, {}, dlib ? &*dlib : nullptr);
+          const auto face = aligner->align(im, tsgan::align::FaceTemplate::dlib(), tsgan::align::Fallback::skip, {},
+                                           dlib ? &*dlib : nullptr);
           if (!face.crop) {
             fmt::print(stderr, "tsgan-embed: {}: no face found\n", images[i]);
             failed = true;

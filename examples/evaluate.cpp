@@ -61,7 +61,7 @@
 #include <set>
 
 #include "common.hpp"
-#include "tsgan/align/align_face.hpp"
+#include "face_networks.hpp"
 #include "tsgan/data/faces.hpp"
 #include "tsgan/data/lfw.hpp"
 #include "tsgan/data/multipie.hpp"
@@ -369,10 +369,9 @@ int run_multipie(const Args& a, ex::Restorer* restorer, const fs::path& models) 
 // face-api's detector and 68 landmarks with a template, shared by the items' loaders (which run
 // one at a time), counting the faces it missed.
 struct Aligner {
-  Aligner(const fs::path& dir, tsgan::align::FaceTemplate t) : detector(dir), landmarker(dir), face_template(t) {}
+  Aligner(const fs::path& dir, tsgan::align::FaceTemplate t) : networks(dir), face_template(t) {}
   tsgan::models::DetectorOptions options;
-  tsgan::models::FaceDetector<> detector;
-  tsgan::models::FaceLandmarker<> landmarker;
+  ex::FaceAligner networks;
   std::optional<tsgan::align::DlibLandmarks> dlib;  // --landmarks dlib
   tsgan::align::FaceTemplate face_template;
   std::size_t missed = 0;
@@ -398,9 +397,8 @@ std::shared_ptr<Aligner> make_aligner(const Args& a, int side, const fs::path& m
 LoadedFace load_face(const fs::path& path, int side, Aligner* aligner) {
   const io::Image im = io::to_rgb(io::read_image(path));
   if (aligner) {
-    const auto face = tsgan::align::align_face(im, aligner->detector, aligner->landmarker, aligner->face_template,
-                                               tsgan::align::Fallback::center, aligner->options,
-                                               aligner->dlib ? &*aligner->dlib : nullptr);
+    const auto face = aligner->networks.align(im, aligner->face_template, tsgan::align::Fallback::center, aligner->options,
+                                              aligner->dlib ? &*aligner->dlib : nullptr);
     aligner->missed += !face.box && !face.hog_box;
     aligner->hog_boxes += face.hog_box.has_value();
     return LoadedFace{*face.crop, face.five_in_crop()};

@@ -31,16 +31,13 @@ int main(int argc, char** argv) {
     if (!overwrite && fs::exists(out))
       tsgan::fail<tsgan::IoError>("{}: exists already (pass --overwrite to replace it)", out.string());
     const std::string config = ex::checkpoint_config(checkpoint);
-    return ex::with_config(config, [&]<class C>(std::type_identity<C>) {
-      tsgan::TSGAN<C> model;
-      model.load(checkpoint);  // the whole checkpoint: it must be a sound training state
-      std::map<std::string, std::string> metadata{{"tsgan.step", std::to_string(model.step())}};
-      if (!note.empty()) metadata["tsgan.note"] = note;
-      model.save_generators(out, dtype == "f16" ? tsgan::io::safetensors::Dtype::F16 : tsgan::io::safetensors::Dtype::F32,
-                            metadata);
-      fmt::print("{}: {} at step {}, {:.1f} MB\n", out.string(), config, model.step(),
-                 static_cast<double>(fs::file_size(out)) / 1e6);
-      return 0;
+    std::map<std::string, std::string> metadata;
+    if (!note.empty()) metadata["tsgan.note"] = note;
+    const auto dtype_of_file = dtype == "f16" ? tsgan::io::safetensors::Dtype::F16 : tsgan::io::safetensors::Dtype::F32;
+    const std::int64_t step = ex::with_config(config, [&]<class C>(std::type_identity<C>) {
+      return ex::export_generators<C>(checkpoint, out, dtype_of_file, metadata);
     });
+    fmt::print("{}: {} at step {}, {:.1f} MB\n", out.string(), config, step, static_cast<double>(fs::file_size(out)) / 1e6);
+    return 0;
   });
 }

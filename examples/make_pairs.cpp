@@ -62,9 +62,9 @@
 #include <string>
 #include <vector>
 
+#include "face_networks.hpp"
 #include "tsgan/cli/program.hpp"
 #include "tsgan/core/random.hpp"
-#include "tsgan/data/face_fitter.hpp"
 #include "tsgan/data/faces.hpp"
 #include "tsgan/data/occlusion.hpp"
 #include "tsgan/data/pose_synthesis.hpp"
@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
 
     const int workers = std::max(1, std::min<int>(num_threads(), int(sources.size())));
     std::vector<Output> results(sources.size());
-    std::vector<data::FaceFitter> fitters;
+    std::vector<examples::PhotoFitter> fitters;
     std::vector<models::FaceRecognizer<>> recognizers;
     for (int w = 0; w < workers; ++w) {
       fitters.emplace_back(fit_models, box_scale, refine_passes, detector_retry);

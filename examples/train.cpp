@@ -42,7 +42,7 @@
 #include <optional>
 
 #include "common.hpp"
-#include "tsgan/data/face_fitter.hpp"
+#include "face_networks.hpp"
 #include "tsgan/data/loader.hpp"
 #include "tsgan/render/head_mesh.hpp"
 
@@ -96,14 +96,15 @@ tsgan::data::PoseSynthesisLoader<Config> photo_loader(const Args& a, const tsgan
   const tsgan::render::CanonicalMesh canonical = tsgan::render::read_canonical_mesh(fit_models.canonical_mesh);
   data::PoseSynthesizer synth = a.head ? data::PoseSynthesizer(tsgan::render::HeadMesh(canonical))
                                        : data::PoseSynthesizer(canonical.triangles);
-  data::FaceFitter fitter(fit_models);
+  ex::PhotoFitter fitter(fit_models);
   std::vector<std::string> reasons;
   std::size_t tried = 0;
-  const auto fit_one = fitter.as_fitter(&reasons);
-  const auto fit = [&](const tsgan::io::Image& photo) {
-    auto points = fit_one(photo);
+  const auto fit = [&](const tsgan::io::Image& photo) -> std::optional<std::vector<tsgan::render::Vec3>> {
+    data::FaceFit f = fitter.fit(photo);
+    if (f.points.empty()) reasons.push_back(f.skipped);
     if (++tried % 10 == 0) fmt::print(stderr, "\r{}: fitting photos: {} fitted, {} not   ", program, tried - reasons.size(), reasons.size());
-    return points;
+    if (f.points.empty()) return std::nullopt;
+    return std::move(f.points);
   };
   data::PoseSynthesisOptions options;
   options.yaws = a.yaws;
@@ -120,20 +121,11 @@ tsgan::data::PoseSynthesisLoader<Config> photo_loader(const Args& a, const tsgan
   return loader;
 }
 
-// Either loader behind one type, so that the training loop (TsganTraining, train::Trainer) is
-// compiled once per configuration, not once per loader (12 s less CPU time for release;tiny).
-template <class Config>
-struct BatchSource {
-  std::function<tsgan::Batch<Config>(tsgan::random::Generator&)> draw;
-  tsgan::Batch<Config> next(tsgan::random::Generator& gen) const { return draw(gen); }
-};
-
 template <class Config>
 int run(const Args& a) {
-  using Model = tsgan::TSGAN<Config>;
   std::optional<tsgan::data::PoseSynthesisLoader<Config>> photos;
   std::optional<tsgan::data::PairLoader<Config>> pairs;
-  BatchSource<Config> source;
+  ex::BatchSource<Config> source;
   if (!a.photos.empty()) {
     tsgan::data::FaceFitModels fit_models;
     try {
@@ -153,10 +145,7 @@ int run(const Args& a) {
     source.draw = [&](tsgan::random::Generator& gen) { return pairs->next(gen); };
   }
 
-  Model model(a.seed);
-  return ex::train_model(model, source, a.train, a.models, program, [&] {
-    if (!a.init.empty()) model.load_generators(a.init);
-  });
+  return ex::train_tsgan<Config, tsgan::cpu>(a.seed, source, a.train, a.models, program, a.init);
 }
 
 }  // namespace

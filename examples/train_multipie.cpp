@@ -24,6 +24,9 @@
 #include <fmt/core.h>
 
 #include "common.hpp"
+#if defined(__CUDACC__)
+#include "model_tasks.hpp"  // model_tasks.cpp compiles the tasks for the CPU only
+#endif
 #include "tsgan/data/loader.hpp"
 #include "tsgan/data/multipie.hpp"
 
@@ -51,7 +54,6 @@ struct Args {
 
 template <class Config>
 int run(const Args& a) {
-  using Model = tsgan::TSGAN<Config, Device>;
   mp::Options options;
   options.mirror_negative_yaw = a.mirror;
   const auto setting = mp::Setting2::scan(a.data, options);
@@ -67,8 +69,8 @@ int run(const Args& a) {
   fmt::print(stderr, "{} training pairs of {} subjects from {} (config {}, {}x{}{})\n", loader.size(), subjects.size(),
              a.data.string(), a.config, Config::image_size, Config::image_size, a.mirror ? ", negative yaws mirrored" : "");
 
-  Model model(a.seed);
-  return ex::train_model(model, loader, a.train, a.models, program);
+  const ex::BatchSource<Config> source{[&](tsgan::random::Generator& gen) { return loader.next(gen); }};
+  return ex::train_tsgan<Config, Device>(a.seed, source, a.train, a.models, program, {});
 }
 
 }  // namespace
