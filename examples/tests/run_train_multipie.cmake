@@ -1,8 +1,8 @@
-# CTest examples.train_multipie. Inputs: MAKE_FAKE, TRAIN, FRONTALIZE, CMU, WORK_DIR.
+# CTest examples.train_multipie. Inputs: MAKE_FAKE, TRAIN, FRONTALIZE, EXPORT, CMU, WORK_DIR.
 # Makes a fake Multi-PIE folder from the CMU faces (mapping in make_fake_multipie.cpp), trains
 # config::Tiny on it: 3 steps straight, and 2 steps then 1 resumed, which must end with the same
-# losses; runs tsgan-frontalize on the checkpoint. Leaves WORK_DIR/multipie and
-# WORK_DIR/train/checkpoint.safetensors for examples.evaluate.
+# losses; runs tsgan-frontalize on the checkpoint, and on the model file tsgan-export makes of it.
+# Leaves WORK_DIR/multipie and WORK_DIR/train/checkpoint.safetensors for examples.evaluate.
 cmake_minimum_required(VERSION 3.24)
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
@@ -130,4 +130,36 @@ frontalize(1 "tsgan-frontalize: .*front/201_01_01_080_07_cmu.png: the output fol
            --out ${WORK_DIR}/front/201_01_01_080_07_cmu.png ${a_crop})
 frontalize(2 "IMAGE is required" --out ${WORK_DIR}/u)
 frontalize(2 "--config: .*not in" --out ${WORK_DIR}/u --config huge ${a_crop})
+# tsgan-export: the checkpoint's generators as a model file; in f32, tsgan-frontalize gives the
+# same pictures from it as from the checkpoint. An --out that exists is refused and kept.
+execute_process(COMMAND ${EXPORT} --checkpoint ${ckpt} --out ${WORK_DIR}/model.safetensors --dtype f32 --note test
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "model.safetensors: tiny at step [1-9]")
+  message(FATAL_ERROR "tsgan-export: exit status ${rc}:\n${out}\n${err}")
+endif()
+foreach(model checkpoint model)
+  set(file ${WORK_DIR}/train/checkpoint.safetensors)
+  if(model STREQUAL "model")
+    set(file ${WORK_DIR}/model.safetensors)
+  endif()
+  execute_process(COMMAND ${FRONTALIZE} --model ${file} --out ${WORK_DIR}/from-${model} --occlusion both_eyes ${a_crop}
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "tsgan-frontalize --model ${file}: exit status ${rc}:\n${err}")
+  endif()
+endforeach()
+foreach(f 201_01_01_080_07_cmu.png 201_01_01_080_07_cmu_deoccluded.png 201_01_01_080_07_cmu_frontal.png)
+  file(SHA256 ${WORK_DIR}/from-checkpoint/${f} from_checkpoint)
+  file(SHA256 ${WORK_DIR}/from-model/${f} from_model)
+  if(NOT from_checkpoint STREQUAL from_model)
+    message(FATAL_ERROR "${f}: the exported model file restores differently from its checkpoint")
+  endif()
+endforeach()
+file(SHA256 ${WORK_DIR}/model.safetensors exported)
+execute_process(COMMAND ${EXPORT} --checkpoint ${ckpt} --out ${WORK_DIR}/model.safetensors
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+file(SHA256 ${WORK_DIR}/model.safetensors now)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "model.safetensors: exists already" OR NOT now STREQUAL exported)
+  message(FATAL_ERROR "tsgan-export over an existing --out: exit status ${rc} (1 expected), file kept: ${err}")
+endif()
 message(STATUS "train_multipie: 3 steps, resume identical: ${a}")
