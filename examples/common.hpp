@@ -171,7 +171,7 @@ template <class Config, class D>
 int train_tsgan(std::uint64_t seed, const BatchSource<Config>& source, const TrainArgs& a, const std::string& models,
                 const char* program, const fs::path& init);
 
-// The generators of a model file (tsgan-train --export) or of a training checkpoint, on the CPU.
+// The generators of a model file (tsgan-export) or of a training checkpoint, on the CPU.
 template <class Config>
 std::unique_ptr<Restorer> make_restorer(const fs::path& model);
 

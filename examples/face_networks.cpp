@@ -26,4 +26,8 @@ PhotoFitter::~PhotoFitter() = default;
 
 data::FaceFit PhotoFitter::fit(const io::Image& photo) { return fitter_->fit(photo); }
 
+std::optional<std::vector<render::Vec3>> PhotoFitter::points(const io::Image& photo, std::vector<std::string>* reasons) {
+  return fitter_->as_fitter(reasons)(photo);
+}
+
 }  // namespace tsgan::examples

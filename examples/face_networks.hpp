@@ -9,6 +9,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "tsgan/align/align_face.hpp"
 #include "tsgan/data/face_fitter.hpp"
@@ -43,6 +46,9 @@ class PhotoFitter {
 
   // data::FaceFitter::fit.
   data::FaceFit fit(const io::Image& photo);
+  // What data::FaceFitter::as_fitter(reasons) gives for `photo`: FaceMesh's points, or nothing
+  // with the reason added to `reasons` (when given).
+  std::optional<std::vector<render::Vec3>> points(const io::Image& photo, std::vector<std::string>* reasons = nullptr);
 
  private:
   std::unique_ptr<data::FaceFitter> fitter_;

@@ -99,12 +99,10 @@ tsgan::data::PoseSynthesisLoader<Config> photo_loader(const Args& a, const tsgan
   ex::PhotoFitter fitter(fit_models);
   std::vector<std::string> reasons;
   std::size_t tried = 0;
-  const auto fit = [&](const tsgan::io::Image& photo) -> std::optional<std::vector<tsgan::render::Vec3>> {
-    data::FaceFit f = fitter.fit(photo);
-    if (f.points.empty()) reasons.push_back(f.skipped);
+  const auto fit = [&](const tsgan::io::Image& photo) {
+    auto points = fitter.points(photo, &reasons);
     if (++tried % 10 == 0) fmt::print(stderr, "\r{}: fitting photos: {} fitted, {} not   ", program, tried - reasons.size(), reasons.size());
-    if (f.points.empty()) return std::nullopt;
-    return std::move(f.points);
+    return points;
   };
   data::PoseSynthesisOptions options;
   options.yaws = a.yaws;
