@@ -13,7 +13,9 @@
 // ms_min, ms_max, cpu_ms_per_step (median CPU time of the process, all threads: the steadier
 // figure on a shared machine), faults_per_step (minor page faults of the timed steps, per step:
 // memory the allocator handed back and took again), peak_rss_mb, steps, warmup, seed, L_G of the
-// last step, version.
+// last step, version, and timed_from_s and timed_to_s: when the timed steps began and ended on the
+// monotonic clock (CLOCK_MONOTONIC, which `perf record -k CLOCK_MONOTONIC` stamps its samples with;
+// bench/profile_tsgan.py keeps the samples in between).
 // With TSGAN_PROFILE=1 in the environment, a table of the timed steps' time by kind of operation
 // (core/profile.hpp) goes to stderr.
 #include <sys/resource.h>
@@ -71,6 +73,11 @@ Batch<Config> synthetic_batch(random::Generator& gen) {
   return b;
 }
 
+// A time on the steady clock, which is CLOCK_MONOTONIC with libstdc++ and libc++ on Linux.
+double seconds(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 template <class Config>
 int run(const Options& o) {
   auto model = std::make_unique<TSGAN<Config>>(o.seed);
@@ -83,6 +90,7 @@ int run(const Options& o) {
   profile::reset();
   const long faults_before = usage().ru_minflt;
   std::vector<double> times, cpu_times;
+  const auto timed_from = std::chrono::steady_clock::now();
   for (int i = 0; i < o.steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto c0 = profile::process_cpu_ns();
@@ -90,6 +98,7 @@ int run(const Options& o) {
     cpu_times.push_back(double(profile::process_cpu_ns() - c0) * 1e-6);
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  const auto timed_to = std::chrono::steady_clock::now();
   const double faults_per_step = double(usage().ru_minflt - faults_before) / double(o.steps);
   const double mean = std::accumulate(times.begin(), times.end(), 0.0) / double(times.size());
   const double cpu_mean = std::accumulate(cpu_times.begin(), cpu_times.end(), 0.0) / double(cpu_times.size());
@@ -105,11 +114,11 @@ int run(const Options& o) {
       "{{\"framework\": \"tsgan\", \"config\": \"{}\", \"threads\": {}, \"ms_per_step\": {:.2f}, \"ms_min\": {:.2f}, "
       "\"ms_max\": {:.2f}, \"cpu_ms_per_step\": {:.2f}, \"faults_per_step\": {:.0f}, "
       "\"peak_rss_mb\": {:.1f}, \"steps\": {}, \"warmup\": {}, "
-      "\"seed\": {}, \"L_G\": {:.6g}, \"version\": \"tsgan {}\"}}\n",
+      "\"seed\": {}, \"L_G\": {:.6g}, \"version\": \"tsgan {}\", \"timed_from_s\": {:.6f}, \"timed_to_s\": {:.6f}}}\n",
       o.config, o.threads, median(times), *std::min_element(times.begin(), times.end()),
       *std::max_element(times.begin(), times.end()), median(cpu_times), faults_per_step,
       double(usage().ru_maxrss) / 1024.0 /* kilobytes on Linux */, o.steps, o.warmup, o.seed,
-      losses.generator, version_string);
+      losses.generator, version_string, seconds(timed_from), seconds(timed_to));
   return 0;
 }
 

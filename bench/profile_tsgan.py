@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Where tsgan's TSGAN train_step spends its time: `perf record` of tsgan-bench-tsgan, by phase and by op.
 
-Runs build/bench/tsgan-bench-tsgan under `perf record --call-graph dwarf` (or reads a perf.data
-that such a run wrote), drops the samples of the model's construction, of the warm-up step and of
-the exit, and sorts every other sample by the frames on its stack:
+Runs build/bench/tsgan-bench-tsgan under `perf record --call-graph dwarf -k CLOCK_MONOTONIC` (or
+reads a perf.data that such a run wrote, with the benchmark's JSON line beside it), keeps the
+samples between the benchmark's timed_from_s and timed_to_s (dropping the model's construction, the
+warm-up step and the exit), and sorts them by the frames on their stacks:
 
   - phase: the discriminator step or the generator steps (a step starts with its discriminator
     step); forward, backward (a graph node's backward on the stack) or Adam; φ where the sample
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import pathlib
 import re
@@ -42,34 +44,40 @@ def record(args) -> pathlib.Path:
     if " avx512f" in pathlib.Path("/proc/cpuinfo").read_text():
         env["OPENBLAS_CORETYPE"] = "SkylakeX"  # as run_tsgan.py, whatever the environment says
     data = pathlib.Path(args.data)
-    subprocess.run(["perf", "record", "-q", "-F", str(args.frequency), "--call-graph", "dwarf,16384", "-o", str(data),
-                    str(binary), "--config", args.config, "--threads", "1", "--steps", str(args.steps),
-                    "--warmup", "1"], env=env, check=True)
+    run = subprocess.run(["perf", "record", "-q", "-k", "CLOCK_MONOTONIC", "-F", str(args.frequency), "--call-graph",
+                          "dwarf,16384", "-o", str(data), str(binary), "--config", args.config, "--threads", "1",
+                          "--steps", str(args.steps), "--warmup", "1"], env=env, check=True, stdout=subprocess.PIPE,
+                         text=True)
+    line = run.stdout.strip().splitlines()[-1]
+    print(line)
+    json_path(data).write_text(line + "\n")
     return data
 
 
+def json_path(data: pathlib.Path) -> pathlib.Path:
+    return data.with_name(data.name + ".json")
+
+
 def stacks(data: pathlib.Path):
-    out = subprocess.run(["perf", "script", "-i", str(data), "-F", "ip,sym"], capture_output=True, text=True,
+    """(time in seconds, frames innermost first) of every sample."""
+    out = subprocess.run(["perf", "script", "-i", str(data), "-F", "time,ip,sym"], capture_output=True, text=True,
                          check=True).stdout
     for block in out.split("\n\n"):
-        frames = [re.sub(r"^\s*[0-9a-f]+ ", "", line) for line in block.strip().split("\n") if line.strip()]
-        if frames:
-            yield frames
-
-
-def timed_steps(all_stacks):
-    """The samples of the steps after the first, which warms the caching allocator up."""
-    step, in_discriminator = 0, False
-    for frames in all_stacks:
-        joined = "\n".join(frames)
-        if "main" not in joined or "::initialise" in joined or "__run_exit_handlers" in joined:
+        lines = [line for line in block.strip().split("\n") if line.strip()]
+        if len(lines) < 2:
             continue
-        d = "discriminator_step" in joined
-        if d and not in_discriminator:
-            step += 1
-        in_discriminator = d
-        if step >= 2:
-            yield frames, joined
+        stamp = re.search(r"(\d+\.\d+):", lines[0])
+        frames = [re.sub(r"^\s*[0-9a-f]+ ", "", line) for line in lines[1:]]
+        if stamp:
+            yield float(stamp.group(1)), frames
+
+
+def timed_steps(all_stacks, window):
+    """The samples of the timed steps: those the benchmark took between timed_from_s and timed_to_s."""
+    start, end = window
+    for time, frames in all_stacks:
+        if start <= time <= end:
+            yield frames, "\n".join(frames)
 
 
 def in_phi_backward(frames) -> bool:
@@ -139,10 +147,16 @@ def main(argv=None) -> int:
     ap.add_argument("--no-record", action="store_true", help="only read --data")
     args = ap.parse_args(argv)
     data = pathlib.Path(args.data) if args.no_record else record(args)
+    if not json_path(data).exists():
+        raise SystemExit(f"{json_path(data)}: missing (the benchmark's JSON line, which a recording run writes)")
+    result = json.loads(json_path(data).read_text())
+    if "timed_from_s" not in result:
+        raise SystemExit(f"{json_path(data)}: no timed_from_s (a tsgan-bench-tsgan older than this script)")
+    window = (result["timed_from_s"], result["timed_to_s"])
 
     phases, families, families_total, leaves = (collections.Counter() for _ in range(4))
     total = 0
-    for frames, joined in timed_steps(stacks(data)):
+    for frames, joined in timed_steps(stacks(data), window):
         phase, family = classify(frames, joined)
         total += 1
         phases[phase] += 1
@@ -150,7 +164,8 @@ def main(argv=None) -> int:
         families_total[family.split(":")[0]] += 1
         leaves[frames[0].split("(")[0][:100]] += 1
     if total == 0:
-        raise SystemExit(f"{data}: no samples of a timed step (run at least --steps 1 after the warm-up)")
+        raise SystemExit(f"{data}: no samples between {window[0]:.3f} and {window[1]:.3f} s: was it recorded with "
+                         "-k CLOCK_MONOTONIC?")
     print(f"{total} samples of the timed steps\n")
     print(table("phase", phases, total), end="\n\n")
     print(table("op family", families_total, total), end="\n\n")

@@ -497,8 +497,10 @@ class TSGAN {
 
   // The discriminators of the stages being trained: D_d in stage 1, D_f in stage 2, both jointly,
   // on the real faces and on `fakes` as constants. Recorded on their own tape, d_graph_, so that
-  // their backward pass walks their nodes only while the generator step's wait on graph_.
-  void discriminator_step(const Batch<Config, D>& batch, config::Stage stage, const Generated& fakes) {
+  // their backward pass walks their nodes only while the generator step's wait on graph_. Kept out
+  // of line so that a profile can tell its samples from the generator steps' (bench/profile_tsgan.py).
+  [[gnu::noinline]] void discriminator_step(const Batch<Config, D>& batch, config::Stage stage,
+                                            const Generated& fakes) {
     d_graph_.reset();
     Graph& g = d_graph_;
     const bool stage1 = stage != config::Stage::frontalization, stage2 = stage != config::Stage::deocclusion;
