@@ -10,6 +10,10 @@ first, with the totals. Builds nothing:
     cmake --build build --target tsgan-bench-tsgan tsgan-gemm-shapes
     /usr/bin/python3 bench/gemm_shapes.py --config paper --threads 1 [--steps 2] [--top 30]
 
+A call's time is its own wall-clock time. With several threads, products that run side by side
+(one image per thread, kernels/cpu/conv.hpp) each count their full time, so the table then adds up
+thread time for those and wall time for the products that use every thread.
+
 Environment as bench/run_tsgan.py gives tsgan: OMP_NUM_THREADS and OPENBLAS_NUM_THREADS = threads,
 OMP_WAIT_POLICY=passive, OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs.
 """
@@ -68,7 +72,7 @@ def main(argv=None) -> int:
     total_ms, total_gflop = sum(ms.values()), sum(flops.values()) * 1e-9
 
     print(f"tsgan-bench-tsgan --config {args.config} --threads {args.threads}: {result['ms_per_step']:.0f} ms per "
-          f"step; OpenBLAS products {total_ms:.0f} ms per step ({100 * total_ms / result['ms_per_step']:.1f} %), "
+          f"step; OpenBLAS calls {total_ms:.0f} ms per step ({100 * total_ms / result['ms_per_step']:.1f} %), "
           f"{total_gflop:.1f} GFLOP, {total_gflop / total_ms * 1e3:.0f} GFLOP/s\n")
     print("| op | M × N × K | lda, ldb, ldc | β | calls/step | ms/step | share | cumulative | GFLOP/s |")
     print("|---|---|---|---|---|---|---|---|---|")
