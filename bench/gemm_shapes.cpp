@@ -50,9 +50,16 @@ Log& this_thread_log() {
 
 struct Writer {
   ~Writer() {
-    const char* path = std::getenv("TSGAN_GEMM_SHAPES_OUT");
-    std::FILE* f = std::fopen(path ? path : "gemm-shapes.tsv", "w");
-    if (!f) return;
+    const char* path = std::getenv("TSGAN_GEMM_SHAPES_OUT");  // nothing is written anywhere else
+    if (!path) {
+      std::fputs("libtsgan-gemm-shapes: TSGAN_GEMM_SHAPES_OUT is not set; the timings were not written\n", stderr);
+      return;
+    }
+    std::FILE* f = std::fopen(path, "w");
+    if (!f) {
+      std::fprintf(stderr, "libtsgan-gemm-shapes: %s: cannot write the timings\n", path);
+      return;
+    }
     for (const Log* log : logs())
       for (const Call& c : log->calls)
         std::fprintf(f, "%.6f\t%c%c\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%lld\n", c.start_s, c.trans_a ? 'T' : 'N',

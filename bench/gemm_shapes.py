@@ -14,7 +14,7 @@ A call's time is its own wall-clock time. With several threads, products that ru
 (one image per thread, kernels/cpu/conv.hpp) each count their full time, so the table then adds up
 thread time for those and wall time for the products that use every thread.
 
-Environment as bench/run_tsgan.py gives tsgan: OMP_NUM_THREADS and OPENBLAS_NUM_THREADS = threads,
+The environment is the one bench/run_tsgan.py gives tsgan (its `environment`): the thread counts,
 OMP_WAIT_POLICY=passive, OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs.
 """
 from __future__ import annotations
@@ -22,11 +22,12 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import pathlib
 import subprocess
 import sys
 import tempfile
+
+from run_tsgan import environment
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -45,10 +46,8 @@ def main(argv=None) -> int:
     for path, target in ((bench, "tsgan-bench-tsgan"), (shim, "tsgan-gemm-shapes")):
         if not path.exists():
             raise SystemExit(f"{path} is not built: cmake --build {args.build} --target {target}")
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads),
-               OMP_WAIT_POLICY="passive", LD_PRELOAD=str(shim))
-    if " avx512f" in pathlib.Path("/proc/cpuinfo").read_text():
-        env["OPENBLAS_CORETYPE"] = "SkylakeX"
+    env = environment(args.threads, "auto")
+    env["LD_PRELOAD"] = str(shim)
     with tempfile.TemporaryDirectory() as tmp:
         env["TSGAN_GEMM_SHAPES_OUT"] = str(pathlib.Path(tmp) / "calls.tsv")
         out = subprocess.run([str(bench), "--config", args.config, "--threads", str(args.threads), "--steps",

@@ -26,11 +26,12 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import pathlib
 import re
 import subprocess
 import sys
+
+from run_tsgan import environment
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POWERS_OF_TWO = {1 << i for i in range(12)}
@@ -40,9 +41,7 @@ def record(args) -> pathlib.Path:
     binary = pathlib.Path(args.build) / "bench" / "tsgan-bench-tsgan"
     if not binary.exists():
         raise SystemExit(f"{binary} is not built: cmake --build {args.build} --target tsgan-bench-tsgan")
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
-    if " avx512f" in pathlib.Path("/proc/cpuinfo").read_text():
-        env["OPENBLAS_CORETYPE"] = "SkylakeX"  # as run_tsgan.py, whatever the environment says
+    env = environment(1, "auto")  # run_tsgan.py's, at one thread
     data = pathlib.Path(args.data)
     run = subprocess.run(["perf", "record", "-q", "-k", "CLOCK_MONOTONIC", "-F", str(args.frequency), "--call-graph",
                           "dwarf,16384", "-o", str(data), str(binary), "--config", args.config, "--threads", "1",
