@@ -137,12 +137,12 @@ execute_process(COMMAND ${EXPORT} --checkpoint ${ckpt} --out ${WORK_DIR}/model.s
 if(NOT rc EQUAL 0 OR NOT out MATCHES "model.safetensors: tiny at step [1-9]")
   message(FATAL_ERROR "tsgan-export: exit status ${rc}:\n${out}\n${err}")
 endif()
-foreach(model checkpoint model)
+foreach(source checkpoint model)
   set(file ${WORK_DIR}/train/checkpoint.safetensors)
-  if(model STREQUAL "model")
+  if(source STREQUAL "model")
     set(file ${WORK_DIR}/model.safetensors)
   endif()
-  execute_process(COMMAND ${FRONTALIZE} --model ${file} --out ${WORK_DIR}/from-${model} --occlusion both_eyes ${a_crop}
+  execute_process(COMMAND ${FRONTALIZE} --model ${file} --out ${WORK_DIR}/from-${source} --occlusion both_eyes ${a_crop}
                   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "tsgan-frontalize --model ${file}: exit status ${rc}:\n${err}")
